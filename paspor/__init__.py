@@ -1,0 +1,1 @@
+"""Antrian Paspor: the command line and the embedded runtime."""

@@ -1,0 +1,3 @@
+from paspor.cli import app
+
+app(prog_name="paspor")

@@ -1,0 +1,124 @@
+"""The embedded system: one nats-server, SQLite stores in a data folder, every service."""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from .natsserver import NatsServer, port_is_free
+
+log = logging.getLogger("paspor.up")
+SERVICES = ("quota", "booking", "notifier", "gateway")
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Linux: a child gets SIGTERM when `paspor up` dies, even by kill -9 (no orphans)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux: the normal shutdown path still stops the children
+        pass
+
+
+class DataDirInUse(RuntimeError):
+    """Another `paspor up` runs on this data folder."""
+
+
+class EmbeddedSystem:
+    """Starts, watches and stops the whole system on one machine."""
+
+    def __init__(self, data_dir: Path, gateway_port: int = 8080, nats_port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir.resolve()
+        self.gateway_port = gateway_port
+        self.nats = NatsServer(self.data_dir / "nats", nats_port, name="paspor-embedded")
+        self.extra_env = env or {}
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock_file = None
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        if not port_is_free(self.gateway_port):
+            raise RuntimeError(f"port {self.gateway_port} is already in use; choose another with --port")
+        resuming = (self.data_dir / "booking.sqlite").exists()
+        log.info("%s data folder %s", "resuming from" if resuming else "new", self.data_dir)
+        self.nats.start(preexec_fn=die_with_parent)
+        log.info("nats-server ready at %s (JetStream store %s)", self.nats.url, self.nats.store_dir)
+        for name in SERVICES:
+            self.children[name] = self._spawn(name)
+        self._wait_ready(timeout)
+
+    def _spawn(self, name: str) -> subprocess.Popen[bytes]:
+        env = os.environ | {
+            "PASPOR_NATS_URL": self.nats.url,
+            "PASPOR_DATA_DIR": str(self.data_dir),
+            "PASPOR_EVENT_STORE": "sqlite",
+            "PASPOR_GATEWAY_PORT": str(self.gateway_port),
+            "PASPOR_GATEWAY_DEV_ISSUER": "true",
+        } | self.extra_env
+        command = [sys.executable, "-m", "paspor", "service", name]
+        # Own session: a Ctrl-C in the terminal reaches `paspor up` only, which stops them in order.
+        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+                                start_new_session=True)
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_children()
+            try:
+                if httpx.get(f"{self.gateway_url}/ready", timeout=1).status_code == 200:
+                    log.info("gateway ready at %s", self.gateway_url)
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the gateway did not become ready in {timeout:.0f}s")
+
+    def check_children(self) -> None:
+        """Raise if a service died (its own log says why)."""
+        for name, child in self.children.items():
+            if child.poll() is not None:
+                raise RuntimeError(f"service {name} exited with code {child.returncode}")
+
+    def stop(self) -> None:
+        """Stop the services (gateway first), then nats-server."""
+        for name in reversed(SERVICES):
+            child = self.children.get(name)
+            if child is not None and child.poll() is None:
+                child.terminate()
+        for name, child in self.children.items():
+            try:
+                child.wait(20)
+            except subprocess.TimeoutExpired:
+                log.warning("service %s did not stop in time; killing it", name)
+                child.kill()
+                child.wait()
+        self.nats.stop()
+        log.info("stopped")
+        self._unlock()
+
+    def _lock(self) -> None:
+        self._lock_file = open(self.data_dir / ".paspor-up.lock", "w")  # noqa: SIM115 - held while running
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataDirInUse(f"another `paspor up` is running on {self.data_dir}") from None
+
+    def _unlock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None

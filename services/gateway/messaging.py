@@ -1,0 +1,82 @@
+"""The gateway's side of NATS: commands and queries by request/reply, outcomes as they happen."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import OrderedDict
+from typing import Any
+from uuid import UUID
+
+from faststream.nats import NatsBroker
+from faststream.nats.annotations import NatsMessage
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(Exception):
+    """A service did not answer in time."""
+
+
+class Outcomes:
+    """Futures of bookings awaiting their final outcome, fed by booking events on core NATS."""
+
+    def __init__(self, remember: int = 20000) -> None:
+        self.waiters: dict[UUID, list[asyncio.Future[dict]]] = {}
+        self.recent: OrderedDict[UUID, dict] = OrderedDict()
+        self.remember = remember
+
+    def arrived(self, event: dict) -> None:
+        booking_id = UUID(event["booking_id"])
+        self.recent[booking_id] = event
+        if len(self.recent) > self.remember:
+            self.recent.popitem(last=False)
+        for future in self.waiters.pop(booking_id, []):
+            if not future.done():
+                future.set_result(event)
+
+    async def wait(self, booking_id: UUID, timeout: float) -> dict | None:
+        if booking_id in self.recent:
+            return self.recent[booking_id]
+        future: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+        self.waiters.setdefault(booking_id, []).append(future)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            waiting = self.waiters.get(booking_id, [])
+            if future in waiting:
+                waiting.remove(future)
+            if not waiting:
+                self.waiters.pop(booking_id, None)
+
+
+class Bus:
+    """Request/reply to the services and the stream of booking outcomes."""
+
+    def __init__(self, broker: NatsBroker, timeout: float = 5.0) -> None:
+        self.broker, self.timeout = broker, timeout
+        self.outcomes = Outcomes()
+        self.ready = False
+
+        # no_reply: JetStream publishes are requests; a core listener must never answer them.
+        @broker.subscriber("paspor.booking.*.confirmed", no_reply=True, title="gateway.outcomes.confirmed")
+        async def confirmed(msg: NatsMessage) -> None:
+            self.outcomes.arrived(json.loads(msg.body) | {"status": "confirmed"})
+
+        @broker.subscriber("paspor.booking.*.rejected", no_reply=True, title="gateway.outcomes.rejected")
+        async def rejected(msg: NatsMessage) -> None:
+            self.outcomes.arrived(json.loads(msg.body) | {"status": "rejected"})
+
+    async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]:
+        """Send a command or query and return the service's JSON reply."""
+        try:
+            response = await self.broker.request(message.model_dump_json().encode(), subject, timeout=self.timeout)
+        except (NatsTimeout, TimeoutError, NoRespondersError) as error:
+            raise ServiceUnavailable(subject) from error
+        return json.loads(response.body)

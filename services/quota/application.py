@@ -1,0 +1,136 @@
+"""The quota application: decides whole batches of requests, one atomic save per batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import JSONTranscoder
+
+from shared.calendar import is_office_day
+from shared.events import BookingCancelled, BookingRequested, Message, SessionAvailability
+from shared.offices import Office, UnknownOffice, office_by_code
+from shared.runtime.store import FAST_CACHE, register_date
+
+from .domain import UNKNOWN_OFFICE, ReleaseSchedule, Request, SessionQuota
+
+Clock = Callable[[], dt.datetime]
+
+
+class QuotaApplication(Application[UUID]):
+    """Per-(office, date, session) quota aggregates in one event store."""
+
+    name = "quota"
+    env = dict(FAST_CACHE)
+
+    def __init__(self, env: dict[str, str] | None = None, schedule: ReleaseSchedule | None = None):
+        super().__init__(env)
+        self.schedule = schedule or ReleaseSchedule()
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_date(transcoder)
+
+    def apply_batch(self, messages: Sequence[Message], now: dt.datetime) -> list[SessionQuota]:
+        """Decide requests and release cancellations, in order; save all changes at once."""
+        batch = _Batch(self, now)
+        for message in messages:
+            if isinstance(message, BookingRequested):
+                batch.request(message)
+            elif isinstance(message, BookingCancelled):
+                batch.cancel(message)
+        changed = batch.flush()
+        try:
+            self.save(*changed)
+        except BaseException:
+            # Another writer raced (IntegrityError) or the store failed: the cached
+            # aggregates are ahead of the store, so reload them next time.
+            self.forget(changed)
+            raise
+        return changed
+
+    def forget(self, quotas: Sequence[SessionQuota]) -> None:
+        """Drop cached aggregates whose in-memory state may be ahead of the store."""
+        if self.repository.cache:
+            for quota in quotas:
+                self.repository.cache.put(quota.id, None)
+
+    def quota(self, office: Office, day: dt.date, session: str) -> SessionQuota | None:
+        try:
+            return self.repository.get(SessionQuota.id_for(office.code, day, session))
+        except AggregateNotFoundError:
+            return None
+
+    def refusal(self, office: Office, day: dt.date, now: dt.datetime) -> str | None:
+        local_now = now.astimezone(ZoneInfo(office.timezone))
+        return self.schedule.refusal(day, local_now, is_office_day(day))
+
+    def availability(self, office_code: str, start: dt.date, end: dt.date, now: dt.datetime) -> list[SessionAvailability]:
+        """Capacity, booked and remaining per date and session."""
+        office = office_by_code(office_code)
+        days = (start + dt.timedelta(days=i) for i in range((end - start).days + 1))
+        return [self._session_availability(office, day, s, now) for day in days for s in ("pagi", "siang")]
+
+    def _session_availability(self, office: Office, day: dt.date, session: str, now: dt.datetime) -> SessionAvailability:
+        quota = self.quota(office, day, session)
+        capacity = quota.capacity if quota else office.capacity_per_session
+        booked = quota.booked if quota else 0
+        reason = self.refusal(office, day, now) or ("office_closed" if quota and quota.closed else None)
+        remaining = 0 if reason else max(capacity - booked, 0)
+        return SessionAvailability(
+            date=day, session=session, capacity=capacity, booked=booked, remaining=remaining,
+            open=reason is None and remaining > 0, reason=reason or (None if remaining else "sold_out"),
+        )
+
+
+class _Batch:
+    """Groups a batch's requests per session so that each session records one event."""
+
+    def __init__(self, app: QuotaApplication, now: dt.datetime):
+        self.app, self.now = app, now
+        self.quotas: dict[UUID, SessionQuota] = {}
+        self.pending: dict[UUID, tuple[list[Request], str | None]] = {}
+
+    def request(self, message: BookingRequested) -> None:
+        slot = message.slot
+        try:
+            office = office_by_code(slot.office)
+            capacity, refusal = office.capacity_per_session, self.app.refusal(office, slot.date, self.now)
+        except UnknownOffice:
+            capacity, refusal = 0, UNKNOWN_OFFICE
+        quota = self._quota(slot.office, slot.date, slot.session.value, capacity)
+        requests, _ = self.pending.setdefault(quota.id, ([], refusal))
+        requests.append(Request(str(message.booking_id), str(message.correlation_id), str(message.message_id)))
+
+    def cancel(self, message: BookingCancelled) -> None:
+        slot = message.slot
+        quota_id = SessionQuota.id_for(slot.office, slot.date, slot.session.value)
+        self._decide(quota_id)  # requests before the cancellation come first
+        quota = self.quotas.get(quota_id) or self._load(quota_id)
+        if quota is not None and quota.release(str(message.booking_id), str(message.correlation_id), str(message.message_id)):
+            self.quotas[quota_id] = quota
+
+    def flush(self) -> list[SessionQuota]:
+        for quota_id in list(self.pending):
+            self._decide(quota_id)
+        return [q for q in self.quotas.values() if q.pending_events]
+
+    def _decide(self, quota_id: UUID) -> None:
+        if quota_id in self.pending:
+            requests, refusal = self.pending.pop(quota_id)
+            self.quotas[quota_id].decide(requests, refusal)
+
+    def _quota(self, office: str, day: dt.date, session: str, capacity: int) -> SessionQuota:
+        quota_id = SessionQuota.id_for(office, day, session)
+        if quota_id not in self.quotas:
+            self.quotas[quota_id] = self._load(quota_id) or SessionQuota(office, day, session, capacity)
+        return self.quotas[quota_id]
+
+    def _load(self, quota_id: UUID) -> SessionQuota | None:
+        try:
+            return self.app.repository.get(quota_id)
+        except AggregateNotFoundError:
+            return None

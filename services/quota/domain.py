@@ -1,0 +1,148 @@
+"""Quota of one office session: the only judge of "is there a slot".
+
+Pure domain: no I/O, no clock. Rules that depend on the calendar take `now` and the
+office's data as arguments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.events import derived_id
+
+SOLD_OUT = "sold_out"
+OFFICE_CLOSED = "office_closed"
+NOT_RELEASED = "not_released"
+DATE_PAST = "date_past"
+UNKNOWN_OFFICE = "unknown_office"
+
+
+@dataclass(frozen=True)
+class Request:
+    """A booking waiting for a decision."""
+
+    booking_id: str
+    correlation_id: str
+    causation_id: str
+
+
+@dataclass(frozen=True)
+class ReleaseSchedule:
+    """Dates open on a rolling window of N days, released at a set local time."""
+
+    window_days: int = 60
+    release_time: dt.time = dt.time(0, 0)
+
+    def refusal(self, day: dt.date, local_now: dt.datetime, is_office_day: bool) -> str | None:
+        """Why a date cannot be booked at `local_now`, or None when it can."""
+        if day < local_now.date():
+            return DATE_PAST
+        if not is_office_day:
+            return OFFICE_CLOSED
+        opens = dt.datetime.combine(day - dt.timedelta(days=self.window_days), self.release_time)
+        if local_now.replace(tzinfo=None) < opens:
+            return NOT_RELEASED
+        return None
+
+
+class SessionQuota(Aggregate):
+    """Capacity and reservations of one (office, date, session)."""
+
+    @staticmethod
+    def id_for(office: str, day: dt.date, session: str) -> UUID:
+        return derived_id("quota", office, day.isoformat(), session)
+
+    @classmethod
+    def create_id(cls, office: str, day: dt.date, session: str, capacity: int) -> UUID:
+        return cls.id_for(office, day, session)
+
+    @event("Opened")
+    def __init__(self, office: str, day: dt.date, session: str, capacity: int) -> None:
+        self.office, self.day, self.session, self.capacity = office, day, session, capacity
+        self.closed = False
+        self.reservations: dict[str, int] = {}
+        self.rejections: dict[str, str] = {}
+        self.released: set[str] = set()
+
+    @property
+    def booked(self) -> int:
+        return len(self.reservations)
+
+    @property
+    def remaining(self) -> int:
+        return 0 if self.closed else max(self.capacity - self.booked, 0)
+
+    def has_decided(self, booking_id: str) -> bool:
+        return (
+            booking_id in self.reservations
+            or booking_id in self.rejections
+            or booking_id in self.released
+        )
+
+    def decide(self, requests: list[Request], refusal: str | None = None) -> list[dict[str, Any]]:
+        """Reserve or reject each undecided request, in order; one event for all of them."""
+        decisions: list[dict[str, Any]] = []
+        free = self._free_numbers()
+        seen: set[str] = set()
+        for request in requests:
+            if self.has_decided(request.booking_id) or request.booking_id in seen:
+                continue
+            seen.add(request.booking_id)
+            reason = refusal or (OFFICE_CLOSED if self.closed else None)
+            if reason is None and not free:
+                reason = SOLD_OUT
+            number = None if reason else free.pop(0)
+            decisions.append(decision(request, number, reason, remaining=len(free)))
+        if decisions:
+            self._decided(self.office, self.day, self.session, decisions)
+        return decisions
+
+    def release(self, booking_id: str, correlation_id: str, causation_id: str) -> bool:
+        """Give a cancelled booking's slot back; False if it held none."""
+        if booking_id not in self.reservations:
+            return False
+        remaining = max(self.capacity - self.booked + 1, 0)
+        self._released(self.office, self.day, self.session, booking_id, remaining, correlation_id, causation_id)
+        return True
+
+    @event("Decided")
+    def _decided(self, office: str, day: dt.date, session: str, decisions: list[dict[str, Any]]) -> None:
+        for d in decisions:
+            if d["queue_number"] is None:
+                self.rejections[d["booking_id"]] = d["reason"]
+            else:
+                self.reservations[d["booking_id"]] = d["queue_number"]
+
+    @event("Released")
+    def _released(
+        self, office: str, day: dt.date, session: str, booking_id: str, remaining: int,
+        correlation_id: str, causation_id: str,
+    ) -> None:
+        del self.reservations[booking_id]
+        self.released.add(booking_id)
+
+    def _free_numbers(self) -> list[int]:
+        """Queue numbers 1..capacity not held, lowest first (none while the session is full)."""
+        room = self.capacity - self.booked
+        if room <= 0 or self.closed:
+            return []
+        taken = set(self.reservations.values())
+        free = (n for n in range(1, self.capacity + self.booked + 1) if n not in taken)
+        return [next(free) for _ in range(room)]
+
+
+def decision(request: Request, number: int | None, reason: str | None, remaining: int) -> dict[str, Any]:
+    """One request's outcome, as stored in the Decided event."""
+    return {
+        "booking_id": request.booking_id,
+        "queue_number": number,
+        "reason": reason,
+        "remaining": remaining,
+        "correlation_id": request.correlation_id,
+        "causation_id": request.causation_id,
+    }

@@ -1,0 +1,70 @@
+"""The quota service: settings, wiring and the runnable service."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+from pydantic import Field, field_validator
+
+from shared.runtime.consumer import BatchConsumer
+from shared.runtime.relay import Relay
+from shared.runtime.service import Runtime
+from shared.runtime.settings import CommonSettings
+from shared.runtime.store import store_env
+
+from .application import QuotaApplication
+from .domain import ReleaseSchedule
+from .messaging import batch_handler, consumer_spec, register_queries, to_wire
+
+
+class QuotaSettings(CommonSettings):
+    """Quota worker settings (PASPOR_QUOTA_*)."""
+
+    quota_partitions_owned: str = Field(
+        default="all", description="Partitions this worker consumes: 'all' or e.g. '0,1,2'."
+    )
+    quota_batch_size: int = Field(default=500, ge=1, le=10000, description="Requests per batch.")
+    quota_window_days: int = Field(default=60, ge=1, le=366, description="Days open for booking ahead.")
+
+    @field_validator("quota_partitions_owned")
+    @classmethod
+    def _partitions_list(cls, value: str) -> str:
+        if value != "all" and not all(p.strip().isdigit() for p in value.split(",")):
+            raise ValueError("must be 'all' or a comma-separated list of partition numbers")
+        return value
+
+    def owned(self) -> list[int]:
+        if self.quota_partitions_owned == "all":
+            return list(range(self.partitions))
+        owned = sorted({int(p) for p in self.quota_partitions_owned.split(",")})
+        if owned[-1] >= self.partitions:
+            raise ValueError(f"partition {owned[-1]} does not exist (there are {self.partitions})")
+        return owned
+
+
+def build_application(settings: QuotaSettings) -> QuotaApplication:
+    """The quota application on the configured event store."""
+    schedule = ReleaseSchedule(window_days=settings.quota_window_days)
+    return QuotaApplication(env=store_env(settings, "quota"), schedule=schedule)
+
+
+async def run(settings: QuotaSettings | None = None) -> None:
+    """Run a quota worker until stopped."""
+    settings = settings or QuotaSettings()
+    runtime = Runtime("quota", settings)
+    app = build_application(settings)
+    js = await runtime.start()
+    relay = Relay("quota", app, js, functools.partial(to_wire, partitions=settings.partitions), runtime.writer)
+    handler = batch_handler(app, runtime.writer, relay.wake)
+    for partition in settings.owned():
+        consumer = BatchConsumer(js, consumer_spec(partition, settings.quota_batch_size), handler, "quota")
+        runtime.spawn(consumer.run(), f"quota-p{partition:02d}")
+    runtime.spawn(relay.run(), "relay")
+    register_queries(runtime.broker, app, runtime.writer)
+    runtime.on_stop.append(app.close)
+    await runtime.serve()
+
+
+def main() -> None:
+    asyncio.run(run())

@@ -1,0 +1,52 @@
+"""The wire contract: every message that crosses a service boundary, and where it travels."""
+
+from .booking import (
+    BookingCancelled,
+    BookingCheckedIn,
+    BookingConfirmed,
+    BookingRejected,
+    BookingReply,
+    BookingRequested,
+    BookingStatus,
+    BookingView,
+    CancelBooking,
+    Caller,
+    GetBooking,
+    HistoryEntry,
+    Problem,
+    RequestBooking,
+)
+from .common import Applicant, PassportType, ServiceType, Session, Slot
+from .envelope import Message, derived_id, utcnow
+from .quota import (
+    Calendar,
+    GetCalendar,
+    RejectionReason,
+    SessionAvailability,
+    SlotRejected,
+    SlotReleased,
+    SlotReserved,
+)
+from .subjects import (
+    DEFAULT_PARTITIONS,
+    EVENT_TYPES,
+    STREAMS,
+    Commands,
+    StreamSpec,
+    partition_of,
+    partition_subject,
+    stream_for,
+    subject_for,
+)
+from .tickets import GetTicket, TicketIssued, TicketView
+
+__all__ = [
+    "DEFAULT_PARTITIONS", "EVENT_TYPES", "STREAMS", "Applicant", "BookingCancelled",
+    "BookingCheckedIn", "BookingConfirmed", "BookingRejected", "BookingReply",
+    "BookingRequested", "BookingStatus", "BookingView", "Calendar", "CancelBooking", "Caller",
+    "Commands", "GetBooking", "GetCalendar", "GetTicket", "HistoryEntry", "Message",
+    "PassportType", "Problem", "RejectionReason", "RequestBooking", "ServiceType", "Session",
+    "SessionAvailability", "Slot", "SlotRejected", "SlotReleased", "SlotReserved", "StreamSpec",
+    "TicketIssued", "TicketView", "derived_id", "partition_of", "partition_subject",
+    "stream_for", "subject_for", "utcnow",
+]

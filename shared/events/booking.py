@@ -1,0 +1,146 @@
+"""Booking commands, replies and events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+
+from pydantic import Field, field_validator
+
+from .common import Applicant, Frozen, SixteenDigits, Slot
+from .envelope import Message
+
+
+class Caller(Frozen):
+    """Who sends a command: an external identity, verified by the gateway, and their device."""
+
+    provider: str = Field(min_length=1, max_length=40, description="Identity provider, e.g. google.")
+    subject: str = Field(min_length=1, max_length=200, description="The provider's user id.")
+    device_id: str = Field(min_length=8, max_length=128, description="The device's stable id.")
+
+
+class RequestBooking(Message):
+    """Command: book a slot for up to five applicants of one family card."""
+
+    caller: Caller = Field(description="The signed-in account and its device.")
+    idempotency_key: str = Field(
+        min_length=8, max_length=128, description="Same key, same booking: retries are safe."
+    )
+    slot: Slot = Field(description="The office, date and session wanted.")
+    kk_number: SixteenDigits = Field(description="Family card (KK) number, 16 digits.")
+    applicants: list[Applicant] = Field(
+        min_length=1, max_length=5, description="One to five applicants on that KK."
+    )
+
+    @field_validator("applicants")
+    @classmethod
+    def _niks_are_unique(cls, applicants: list[Applicant]) -> list[Applicant]:
+        niks = [a.nik for a in applicants]
+        if len(set(niks)) != len(niks):
+            raise ValueError("each applicant's NIK must appear once in a booking")
+        return applicants
+
+
+class CancelBooking(Message):
+    """Command: cancel one's own upcoming booking."""
+
+    caller: Caller = Field(description="The signed-in account and its device.")
+    booking_id: uuid.UUID = Field(description="The booking to cancel.")
+
+
+class GetBooking(Message):
+    """Query: one booking of the caller's (or any, for staff)."""
+
+    booking_id: uuid.UUID = Field(description="The booking wanted.")
+    account: str | None = Field(
+        default=None, description="provider:subject of the caller; None for staff queries."
+    )
+
+
+class BookingStatus(str, Enum):
+    """Where a booking is in its life."""
+
+    REQUESTED = "requested"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    CHECKED_IN = "checked_in"
+    NO_SHOW = "no_show"
+
+
+class HistoryEntry(Frozen):
+    """One step of a booking's life."""
+
+    status: BookingStatus = Field(description="The status it entered.")
+    at: datetime = Field(description="When, in UTC.")
+    detail: str = Field(default="", description="Reason or queue number, if any.")
+
+
+class BookingView(Frozen):
+    """A booking as its owner sees it (no personal data beyond the count of applicants)."""
+
+    booking_id: uuid.UUID = Field(description="The booking's id.")
+    slot: Slot = Field(description="Office, date and session.")
+    status: BookingStatus = Field(description="Current status.")
+    applicants: int = Field(ge=1, le=5, description="Number of applicants covered.")
+    queue_number: int | None = Field(default=None, description="Queue number once confirmed.")
+    reason: str | None = Field(default=None, description="Why it was rejected or cancelled.")
+    history: list[HistoryEntry] = Field(default_factory=list, description="Its life so far.")
+
+
+class Problem(Frozen):
+    """A refusal with a stable code and a message in Indonesian and English."""
+
+    code: str = Field(description="Stable machine-readable code, e.g. sold_out.")
+    message_id: str = Field(description="Message in Indonesian.")
+    message_en: str = Field(description="Message in English.")
+    retry_after: datetime | None = Field(default=None, description="When trying again may work.")
+
+
+class BookingReply(Frozen):
+    """Reply to a booking command or query: the booking, or a problem."""
+
+    booking: BookingView | None = Field(default=None, description="The booking, on success.")
+    problem: Problem | None = Field(default=None, description="The refusal, on failure.")
+
+
+class BookingRequested(Message):
+    """Event: a booking was recorded and waits for the quota service's decision."""
+
+    booking_id: uuid.UUID = Field(description="The booking's id.")
+    slot: Slot = Field(description="Office, date and session wanted.")
+    applicants: int = Field(ge=1, le=5, description="Number of applicants.")
+
+
+class BookingConfirmed(Message):
+    """Event: the quota service reserved a slot; the booking holds a queue number."""
+
+    booking_id: uuid.UUID = Field(description="The booking's id.")
+    slot: Slot = Field(description="Office, date and session.")
+    applicants: int = Field(ge=1, le=5, description="Number of applicants.")
+    queue_number: int = Field(ge=1, description="Queue number within the session.")
+
+
+class BookingRejected(Message):
+    """Event: no slot was given; the registration goes back to the account."""
+
+    booking_id: uuid.UUID = Field(description="The booking's id.")
+    slot: Slot = Field(description="Office, date and session wanted.")
+    reason: str = Field(description="Why: sold_out, office_closed, not_released, date_past.")
+
+
+class BookingCancelled(Message):
+    """Event: the owner cancelled; the slot goes back to the session."""
+
+    booking_id: uuid.UUID = Field(description="The booking's id.")
+    slot: Slot = Field(description="Office, date and session it held.")
+    was_confirmed: bool = Field(description="Whether it held a slot that must be released.")
+
+
+class BookingCheckedIn(Message):
+    """Event: office staff checked the applicants in."""
+
+    booking_id: uuid.UUID = Field(description="The booking's id.")
+    slot: Slot = Field(description="Office, date and session.")
+    officer: str = Field(description="Who checked them in.")

@@ -1,0 +1,74 @@
+"""Quota events: the quota service's decisions."""
+
+from __future__ import annotations
+
+import uuid
+import datetime as dt
+from enum import Enum
+
+from pydantic import Field
+
+from .common import Frozen, OfficeCode, Session, Slot
+from .envelope import Message
+
+
+class RejectionReason(str, Enum):
+    """Why a slot was not given."""
+
+    SOLD_OUT = "sold_out"
+    OFFICE_CLOSED = "office_closed"
+    NOT_RELEASED = "not_released"
+    DATE_PAST = "date_past"
+    UNKNOWN_OFFICE = "unknown_office"
+
+
+class SlotReserved(Message):
+    """Event: a slot was reserved for a booking, with its queue number."""
+
+    booking_id: uuid.UUID = Field(description="The booking that holds the slot.")
+    slot: Slot = Field(description="Office, date and session.")
+    queue_number: int = Field(ge=1, description="Queue number within the session (1..capacity).")
+    remaining: int = Field(ge=0, description="Slots left in the session after this one.")
+
+
+class SlotRejected(Message):
+    """Event: no slot for a booking, and why."""
+
+    booking_id: uuid.UUID = Field(description="The booking refused.")
+    slot: Slot = Field(description="Office, date and session wanted.")
+    reason: RejectionReason = Field(description="Why no slot was given.")
+
+
+class SlotReleased(Message):
+    """Event: a cancelled booking's slot is bookable again."""
+
+    booking_id: uuid.UUID = Field(description="The booking that held the slot.")
+    slot: Slot = Field(description="Office, date and session.")
+    remaining: int = Field(ge=0, description="Slots left in the session after the release.")
+
+
+class GetCalendar(Message):
+    """Query: capacity, booked and remaining per session for an office and dates."""
+
+    office: OfficeCode = Field(description="Office code.")
+    start: dt.date = Field(description="First date, inclusive.")
+    end: dt.date = Field(description="Last date, inclusive (at most 92 days after start).")
+
+
+class SessionAvailability(Frozen):
+    """One session's quota ("data kuota dan pengantri")."""
+
+    date: dt.date = Field(description="The date.")
+    session: Session = Field(description="The session.")
+    capacity: int = Field(ge=0, description="Registrants the session takes.")
+    booked: int = Field(ge=0, description="Registrants booked.")
+    remaining: int = Field(ge=0, description="Places left.")
+    open: bool = Field(description="Whether it can be booked now (released, not closed).")
+    reason: RejectionReason | None = Field(default=None, description="Why it is not open.")
+
+
+class Calendar(Frozen):
+    """Reply to GetCalendar."""
+
+    office: OfficeCode = Field(description="Office code.")
+    sessions: list[SessionAvailability] = Field(description="One entry per date and session.")

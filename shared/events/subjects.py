@@ -1,0 +1,93 @@
+"""Subjects and JetStream streams, declared once, as data.
+
+Events are partitioned by office: ``paspor.<context>.p<NN>.<verb>``. Each partition is
+consumed in order by one quota worker, so one office's sessions always have one writer.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+from .booking import (
+    BookingCancelled,
+    BookingCheckedIn,
+    BookingConfirmed,
+    BookingRejected,
+    BookingRequested,
+)
+from .envelope import Message
+from .quota import SlotRejected, SlotReleased, SlotReserved
+from .tickets import TicketIssued
+
+DEFAULT_PARTITIONS = 8
+
+VERBS: dict[type[Message], tuple[str, str]] = {
+    BookingRequested: ("booking", "requested"),
+    BookingConfirmed: ("booking", "confirmed"),
+    BookingRejected: ("booking", "rejected"),
+    BookingCancelled: ("booking", "cancelled"),
+    BookingCheckedIn: ("booking", "checked_in"),
+    SlotReserved: ("quota", "reserved"),
+    SlotRejected: ("quota", "rejected"),
+    SlotReleased: ("quota", "released"),
+    TicketIssued: ("ticket", "issued"),
+}
+EVENT_TYPES: dict[str, type[Message]] = {cls.message_type: cls for cls in VERBS}
+
+
+class Commands:
+    """Request/reply subjects (core NATS, served by a queue group of each service)."""
+
+    REQUEST_BOOKING = "paspor.cmd.booking.request"
+    CANCEL_BOOKING = "paspor.cmd.booking.cancel"
+    GET_BOOKING = "paspor.cmd.booking.get"
+    GET_CALENDAR = "paspor.cmd.quota.calendar"
+    GET_TICKET = "paspor.cmd.ticket.get"
+
+
+def partition_of(office: str, partitions: int = DEFAULT_PARTITIONS) -> int:
+    """The partition an office's events travel on (stable across processes and runs)."""
+    if partitions < 1:
+        raise ValueError("partitions must be at least 1")
+    return zlib.crc32(office.encode()) % partitions
+
+
+def subject_for(message: Message, office: str, partitions: int = DEFAULT_PARTITIONS) -> str:
+    """The subject an event is published on."""
+    context, verb = VERBS[type(message)]
+    return f"paspor.{context}.p{partition_of(office, partitions):02d}.{verb}"
+
+
+def partition_subject(context: str, partition: int | str, verb: str) -> str:
+    """A subject (or filter, with '*') for one partition and verb."""
+    token = partition if isinstance(partition, str) else f"p{partition:02d}"
+    return f"paspor.{context}.{token}.{verb}"
+
+
+DEAD_LETTER_SUBJECT = "paspor.deadletter.{service}"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A JetStream stream the system needs."""
+
+    name: str
+    subjects: tuple[str, ...]
+    description: str
+    max_age_days: int = 400
+    duplicate_window_seconds: int = 120
+
+
+STREAMS: tuple[StreamSpec, ...] = (
+    StreamSpec("PASPOR_BOOKING", ("paspor.booking.>",), "Booking lifecycle events"),
+    StreamSpec("PASPOR_QUOTA", ("paspor.quota.>",), "Quota decisions"),
+    StreamSpec("PASPOR_TICKET", ("paspor.ticket.>",), "Issued tickets"),
+    StreamSpec("PASPOR_DEADLETTER", ("paspor.deadletter.>",), "Messages that could not be handled"),
+)
+
+
+def stream_for(subject: str) -> StreamSpec:
+    """The stream that captures a subject."""
+    context = subject.split(".")[1]
+    return next(s for s in STREAMS if s.subjects[0] == f"paspor.{context}.>")

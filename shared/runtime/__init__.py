@@ -1,0 +1,1 @@
+"""Plumbing every service shares: settings, event stores, the outbox relay, JetStream consumers."""

@@ -1,0 +1,107 @@
+"""The outbox relay: publishes what an event store recorded, in order, to JetStream.
+
+The event store is the source of truth; JetStream is the transport. The relay reads the
+application's notification log after the last position it published, turns each stored
+event into wire messages, publishes them with ``Nats-Msg-Id`` (so JetStream drops what a
+restart sends twice), and only then moves its position forward. Nothing is published
+that was not stored, and nothing stored is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from typing import Any
+
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError
+
+from shared.events import Message
+
+log = logging.getLogger(__name__)
+ToWire = Callable[[Any], Iterable[tuple[str, Message]]]
+
+
+class Relay:
+    """Publishes an application's stored events to JetStream, at least once, in order."""
+
+    def __init__(
+        self,
+        name: str,
+        app: Any,
+        js: JetStreamContext,
+        to_wire: ToWire,
+        executor: Executor,
+        *,
+        batch: int = 1000,
+    ) -> None:
+        self.name, self.app, self.js, self.to_wire = name, app, js, to_wire
+        self.executor, self.batch = executor, batch
+        self.position = 0
+        self.published = 0
+        self._wake = asyncio.Event()
+        self._kv: Any = None
+
+    def wake(self) -> None:
+        """Tell the relay there is something new to publish."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish forever; retries (never skips) when NATS is unreachable."""
+        self._kv = await self.js.create_key_value(bucket="paspor_relay", history=1)
+        self.position = await self._load_position()
+        while True:
+            try:
+                moved = await self.publish_pending()
+            except (NatsError, OSError, TimeoutError, ValueError) as error:
+                # Transport trouble (NATS down, restarting, or an unreadable ack): retry, never skip.
+                log.warning("relay %s: publish failed at position %d, retrying: %r", self.name, self.position, error)
+                await asyncio.sleep(0.5)
+                continue
+            if not moved:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                except TimeoutError:
+                    pass
+
+    async def publish_pending(self) -> bool:
+        """Publish one batch of stored events after the current position."""
+        loop = asyncio.get_running_loop()
+        last_id, records = await loop.run_in_executor(self.executor, self._read, self.position)
+        if last_id is None:
+            return False
+        for start in range(0, len(records), 256):
+            chunk = records[start : start + 256]
+            await asyncio.gather(*(self._publish(subject, message) for _, subject, message in chunk))
+        self.position = last_id
+        self.published += len(records)
+        await self._kv.put(self.name, str(self.position).encode())
+        return True
+
+    def _read(self, position: int) -> tuple[int | None, list[tuple[int, str, Message]]]:
+        notifications = self.app.recorder.select_notifications(
+            start=position, limit=self.batch, inclusive_of_start=False
+        )
+        records: list[tuple[int, str, Message]] = []
+        for notification in notifications:
+            event = self.app.mapper.to_domain_event(notification)
+            records.extend((notification.id, s, m) for s, m in self.to_wire(event))
+        return (notifications[-1].id if notifications else None), records
+
+    async def _publish(self, subject: str, message: Message) -> None:
+        await self.js.publish(
+            subject,
+            message.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": str(message.message_id)},
+        )
+
+    async def _load_position(self) -> int:
+        try:
+            entry = await self._kv.get(self.name)
+        except KeyNotFoundError:
+            return 0
+        return int(entry.value.decode()) if entry.value else 0

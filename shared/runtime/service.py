@@ -1,0 +1,87 @@
+"""Running one service: connect, declare streams, run its tasks until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from faststream.nats import NatsBroker
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from .bus import connect, ensure_streams
+from .settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """One service's connections, writer thread and background tasks."""
+
+    def __init__(self, name: str, settings: CommonSettings) -> None:
+        self.name, self.settings = name, settings
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-writer")
+        self.broker = NatsBroker(settings.nats_servers, log_level=logging.DEBUG, max_reconnect_attempts=-1)
+        self.nc: Client | None = None
+        self.js: JetStreamContext | None = None
+        self.tasks: list[asyncio.Task[Any]] = []
+        self.on_stop: list[Callable[[], Awaitable[None] | None]] = []
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> JetStreamContext:
+        """Connect and declare the streams."""
+        self.nc = await connect(self.settings.nats_servers, self.name)
+        self.js = self.nc.jetstream()
+        await ensure_streams(self.js, self.settings.stream_replicas)
+        return self.js
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run a background task; its failure stops the service loudly."""
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(self._task_done)
+        self.tasks.append(task)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s: task %s failed", self.name, task.get_name(), exc_info=task.exception())
+            self._stopping.set()
+
+    async def serve(self) -> None:
+        """Start the broker's handlers and wait for a stop signal."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stopping.set)
+        await self.broker.start()
+        log.info("%s ready", self.name)
+        try:
+            await self._stopping.wait()
+        finally:
+            await self.stop()
+
+    def stop_soon(self) -> None:
+        self._stopping.set()
+
+    async def stop(self) -> None:
+        """Stop tasks, the broker and the connection; close the stores."""
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        # NATS may already be gone (it is stopped last, but may have died): never hang here.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.broker.stop(), 5)
+        if self.nc is not None and not self.nc.is_closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.nc.drain(), 5)
+            if not self.nc.is_closed:
+                await self.nc.close()
+        self.writer.shutdown(wait=True)
+        for callback in self.on_stop:
+            result = callback()
+            if asyncio.iscoroutine(result):
+                await result
+        log.info("%s stopped", self.name)

@@ -1,0 +1,44 @@
+"""Settings every service shares (environment variables prefixed ``PASPOR_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.events import DEFAULT_PARTITIONS
+
+
+class CommonSettings(BaseSettings):
+    """Where NATS and the event stores are; defaults run the embedded mode."""
+
+    model_config = SettingsConfigDict(env_prefix="PASPOR_", extra="ignore")
+
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL(s), comma separated.")
+    data_dir: Path = Field(default=Path("paspor-data"), description="Folder for SQLite stores and keys.")
+    event_store: Literal["sqlite", "postgres", "memory"] = Field(
+        default="sqlite", description="Event store backend."
+    )
+    postgres_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/paspor", description="PostgreSQL URL."
+    )
+    postgres_pool_size: int = Field(default=5, ge=1, le=100, description="Connections per process.")
+    partitions: int = Field(default=DEFAULT_PARTITIONS, ge=1, le=256, description="Office partitions.")
+    stream_replicas: int = Field(default=1, ge=1, le=5, description="JetStream stream replicas.")
+    cipher_key: str | None = Field(
+        default=None, description="AES key (base64) for personal data at rest; generated in the data folder if unset."
+    )
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_scheme(cls, value: str) -> str:
+        for url in value.split(","):
+            if not url.strip().startswith(("nats://", "tls://", "ws://", "wss://")):
+                raise ValueError(f"NATS URL must start with nats:// (got {url!r})")
+        return value
+
+    @property
+    def nats_servers(self) -> list[str]:
+        return [url.strip() for url in self.nats_url.split(",")]

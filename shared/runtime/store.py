@@ -1,0 +1,88 @@
+"""Event store configuration for `eventsourcing` applications, per service and backend."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from .settings import CommonSettings
+
+# Single writer per aggregate (see DESIGN.md): the cache may hand out its own copy, fast.
+FAST_CACHE = {
+    "AGGREGATE_CACHE_MAXSIZE": "500000",
+    "AGGREGATE_CACHE_FASTFORWARD": "n",
+    "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+}
+
+
+class DateAsISO(Transcoding):
+    """Stores `datetime.date` as an ISO string (eventsourcing has no date transcoding)."""
+
+    type = dt.date
+    name = "date_iso"
+
+    def encode(self, obj: dt.date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> dt.date:
+        return dt.date.fromisoformat(data)
+
+
+def register_date(transcoder: JSONTranscoder) -> None:
+    """Adds the date transcoding to an application's transcoder."""
+    transcoder.register(DateAsISO())
+
+
+def store_env(settings: CommonSettings, service: str, *, encrypt: bool = False) -> dict[str, str]:
+    """The eventsourcing environment for one service's event store."""
+    env: dict[str, str] = {}
+    if settings.event_store == "sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
+        env["SQLITE_DBNAME"] = str(settings.data_dir / f"{service}.sqlite")
+        env["SQLITE_LOCK_TIMEOUT"] = "10"
+    elif settings.event_store == "postgres":
+        env.update(postgres_env(settings.postgres_url, settings.postgres_pool_size))
+    else:
+        env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
+    if encrypt:
+        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+        env["CIPHER_KEY"] = settings.cipher_key or data_key(settings.data_dir, "store-cipher.key")
+    return env
+
+
+def postgres_env(url: str, pool_size: int) -> dict[str, str]:
+    """Translate a postgresql:// URL into eventsourcing's POSTGRES_* settings."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"PostgreSQL URL must start with postgresql:// (got {url!r})")
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": (parsed.path or "/postgres").lstrip("/") or "postgres",
+        "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parsed.port or 5432),
+        "POSTGRES_USER": parsed.username or "postgres",
+        "POSTGRES_PASSWORD": parsed.password or "",
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": "0",
+        "CREATE_TABLE": "y",
+    }
+
+
+def data_key(data_dir: Path, name: str) -> str:
+    """A 256-bit key kept in the data folder (created on first use, readable by owner only)."""
+    path = data_dir / "keys" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as file:
+            file.write(base64.b64encode(os.urandom(32)).decode())
+    return path.read_text().strip()

@@ -1,0 +1,99 @@
+"""`paspor up` starts the whole system, stops it cleanly, and resumes from its data folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paspor.natsserver import free_port
+from support import booking_body, bookable_day, sign_in
+
+
+def start_up(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paspor", "up", "--data-dir", str(data_dir), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"paspor up exited early:\n{process.stdout.read()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail("paspor up did not become ready in 60 s")
+
+
+def stop_up(process: subprocess.Popen[str], how: int = signal.SIGINT) -> str:
+    process.send_signal(how)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    return output
+
+
+def processes_using(data_dir: Path) -> list[str]:
+    """Command lines of live processes that mention the data folder (nats-server's store)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(data_dir) in cmdline and "pytest" not in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_up_prints_its_addresses_stops_cleanly_and_resumes_with_bookings_intact(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    process = start_up(data_dir, port)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        citizen = sign_in(client, "resume@example.com")
+        booked = client.post("/v1/bookings", json=booking_body("JKT-SEL", bookable_day(5), "siang", serial=77),
+                             headers=citizen.headers("resume-key-0001")).json()
+    output = stop_up(process, signal.SIGTERM)
+    assert f"http://127.0.0.1:{port}" in output and "nats://127.0.0.1:" in output
+    assert processes_using(data_dir) == [], "no nats-server or service may outlive paspor up"
+
+    process = start_up(data_dir, port)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        citizen = sign_in(client, "resume@example.com")
+        again = client.get(f"/v1/bookings/{booked['booking_id']}", headers=citizen.headers()).json()
+        ticket = client.get(f"/v1/bookings/{booked['booking_id']}/ticket", headers=citizen.headers())
+    output = stop_up(process)
+    assert "resuming from data folder" in output
+    assert again["status"] == "confirmed" and again["queue_number"] == booked["queue_number"]
+    assert ticket.status_code == 200
+    assert processes_using(data_dir) == []
+
+
+def test_up_refuses_a_second_instance_on_the_same_data_folder(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    first = start_up(data_dir, port)
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "paspor", "up", "--data-dir", str(data_dir), "--port", str(free_port())],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert second.returncode == 1
+        assert "another `paspor up` is running" in second.stdout
+    finally:
+        stop_up(first)
+
+
+def test_up_help_explains_the_options():
+    result = subprocess.run([sys.executable, "-m", "paspor", "up", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for option in ("--data-dir", "--port", "--nats-port"):
+        assert option in result.stdout
