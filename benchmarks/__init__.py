@@ -1,0 +1,1 @@
+"""Benchmarks, run by `paspor bench <name>`; each prints ours beside the conventional alternative."""

@@ -10,9 +10,20 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 app = typer.Typer(help="Antrian Paspor: passport appointment booking.", no_args_is_help=True, add_completion=False)
+
+
+def _add_command_groups() -> None:
+    """Every module in paspor/commands becomes `paspor <name>`."""
+    import importlib
+    import pkgutil
+
+    from . import commands
+
+    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
+        app.add_typer(module.app, name=module_info.name.replace("_", "-"), help=module.HELP)
 console = Console()
 SERVICE_NAMES = ("booking", "quota", "notifier", "gateway")
 
@@ -77,31 +88,4 @@ def service(name: Annotated[str, typer.Argument(help="booking, quota, notifier o
         raise typer.Exit(2) from None
 
 
-@app.command()
-def offices(
-    province: Annotated[str | None, typer.Option(help="Only this province (e.g. 'Jawa Timur').")] = None,
-    near: Annotated[str | None, typer.Option(help="LAT,LON: nearest offices first, with distance.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500, help="How many to show.")] = 200,
-) -> None:
-    """List the immigration offices that issue passports."""
-    from shared.offices import load_offices, nearest_offices, offices_in_province
-
-    table = Table("code", "name", "city", "province", "tz", "capacity")
-    if near:
-        try:
-            lat, lon = (float(x) for x in near.split(","))
-            rows = nearest_offices(lat, lon, limit)
-        except ValueError as error:
-            console.print(f"[red]error:[/red] --near must be LAT,LON within range ({error})")
-            raise typer.Exit(2) from None
-        table.add_column("km")
-        for office, km in rows:
-            table.add_row(office.code, office.name, office.city, office.province, office.timezone, str(office.capacity_per_session), f"{km:.1f}")
-    else:
-        chosen = offices_in_province(province) if province else list(load_offices())
-        if not chosen:
-            console.print(f"[red]error:[/red] no office in province {province!r}")
-            raise typer.Exit(2)
-        for office in chosen[:limit]:
-            table.add_row(office.code, office.name, office.city, office.province, office.timezone, str(office.capacity_per_session))
-    console.print(table)
+_add_command_groups()

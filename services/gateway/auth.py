@@ -27,7 +27,8 @@ class Identity:
     provider: str
     subject: str
     name: str = ""
-    role: str = "citizen"
+    role: str = "citizen"  # citizen, officer or operator
+    office: str | None = None  # an officer's office
 
     @property
     def account(self) -> str:
@@ -41,12 +42,15 @@ class DevIssuer:
         self.key = _load_or_create(keys_dir / "dev-issuer.pem")
         self.public_key = self.key.public_key()
 
-    def issue(self, subject: str, name: str = "", role: str = "citizen", ttl: dt.timedelta = dt.timedelta(hours=12)) -> str:
+    def issue(self, subject: str, name: str = "", role: str = "citizen", office: str | None = None,
+              ttl: dt.timedelta = dt.timedelta(hours=12)) -> str:
         now = dt.datetime.now(dt.timezone.utc)
         claims = {
             "iss": DEV_ISSUER, "aud": AUDIENCE, "sub": subject, "name": name, "role": role,
             "iat": now, "exp": now + ttl, "jti": uuid.uuid4().hex,
         }
+        if office:
+            claims["office"] = office
         return jwt.encode(claims, self.key, algorithm="EdDSA")
 
 
@@ -74,7 +78,9 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid token: {error}") from None
         provider = "dev" if issuer == DEV_ISSUER else issuer
-        return Identity(provider, str(claims["sub"]), str(claims.get("name", "")), str(claims.get("role", "citizen")))
+        office = claims.get("office")
+        return Identity(provider, str(claims["sub"]), str(claims.get("name", "")), str(claims.get("role", "citizen")),
+                        str(office) if office else None)
 
 
 def _load_or_create(path: Path) -> Ed25519PrivateKey:

@@ -16,6 +16,7 @@ from shared.runtime.settings import CommonSettings
 
 from .app import build_api
 from .auth import DEV_ISSUER, DevIssuer, TokenVerifier
+from .deps import Gateway
 from .messaging import Bus
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         dev = DevIssuer(settings.data_dir / "keys")
         issuers[DEV_ISSUER] = dev.public_key
         log.warning("gateway: the DEVELOPMENT token issuer is enabled (POST /v1/dev/token)")
-    return build_api(bus, TokenVerifier(issuers), dev, settings.gateway_outcome_wait), bus
+    gateway = Gateway(bus, TokenVerifier(issuers), dev, settings.gateway_outcome_wait)
+    return build_api(gateway), bus
 
 
 async def run(settings: GatewaySettings | None = None) -> None:

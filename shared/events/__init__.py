@@ -4,6 +4,7 @@ from .booking import (
     BookingCancelled,
     BookingCheckedIn,
     BookingConfirmed,
+    BookingNoShow,
     BookingRejected,
     BookingReply,
     BookingRequested,
@@ -38,11 +39,13 @@ from .subjects import (
     stream_for,
     subject_for,
 )
+from .availability import AVAILABILITY_BUCKET, SessionRemaining, availability_key
 from .tickets import GetTicket, TicketIssued, TicketView
 
 __all__ = [
+    "AVAILABILITY_BUCKET", "SessionRemaining", "availability_key",
     "DEFAULT_PARTITIONS", "EVENT_TYPES", "STREAMS", "Applicant", "BookingCancelled",
-    "BookingCheckedIn", "BookingConfirmed", "BookingRejected", "BookingReply",
+    "BookingCheckedIn", "BookingConfirmed", "BookingNoShow", "BookingRejected", "BookingReply",
     "BookingRequested", "BookingStatus", "BookingView", "Calendar", "CancelBooking", "Caller",
     "Commands", "GetBooking", "GetCalendar", "GetTicket", "HistoryEntry", "Message",
     "PassportType", "Problem", "RejectionReason", "RequestBooking", "ServiceType", "Session",

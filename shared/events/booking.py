@@ -139,8 +139,15 @@ class BookingCancelled(Message):
 
 
 class BookingCheckedIn(Message):
-    """Event: office staff checked the applicants in."""
+    """Event (from the notifier): office staff checked the booking's applicants in."""
 
     booking_id: uuid.UUID = Field(description="The booking's id.")
     slot: Slot = Field(description="Office, date and session.")
-    officer: str = Field(description="Who checked them in.")
+    officer: str = Field(description="Who checked them in (the officer's account).")
+
+
+class BookingNoShow(Message):
+    """Event (from the notifier): the session ended and the booking was never checked in."""
+
+    booking_id: uuid.UUID = Field(description="The booking's id.")
+    slot: Slot = Field(description="Office, date and session it held.")

@@ -13,6 +13,7 @@ from .booking import (
     BookingCancelled,
     BookingCheckedIn,
     BookingConfirmed,
+    BookingNoShow,
     BookingRejected,
     BookingRequested,
 )
@@ -27,7 +28,8 @@ VERBS: dict[type[Message], tuple[str, str]] = {
     BookingConfirmed: ("booking", "confirmed"),
     BookingRejected: ("booking", "rejected"),
     BookingCancelled: ("booking", "cancelled"),
-    BookingCheckedIn: ("booking", "checked_in"),
+    BookingCheckedIn: ("ticket", "checked_in"),
+    BookingNoShow: ("ticket", "no_show"),
     SlotReserved: ("quota", "reserved"),
     SlotRejected: ("quota", "rejected"),
     SlotReleased: ("quota", "released"),
