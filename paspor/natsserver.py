@@ -38,7 +38,9 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """True when nobody listens there (a port in TIME_WAIT after a restart counts as free, as for servers)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -31,3 +31,44 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]
 
 def postgres_required() -> bool:
     return os.environ.get("CI", "").lower() == "true"
+
+
+POSTGRES_ADMIN_URL = os.environ.get("PASPOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> str:
+    """The local PostgreSQL server; skipped when unreachable, except in CI (CI=true) where that fails."""
+    import psycopg
+
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return POSTGRES_ADMIN_URL
+    except psycopg.OperationalError as error:
+        if postgres_required():
+            pytest.fail(f"PostgreSQL is required in CI but unreachable at {POSTGRES_ADMIN_URL}: {error}")
+        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL}: {error}")
+
+
+@pytest.fixture
+def fresh_postgres(postgres_admin: str) -> Iterator[str]:
+    """A new, empty database for one test; dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"paspor_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield postgres_admin.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(postgres_admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path):
+    """Settings for an event store of each backend: a behaviour written once runs on all three."""
+    from shared.runtime.settings import CommonSettings
+
+    url = request.getfixturevalue("fresh_postgres") if request.param == "postgres" else "postgresql://unused/x"
+    return CommonSettings(event_store=request.param, data_dir=tmp_path, postgres_url=url)

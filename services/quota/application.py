@@ -13,7 +13,7 @@ from eventsourcing.persistence import JSONTranscoder
 from shared.calendar import is_office_day
 from shared.events import BookingCancelled, BookingRequested, Message, SessionAvailability
 from shared.offices import Office, UnknownOffice, office_by_code
-from shared.runtime.store import FAST_CACHE, register_date
+from shared.runtime.store import FAST_CACHE, evict, register_date
 
 from .domain import UNKNOWN_OFFICE, ReleaseSchedule, Request, SessionQuota
 
@@ -35,7 +35,10 @@ class QuotaApplication(Application[UUID]):
         register_date(transcoder)
 
     def apply_batch(self, messages: Sequence[Message], now: dt.datetime) -> list[SessionQuota]:
-        """Decide requests and release cancellations, in order; save all changes at once."""
+        """Decide requests and release cancellations, in order; save all changes at once.
+
+        Returns every session the batch touched (changed or not), for the read model.
+        """
         batch = _Batch(self, now)
         for message in messages:
             if isinstance(message, BookingRequested):
@@ -43,6 +46,30 @@ class QuotaApplication(Application[UUID]):
             elif isinstance(message, BookingCancelled):
                 batch.cancel(message)
         changed = batch.flush()
+        self._save(changed)
+        return list(batch.quotas.values())
+
+    def change_capacity(self, office_code: str, day: dt.date, sessions: Sequence[str], capacity: int, by: str) -> list[SessionQuota]:
+        """Set the capacity of sessions (opening them if needed); one save."""
+        quotas = [self._get_or_open(office_code, day, s) for s in sessions]
+        for quota in quotas:
+            quota.change_capacity(capacity, by)
+        self._save(quotas)
+        return quotas
+
+    def close_sessions(self, office_code: str, day: dt.date, sessions: Sequence[str], reason: str, by: str) -> list[SessionQuota]:
+        """Close sessions; their reservations are withdrawn (the bookings are told); one save."""
+        quotas = [self._get_or_open(office_code, day, s) for s in sessions]
+        for quota in quotas:
+            quota.close(reason, by)
+        self._save(quotas)
+        return quotas
+
+    def _get_or_open(self, office_code: str, day: dt.date, session: str) -> SessionQuota:
+        office = office_by_code(office_code)
+        return self.quota(office, day, session) or SessionQuota(office.code, day, session, office.capacity_per_session)
+
+    def _save(self, changed: Sequence[SessionQuota]) -> None:
         try:
             self.save(*changed)
         except BaseException:
@@ -50,13 +77,10 @@ class QuotaApplication(Application[UUID]):
             # aggregates are ahead of the store, so reload them next time.
             self.forget(changed)
             raise
-        return changed
 
     def forget(self, quotas: Sequence[SessionQuota]) -> None:
         """Drop cached aggregates whose in-memory state may be ahead of the store."""
-        if self.repository.cache:
-            for quota in quotas:
-                self.repository.cache.put(quota.id, None)
+        evict(self, (quota.id for quota in quotas))
 
     def quota(self, office: Office, day: dt.date, session: str) -> SessionQuota | None:
         try:

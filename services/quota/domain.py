@@ -22,6 +22,13 @@ DATE_PAST = "date_past"
 UNKNOWN_OFFICE = "unknown_office"
 
 
+class InvalidCapacity(ValueError):
+    """A capacity must be zero or more."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__(f"capacity must be zero or more, got {capacity}")
+
+
 @dataclass(frozen=True)
 class Request:
     """A booking waiting for a decision."""
@@ -102,6 +109,21 @@ class SessionQuota(Aggregate):
             self._decided(self.office, self.day, self.session, decisions)
         return decisions
 
+    def change_capacity(self, capacity: int, by: str) -> None:
+        """Set the capacity; below what is booked it refuses new bookings and drops none."""
+        if capacity < 0:
+            raise InvalidCapacity(capacity)
+        if capacity != self.capacity:
+            self._capacity_changed(self.office, self.day, self.session, capacity, by)
+
+    def close(self, reason: str, by: str) -> list[tuple[str, int]]:
+        """Close the session (e.g. an unplanned office closure): every reservation is withdrawn."""
+        if self.closed:
+            return []
+        withdrawn = sorted(self.reservations.items(), key=lambda item: item[1])
+        self._closed(self.office, self.day, self.session, reason, by, [b for b, _ in withdrawn])
+        return withdrawn
+
     def release(self, booking_id: str, correlation_id: str, causation_id: str) -> bool:
         """Give a cancelled booking's slot back; False if it held none."""
         if booking_id not in self.reservations:
@@ -125,6 +147,17 @@ class SessionQuota(Aggregate):
     ) -> None:
         del self.reservations[booking_id]
         self.released.add(booking_id)
+
+    @event("CapacityChanged")
+    def _capacity_changed(self, office: str, day: dt.date, session: str, capacity: int, by: str) -> None:
+        self.capacity = capacity
+
+    @event("Closed")
+    def _closed(self, office: str, day: dt.date, session: str, reason: str, by: str, withdrawn: list[str]) -> None:
+        self.closed = True
+        for booking_id in withdrawn:
+            del self.reservations[booking_id]
+            self.released.add(booking_id)
 
     def _free_numbers(self) -> list[int]:
         """Queue numbers 1..capacity not held, lowest first (none while the session is full)."""

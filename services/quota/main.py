@@ -15,7 +15,8 @@ from shared.runtime.store import store_env
 
 from .application import QuotaApplication
 from .domain import ReleaseSchedule
-from .messaging import batch_handler, consumer_spec, register_queries, to_wire
+from .messaging import QuotaWorker, consumer_spec
+from .wire import to_wire
 
 
 class QuotaSettings(CommonSettings):
@@ -52,16 +53,18 @@ def build_application(settings: QuotaSettings) -> QuotaApplication:
 async def run(settings: QuotaSettings | None = None) -> None:
     """Run a quota worker until stopped."""
     settings = settings or QuotaSettings()
+    owned = settings.owned()
     runtime = Runtime("quota", settings)
     app = build_application(settings)
     js = await runtime.start()
     relay = Relay("quota", app, js, functools.partial(to_wire, partitions=settings.partitions), runtime.writer)
-    handler = batch_handler(app, runtime.writer, relay.wake)
-    for partition in settings.owned():
-        consumer = BatchConsumer(js, consumer_spec(partition, settings.quota_batch_size), handler, "quota")
+    worker = QuotaWorker(app, runtime.writer, relay.wake)
+    await worker.open_read_model(js)
+    for partition in owned:
+        consumer = BatchConsumer(js, consumer_spec(partition, settings.quota_batch_size), worker.handle_batch, "quota")
         runtime.spawn(consumer.run(), f"quota-p{partition:02d}")
     runtime.spawn(relay.run(), "relay")
-    register_queries(runtime.broker, app, runtime.writer)
+    worker.register(runtime.broker, owned)
     runtime.on_stop.append(app.close)
     await runtime.serve()
 

@@ -1,30 +1,32 @@
-"""Quota on the wire: booking requests and cancellations in, slot decisions out."""
+"""Quota on the wire: requests and cancellations in, decisions out, the availability read model kept."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Iterable
+import logging
+import random
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
-from pydantic import ValidationError
+from eventsourcing.persistence import IntegrityError
+from nats.js.kv import KeyValue
+from pydantic import BaseModel, ValidationError
 
 from shared.events import (
+    AVAILABILITY_BUCKET,
     Calendar,
+    ChangeCapacity,
+    CloseSessions,
     Commands,
     GetCalendar,
     Message,
-    RejectionReason,
-    derived_id,
-    Slot,
-    SlotRejected,
-    SlotReleased,
-    SlotReserved,
+    SessionRemaining,
+    availability_key,
     partition_subject,
-    subject_for,
     utcnow,
 )
 from shared.offices import UnknownOffice
@@ -32,9 +34,11 @@ from shared.runtime.consumer import ConsumerSpec
 from shared.runtime.replies import invalid
 
 from .application import QuotaApplication
-from .domain import SessionQuota
+from .domain import InvalidCapacity, SessionQuota
 
 MAX_CALENDAR_DAYS = 92
+RACE_RETRIES = 8
+log = logging.getLogger(__name__)
 
 
 def consumer_spec(partition: int, batch: int) -> ConsumerSpec:
@@ -50,80 +54,110 @@ def consumer_spec(partition: int, batch: int) -> ConsumerSpec:
     )
 
 
-def batch_handler(app: QuotaApplication, executor: Executor, on_saved: Callable[[], None], clock: Callable[[], dt.datetime] = utcnow):
-    """Decide a batch in the application's writer thread, then wake the relay."""
+class QuotaWorker:
+    """Runs the application's calls in its single writer thread and keeps the read model current."""
 
-    async def handle(messages: list[Message]) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(executor, app.apply_batch, messages, clock())
-        on_saved()
+    def __init__(self, app: QuotaApplication, writer: Executor, on_saved: Callable[[], None],
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.app, self.writer, self.on_saved, self.clock = app, writer, on_saved, clock
+        self.availability: KeyValue | None = None
 
-    return handle
+    async def open_read_model(self, js: Any) -> None:
+        self.availability = await js.create_key_value(bucket=AVAILABILITY_BUCKET, history=1)
 
+    async def handle_batch(self, messages: list[Message]) -> None:
+        """Decide a batch (one save), publish the read model, then let the consumer ack.
 
-def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
-    """The wire messages of one stored quota event."""
-    if isinstance(event, SessionQuota.Decided):
-        for d in event.decisions:
-            yield _subject(_decision_message(event, d), event.office, partitions)
-    elif isinstance(event, SessionQuota.Released):
-        message = SlotReleased(
-            message_id=_id(event.booking_id, "released"),
-            occurred_at=event.timestamp,
-            correlation_id=event.correlation_id,
-            causation_id=event.causation_id,
-            booking_id=event.booking_id,
-            slot=_slot(event),
-            remaining=event.remaining,
-        )
-        yield _subject(message, event.office, partitions)
+        A lost race with another writer (only possible when partitions are misassigned) is
+        decided again at once from the stored state; the event store refused the stale save.
+        """
+        for attempt in range(1, RACE_RETRIES + 1):
+            try:
+                touched = await self._write(self.app.apply_batch, messages, self.clock())
+                break
+            except IntegrityError:
+                if attempt == RACE_RETRIES:
+                    raise
+                log.warning("quota: another writer raced on this batch (attempt %d); deciding again", attempt)
+                await asyncio.sleep(random.uniform(0.005, 0.05 * attempt))
+        await self.publish_availability(touched)
 
+    async def _write(self, call: Callable[..., Any], *args: Any) -> Any:
+        result = await asyncio.get_running_loop().run_in_executor(self.writer, call, *args)
+        self.on_saved()
+        return result
 
-def _decision_message(event: Any, d: dict[str, Any]) -> Message:
-    common = {
-        "occurred_at": event.timestamp,
-        "correlation_id": d["correlation_id"],
-        "causation_id": d["causation_id"],
-        "booking_id": d["booking_id"],
-        "slot": _slot(event),
-    }
-    if d["queue_number"] is None:
-        return SlotRejected(message_id=_id(d["booking_id"], "rejected"), reason=RejectionReason(d["reason"]), **common)
-    return SlotReserved(
-        message_id=_id(d["booking_id"], "reserved"), queue_number=d["queue_number"], remaining=d["remaining"], **common
-    )
+    async def publish_availability(self, quotas: Sequence[SessionQuota]) -> None:
+        if self.availability is None:
+            return
+        entries = {availability_key(q.office, q.day, q.session): remaining(q) for q in quotas}
+        await asyncio.gather(*(self.availability.put(k, v.model_dump_json().encode()) for k, v in entries.items()))
 
+    def register(self, broker: NatsBroker, partitions: Sequence[int]) -> None:
+        """Serve the calendar (any worker) and operator commands (only the partition's owner)."""
+        broker.subscriber(Commands.GET_CALENDAR, queue="quota", title="quota.calendar")(self._calendar)
+        for partition in partitions:
+            broker.subscriber(Commands.CHANGE_CAPACITY.format(partition=partition), queue="quota",
+                              title=f"quota.p{partition:02d}.capacity")(self._change_capacity)
+            broker.subscriber(Commands.CLOSE_SESSIONS.format(partition=partition), queue="quota",
+                              title=f"quota.p{partition:02d}.close")(self._close)
 
-def _slot(event: Any) -> Slot:
-    return Slot(office=event.office, date=event.day, session=event.session)
-
-
-def _id(booking_id: str, outcome: str) -> Any:
-    return derived_id("quota", booking_id, outcome)
-
-
-def _subject(message: Message, office: str, partitions: int) -> tuple[str, Message]:
-    return subject_for(message, office, partitions), message
-
-
-def register_queries(broker: NatsBroker, app: QuotaApplication, executor: Executor) -> None:
-    """Answer calendar queries ("data kuota dan pengantri")."""
-
-    @broker.subscriber(Commands.GET_CALENDAR, queue="quota", title="quota.calendar")
-    async def calendar(msg: NatsMessage) -> dict:
-        try:
-            query = GetCalendar.model_validate_json(msg.body)
-        except ValidationError as error:
-            return {"problem": invalid(error).model_dump(mode="json")}
+    async def _calendar(self, msg: NatsMessage) -> dict:
+        query = _parse(GetCalendar, msg.body)
+        if isinstance(query, dict):
+            return query
         if not 0 <= (query.end - query.start).days < MAX_CALENDAR_DAYS:
-            return {"problem": _problem("invalid_range", "Rentang tanggal tidak valid (maks. 92 hari).", "Invalid date range (at most 92 days).")}
-        loop = asyncio.get_running_loop()
+            return _problem("invalid_range", "Rentang tanggal tidak valid (maks. 92 hari).", "Invalid date range (at most 92 days).")
         try:
-            sessions = await loop.run_in_executor(executor, app.availability, query.office, query.start, query.end, utcnow())
+            sessions = await asyncio.get_running_loop().run_in_executor(
+                self.writer, self.app.availability, query.office, query.start, query.end, self.clock())
         except UnknownOffice:
-            return {"problem": _problem("unknown_office", f"Kantor {query.office} tidak dikenal.", f"Unknown office {query.office}.")}
+            return _unknown_office(query.office)
         return {"calendar": Calendar(office=query.office, sessions=sessions).model_dump(mode="json")}
+
+    async def _change_capacity(self, msg: NatsMessage) -> dict:
+        command = _parse(ChangeCapacity, msg.body)
+        if isinstance(command, dict):
+            return command
+        return await self._operate(self.app.change_capacity, command.office, command.date, _sessions(command),
+                                   command.capacity, command.operator)
+
+    async def _close(self, msg: NatsMessage) -> dict:
+        command = _parse(CloseSessions, msg.body)
+        if isinstance(command, dict):
+            return command
+        return await self._operate(self.app.close_sessions, command.office, command.date, _sessions(command),
+                                   command.reason, command.operator)
+
+    async def _operate(self, call: Callable[..., list[SessionQuota]], office: str, *args: Any) -> dict:
+        try:
+            quotas = await self._write(call, office, *args)
+        except UnknownOffice:
+            return _unknown_office(office)
+        except InvalidCapacity as error:
+            return _problem("invalid_capacity", f"Kapasitas tidak valid: {error}", str(error))
+        await self.publish_availability(quotas)
+        return {"sessions": [{"date": q.day.isoformat(), "session": q.session} | remaining(q).model_dump() for q in quotas]}
+
+
+def remaining(quota: SessionQuota) -> SessionRemaining:
+    return SessionRemaining(capacity=quota.capacity, booked=quota.booked, remaining=quota.remaining, closed=quota.closed)
+
+
+def _sessions(command: ChangeCapacity | CloseSessions) -> list[str]:
+    return [command.session.value] if command.session else ["pagi", "siang"]
+
+
+def _parse(model: type[BaseModel], body: bytes) -> Any:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        return {"problem": invalid(error).model_dump(mode="json")}
+
+
+def _unknown_office(office: str) -> dict:
+    return _problem("unknown_office", f"Kantor {office} tidak dikenal.", f"Unknown office {office}.")
 
 
 def _problem(code: str, message_id: str, message_en: str) -> dict:
-    return {"code": code, "message_id": message_id, "message_en": message_en}
+    return {"problem": {"code": code, "message_id": message_id, "message_en": message_en}}

@@ -16,6 +16,15 @@ from .booking import (
     HistoryEntry,
     Problem,
     RequestBooking,
+    AcceptTerms,
+    GetProfile,
+    GetRegistrations,
+    GetTerms,
+    ListBookings,
+    ProfileView,
+    RegistrationsView,
+    TermsView,
+    UpdateProfile,
 )
 from .common import Applicant, PassportType, ServiceType, Session, Slot
 from .envelope import Message, derived_id, utcnow
@@ -27,6 +36,9 @@ from .quota import (
     SlotRejected,
     SlotReleased,
     SlotReserved,
+    SlotWithdrawn,
+    ChangeCapacity,
+    CloseSessions,
 )
 from .subjects import (
     DEFAULT_PARTITIONS,
@@ -43,6 +55,9 @@ from .availability import AVAILABILITY_BUCKET, SessionRemaining, availability_ke
 from .tickets import GetTicket, TicketIssued, TicketView
 
 __all__ = [
+    "AcceptTerms", "GetProfile", "GetRegistrations", "GetTerms", "ListBookings", "ProfileView",
+    "RegistrationsView", "TermsView", "UpdateProfile",
+    "SlotWithdrawn", "ChangeCapacity", "CloseSessions",
     "AVAILABILITY_BUCKET", "SessionRemaining", "availability_key",
     "DEFAULT_PARTITIONS", "EVENT_TYPES", "STREAMS", "Applicant", "BookingCancelled",
     "BookingCheckedIn", "BookingConfirmed", "BookingNoShow", "BookingRejected", "BookingReply",

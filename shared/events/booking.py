@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 
 from pydantic import Field, field_validator
@@ -87,6 +87,9 @@ class BookingView(Frozen):
     queue_number: int | None = Field(default=None, description="Queue number once confirmed.")
     reason: str | None = Field(default=None, description="Why it was rejected or cancelled.")
     history: list[HistoryEntry] = Field(default_factory=list, description="Its life so far.")
+    starts_at: datetime | None = Field(default=None, description="Session start, in the office's time zone.")
+    ends_at: datetime | None = Field(default=None, description="Session end, in the office's time zone.")
+    timezone: str | None = Field(default=None, description="The office's time zone, e.g. Asia/Jakarta.")
 
 
 class Problem(Frozen):
@@ -151,3 +154,79 @@ class BookingNoShow(Message):
 
     booking_id: uuid.UUID = Field(description="The booking's id.")
     slot: Slot = Field(description="Office, date and session it held.")
+
+
+class GetProfile(Message):
+    """Query: the caller's profile."""
+
+    caller: Caller = Field(description="The signed-in account and its device.")
+
+
+class UpdateProfile(Message):
+    """Command: set the caller's profile (validated by the booking service: NIK structure, KK, phone)."""
+
+    caller: Caller = Field(description="The signed-in account and its device.")
+    full_name: str = Field(min_length=1, max_length=120, description="Full name as on the KTP.")
+    nik: str = Field(min_length=1, max_length=32, description="The account holder's NIK, 16 digits.")
+    kk_number: str = Field(min_length=1, max_length=32, description="The account holder's family card number.")
+    phone: str = Field(min_length=6, max_length=24, description="Indonesian phone number: 08xx, 628xx or +628xx.")
+    email: str = Field(min_length=3, max_length=254, description="E-mail address.")
+    birth_date: date = Field(description="Date of birth (must match the NIK).")
+
+
+class ProfileView(Frozen):
+    """The caller's own profile (personal data: shown to its owner only, never logged)."""
+
+    full_name: str = Field(description="Full name.")
+    nik: str = Field(description="NIK.")
+    kk_number: str = Field(description="Family card number: every booking of the account is for this KK.")
+    phone: str = Field(description="Phone number, international form (+62...).")
+    email: str = Field(description="E-mail address.")
+    birth_date: date = Field(description="Date of birth.")
+
+
+class GetTerms(Message):
+    """Query: the current terms and conditions version and whether the caller accepted it."""
+
+    caller: Caller = Field(description="The signed-in account and its device.")
+
+
+class AcceptTerms(Message):
+    """Command: accept one version of the terms and conditions."""
+
+    caller: Caller = Field(description="The signed-in account and its device.")
+    version: str = Field(min_length=1, max_length=40, description="The version accepted (must be the current one).")
+
+
+class TermsView(Frozen):
+    """The terms and conditions as they stand for the caller."""
+
+    current_version: str = Field(description="The version in force.")
+    accepted_version: str | None = Field(default=None, description="The version the caller accepted, if any.")
+    accepted_at: datetime | None = Field(default=None, description="When, in UTC.")
+    accepted: bool = Field(description="True when the caller accepted the version in force.")
+
+
+class GetRegistrations(Message):
+    """Query: how many registrations the caller has left, and from when the next one is allowed."""
+
+    caller: Caller = Field(description="The signed-in account and its device.")
+
+
+class RegistrationsView(Frozen):
+    """An account's registrations: used, left, and the earliest next one."""
+
+    used: int = Field(ge=0, description="Registrations counted (a rejected one is not).")
+    limit: int = Field(ge=1, description="Registrations allowed per account, ever.")
+    left: int = Field(ge=0, description="Registrations left.")
+    next_allowed_at: datetime | None = Field(
+        default=None, description="Earliest next registration (spacing or cooldown), None if now."
+    )
+    cooldown_until: datetime | None = Field(default=None, description="End of the cooldown after a cancellation.")
+    active_booking_id: uuid.UUID | None = Field(default=None, description="The upcoming booking, if any.")
+
+
+class ListBookings(Message):
+    """Query: the caller's bookings, newest first."""
+
+    caller: Caller = Field(description="The signed-in account and its device.")

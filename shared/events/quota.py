@@ -72,3 +72,31 @@ class Calendar(Frozen):
 
     office: OfficeCode = Field(description="Office code.")
     sessions: list[SessionAvailability] = Field(description="One entry per date and session.")
+
+
+class SlotWithdrawn(Message):
+    """Event: a session was closed (e.g. an unplanned office closure) and took back a booking's slot."""
+
+    booking_id: uuid.UUID = Field(description="The booking whose slot was withdrawn.")
+    slot: Slot = Field(description="Office, date and session closed.")
+    reason: str = Field(description="Why the session was closed, as the operator said it.")
+
+
+class ChangeCapacity(Message):
+    """Operator command: set the capacity of a date's session(s) at an office."""
+
+    office: OfficeCode = Field(description="Office code.")
+    date: dt.date = Field(description="The date.")
+    session: Session | None = Field(default=None, description="One session, or None for both.")
+    capacity: int = Field(ge=0, le=10000, description="New capacity per session.")
+    operator: str = Field(min_length=1, max_length=200, description="Who changes it (for the audit).")
+
+
+class CloseSessions(Message):
+    """Operator command: close a date's session(s) at an office; booked applicants are told."""
+
+    office: OfficeCode = Field(description="Office code.")
+    date: dt.date = Field(description="The date.")
+    session: Session | None = Field(default=None, description="One session, or None for the whole day.")
+    reason: str = Field(min_length=3, max_length=300, description="Why, shown to the affected citizens.")
+    operator: str = Field(min_length=1, max_length=200, description="Who closes it (for the audit).")

@@ -18,7 +18,7 @@ from .booking import (
     BookingRequested,
 )
 from .envelope import Message
-from .quota import SlotRejected, SlotReleased, SlotReserved
+from .quota import SlotRejected, SlotReleased, SlotReserved, SlotWithdrawn
 from .tickets import TicketIssued
 
 DEFAULT_PARTITIONS = 8
@@ -33,6 +33,7 @@ VERBS: dict[type[Message], tuple[str, str]] = {
     SlotReserved: ("quota", "reserved"),
     SlotRejected: ("quota", "rejected"),
     SlotReleased: ("quota", "released"),
+    SlotWithdrawn: ("quota", "withdrawn"),
     TicketIssued: ("ticket", "issued"),
 }
 EVENT_TYPES: dict[str, type[Message]] = {cls.message_type: cls for cls in VERBS}
@@ -44,7 +45,21 @@ class Commands:
     REQUEST_BOOKING = "paspor.cmd.booking.request"
     CANCEL_BOOKING = "paspor.cmd.booking.cancel"
     GET_BOOKING = "paspor.cmd.booking.get"
+    LIST_BOOKINGS = "paspor.cmd.booking.list"
+    GET_PROFILE = "paspor.cmd.booking.profile.get"
+    UPDATE_PROFILE = "paspor.cmd.booking.profile.update"
+    GET_TERMS = "paspor.cmd.booking.terms.get"
+    ACCEPT_TERMS = "paspor.cmd.booking.terms.accept"
+    GET_REGISTRATIONS = "paspor.cmd.booking.registrations"
     GET_CALENDAR = "paspor.cmd.quota.calendar"
+    # Operator commands go to the one worker that owns the office's partition (single writer).
+    CHANGE_CAPACITY = "paspor.cmd.quota.p{partition:02d}.capacity"
+    CLOSE_SESSIONS = "paspor.cmd.quota.p{partition:02d}.close"
+
+    @staticmethod
+    def for_office(template: str, office: str, partitions: int = DEFAULT_PARTITIONS) -> str:
+        """A partitioned command subject for an office."""
+        return template.format(partition=partition_of(office, partitions))
     GET_TICKET = "paspor.cmd.ticket.get"
 
 

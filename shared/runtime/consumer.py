@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from pydantic import ValidationError
@@ -36,7 +37,7 @@ class ConsumerSpec:
     batch: int = 500
     max_deliver: int = 6
     backoff: Sequence[float] = field(default_factory=lambda: (0.5, 2, 10, 30, 60))
-    ack_wait: float = 60.0
+    ack_wait: float = 20.0
 
 
 class BatchConsumer:
@@ -49,13 +50,25 @@ class BatchConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled."""
-        sub = await self._subscribe()
+        sub = await self._subscribe_when_possible()
         while True:
             try:
                 msgs = await sub.fetch(self.spec.batch, timeout=1.0)
+                await self.handle(msgs)
             except (NatsTimeout, asyncio.TimeoutError):
                 continue
-            await self.handle(msgs)
+            except (NatsError, OSError) as error:
+                # NATS restarting or unreachable: nothing was acked, so nothing is lost; wait and go on.
+                log.warning("%s: NATS unavailable (%r); retrying", self.spec.durable, error)
+                await asyncio.sleep(0.5)
+
+    async def _subscribe_when_possible(self) -> JetStreamContext.PullSubscription:
+        while True:
+            try:
+                return await self._subscribe()
+            except (NatsError, OSError) as error:
+                log.warning("%s: cannot create the consumer yet (%r); retrying", self.spec.durable, error)
+                await asyncio.sleep(0.5)
 
     async def handle(self, msgs: list[Msg]) -> None:
         """Parse, hand over, then acknowledge (or retry) one fetched batch."""

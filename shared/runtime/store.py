@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
@@ -86,3 +89,12 @@ def data_key(data_dir: Path, name: str) -> str:
         with os.fdopen(fd, "w") as file:
             file.write(base64.b64encode(os.urandom(32)).decode())
     return path.read_text().strip()
+
+
+def evict(app: Any, aggregate_ids: Iterable[Any]) -> None:
+    """Drop aggregates from an application's cache, e.g. after a failed save left them ahead of the store."""
+    cache = app.repository.cache
+    if cache:
+        for aggregate_id in aggregate_ids:
+            with contextlib.suppress(KeyError):
+                cache.get(aggregate_id, evict=True)

@@ -1,0 +1,61 @@
+"""Stored quota events as wire messages (published by the outbox relay)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from shared.events import (
+    Message,
+    RejectionReason,
+    Slot,
+    SlotRejected,
+    SlotReleased,
+    SlotReserved,
+    SlotWithdrawn,
+    derived_id,
+    subject_for,
+)
+
+from .domain import SessionQuota
+
+
+def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
+    """The wire messages of one stored quota event (Opened and CapacityChanged stay inside)."""
+    if isinstance(event, SessionQuota.Decided):
+        messages: Iterable[Message] = (_decision(event, d) for d in event.decisions)
+    elif isinstance(event, SessionQuota.Released):
+        messages = [SlotReleased(
+            message_id=_id(event.booking_id, "released"), occurred_at=event.timestamp,
+            correlation_id=event.correlation_id, causation_id=event.causation_id,
+            booking_id=event.booking_id, slot=_slot(event), remaining=event.remaining,
+        )]
+    elif isinstance(event, SessionQuota.Closed):
+        messages = (SlotWithdrawn(
+            message_id=_id(booking_id, "withdrawn"), occurred_at=event.timestamp,
+            booking_id=booking_id, slot=_slot(event), reason=event.reason,
+        ) for booking_id in event.withdrawn)
+    else:
+        messages = []
+    for message in messages:
+        yield subject_for(message, event.office, partitions), message
+
+
+def _decision(event: Any, d: dict[str, Any]) -> Message:
+    common = {
+        "occurred_at": event.timestamp, "correlation_id": d["correlation_id"], "causation_id": d["causation_id"],
+        "booking_id": d["booking_id"], "slot": _slot(event),
+    }
+    if d["queue_number"] is None:
+        return SlotRejected(message_id=_id(d["booking_id"], "rejected"), reason=RejectionReason(d["reason"]), **common)
+    return SlotReserved(message_id=_id(d["booking_id"], "reserved"), queue_number=d["queue_number"],
+                        remaining=d["remaining"], **common)
+
+
+def _slot(event: Any) -> Slot:
+    return Slot(office=event.office, date=event.day, session=event.session)
+
+
+def _id(booking_id: str, outcome: str) -> UUID:
+    return derived_id("quota", booking_id, outcome)

@@ -1,0 +1,77 @@
+"""Faults in the middle of a rush: a quota worker killed with SIGKILL, the nats-server restarted.
+Afterwards every session holds exactly min(capacity, demand) bookings, every request has exactly
+one outcome, and no queue number is given twice."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from paspor.natsserver import NatsServer
+from quota_rush import Outcomes, make_requests, publish, read_outcomes, start_worker, wait_ready
+from shared.events import Slot
+from support import bookable_day
+
+
+def rush_slots() -> list[Slot]:
+    day, later = bookable_day(6), bookable_day(9)
+    return [Slot(office=o, date=d, session=s) for o in ("GRESIK", "JKT-SEL") for d in (day, later) for s in ("pagi", "siang")]
+
+
+def publishing_in_background(url: str, requests: list) -> threading.Thread:  # noqa: ANN001
+    """Requests keep arriving for a few seconds, so that the faults land in the middle of the rush."""
+    thread = threading.Thread(target=lambda: asyncio.run(publish(url, requests, chunk=40, pause=0.1)), daemon=True)
+    thread.start()
+    return thread
+
+
+def assert_rush_is_whole(outcomes: Outcomes, requests: list, per_slot: int) -> None:  # noqa: ANN001
+    assert len(outcomes.by_booking) == len(requests), "every request has an outcome"
+    assert all(len(o) == 1 for o in outcomes.by_booking.values()), "and exactly one"
+    sessions = outcomes.numbers_by_session()
+    assert len(sessions) == len(rush_slots())
+    for numbers in sessions.values():
+        assert sorted(numbers) == list(range(1, min(100, per_slot) + 1)), "min(capacity, demand), numbers unique"
+
+
+def test_a_worker_killed_again_and_again_mid_rush_loses_nothing_and_overbooks_nothing(nats_server, tmp_path):
+    per_slot = 150
+    requests = make_requests(rush_slots(), per_slot)
+    worker = start_worker(nats_server.url, tmp_path, PASPOR_QUOTA_BATCH_SIZE="50")
+    wait_ready([worker])
+    publisher = publishing_in_background(nats_server.url, requests)
+    for _ in range(4):
+        time.sleep(0.7)
+        assert publisher.is_alive(), "the kills must land in the middle of the rush"
+        worker.kill()  # SIGKILL: no goodbye, no flush
+        worker.wait()
+        worker = start_worker(nats_server.url, tmp_path, PASPOR_QUOTA_BATCH_SIZE="50")
+    publisher.join(120)
+    try:
+        outcomes = asyncio.run(read_outcomes(nats_server.url, expected=len(requests), timeout=120))
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    assert_rush_is_whole(outcomes, requests, per_slot)
+
+
+def test_a_nats_server_restart_mid_rush_loses_nothing_and_overbooks_nothing(tmp_path):
+    server = NatsServer(tmp_path / "nats").start()
+    per_slot = 130
+    requests = make_requests(rush_slots(), per_slot)
+    worker = start_worker(server.url, tmp_path, PASPOR_QUOTA_BATCH_SIZE="50")
+    try:
+        wait_ready([worker])
+        publisher = publishing_in_background(server.url, requests)
+        time.sleep(1.0)
+        assert publisher.is_alive(), "the restart must land in the middle of the rush"
+        server.stop()  # graceful: the store is flushed; the worker and the publisher reconnect
+        server.start()
+        publisher.join(120)
+        outcomes = asyncio.run(read_outcomes(server.url, expected=len(requests), timeout=120))
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        server.stop()
+    assert_rush_is_whole(outcomes, requests, per_slot)
