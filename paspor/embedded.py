@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import json
 import logging
 import os
 import signal
@@ -27,6 +28,20 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:  # not Linux: the normal shutdown path still stops the children
         pass
+
+
+RUNTIME_FILE = "runtime.json"
+
+
+def write_runtime_file(data_dir: Path, **addresses: str) -> None:
+    """Where the running system listens, so that other `paspor` commands find it."""
+    (data_dir / RUNTIME_FILE).write_text(json.dumps(addresses, indent=2))
+
+
+def running_addresses(data_dir: Path) -> dict[str, str]:
+    """The addresses `paspor up` wrote for a data folder, or {} when it is not running."""
+    path = data_dir / RUNTIME_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 class DataDirInUse(RuntimeError):
@@ -61,6 +76,7 @@ class EmbeddedSystem:
         for name in SERVICES:
             self.children[name] = self._spawn(name)
         self._wait_ready(timeout)
+        write_runtime_file(self.data_dir, nats_url=self.nats.url, gateway_url=self.gateway_url)
 
     def _spawn(self, name: str) -> subprocess.Popen[bytes]:
         env = os.environ | {
@@ -108,6 +124,7 @@ class EmbeddedSystem:
                 child.kill()
                 child.wait()
         self.nats.stop()
+        (self.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
         log.info("stopped")
         self._unlock()
 

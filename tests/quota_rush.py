@@ -15,7 +15,8 @@ from pathlib import Path
 import nats
 from nats.js import api
 
-from shared.events import BookingRequested, Slot, subject_for
+from paspor.embedded import die_with_parent
+from shared.events import BookingRequested, Slot, SlotsDecided, subject_for
 from shared.runtime.bus import ensure_streams
 
 
@@ -28,9 +29,21 @@ def start_worker(nats_url: str, data_dir: Path, owned: str = "all", **env: str) 
     log_path = data_dir / f"quota-{owned.replace(',', '_')}-{uuid.uuid4().hex[:6]}.log"
     with open(log_path, "wb") as log:
         worker = subprocess.Popen([sys.executable, "-m", "paspor", "service", "quota"], env=environment,
-                                  stdout=log, stderr=subprocess.STDOUT)
+                                  stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     worker.log_path = log_path  # type: ignore[attr-defined]
     return worker
+
+
+def stop(workers: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
+    """SIGTERM, then SIGKILL for a worker that does not stop in time (the tests judge the data, not this)."""
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(timeout)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
 
 def wait_ready(workers: list[subprocess.Popen[bytes]], timeout: float = 30) -> None:
@@ -116,9 +129,10 @@ async def read_outcomes(nats_url: str, expected: int, timeout: float = 90) -> Ou
     while len(outcomes.by_booking) < expected and loop.time() < deadline:
         try:
             for msg in await sub.fetch(1000, timeout=1):
-                body = json.loads(msg.data)
-                if body["type"] in ("SlotReserved", "SlotRejected"):
-                    outcomes.by_booking[body["booking_id"]].append(body)
+                if msg.subject.endswith(".decided"):
+                    for single in SlotsDecided.model_validate_json(msg.data).expand():
+                        body = json.loads(single.model_dump_json())
+                        outcomes.by_booking[body["booking_id"]].append(body)
         except nats.errors.TimeoutError:
             continue
     await nc.close()

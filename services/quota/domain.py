@@ -7,6 +7,7 @@ office's data as arguments.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -72,9 +73,10 @@ class SessionQuota(Aggregate):
     def __init__(self, office: str, day: dt.date, session: str, capacity: int) -> None:
         self.office, self.day, self.session, self.capacity = office, day, session, capacity
         self.closed = False
-        self.reservations: dict[str, int] = {}
-        self.rejections: dict[str, str] = {}
-        self.released: set[str] = set()
+        # Keyed by the booking id as a 128-bit int: a worker holds every session of 90 days.
+        self.reservations: dict[int, int] = {}
+        self.rejections: dict[int, str] = {}
+        self.released: set[int] = set()
 
     @property
     def booked(self) -> int:
@@ -85,11 +87,14 @@ class SessionQuota(Aggregate):
         return 0 if self.closed else max(self.capacity - self.booked, 0)
 
     def has_decided(self, booking_id: str) -> bool:
-        return (
-            booking_id in self.reservations
-            or booking_id in self.rejections
-            or booking_id in self.released
-        )
+        key = compact(booking_id)
+        return key in self.reservations or key in self.rejections or key in self.released
+
+    def queue_number(self, booking_id: str) -> int | None:
+        return self.reservations.get(compact(booking_id))
+
+    def rejection(self, booking_id: str) -> str | None:
+        return self.rejections.get(compact(booking_id))
 
     def decide(self, requests: list[Request], refusal: str | None = None) -> list[dict[str, Any]]:
         """Reserve or reject each undecided request, in order; one event for all of them."""
@@ -121,12 +126,12 @@ class SessionQuota(Aggregate):
         if self.closed:
             return []
         withdrawn = sorted(self.reservations.items(), key=lambda item: item[1])
-        self._closed(self.office, self.day, self.session, reason, by, [b for b, _ in withdrawn])
-        return withdrawn
+        self._closed(self.office, self.day, self.session, reason, by, [expand(b) for b, _ in withdrawn])
+        return [(expand(b), n) for b, n in withdrawn]
 
     def release(self, booking_id: str, correlation_id: str, causation_id: str) -> bool:
         """Give a cancelled booking's slot back; False if it held none."""
-        if booking_id not in self.reservations:
+        if compact(booking_id) not in self.reservations:
             return False
         remaining = max(self.capacity - self.booked + 1, 0)
         self._released(self.office, self.day, self.session, booking_id, remaining, correlation_id, causation_id)
@@ -136,17 +141,18 @@ class SessionQuota(Aggregate):
     def _decided(self, office: str, day: dt.date, session: str, decisions: list[dict[str, Any]]) -> None:
         for d in decisions:
             if d["queue_number"] is None:
-                self.rejections[d["booking_id"]] = d["reason"]
+                self.rejections[compact(d["booking_id"])] = sys.intern(d["reason"])
             else:
-                self.reservations[d["booking_id"]] = d["queue_number"]
+                self.reservations[compact(d["booking_id"])] = d["queue_number"]
 
     @event("Released")
     def _released(
         self, office: str, day: dt.date, session: str, booking_id: str, remaining: int,
         correlation_id: str, causation_id: str,
     ) -> None:
-        del self.reservations[booking_id]
-        self.released.add(booking_id)
+        key = compact(booking_id)
+        del self.reservations[key]
+        self.released.add(key)
 
     @event("CapacityChanged")
     def _capacity_changed(self, office: str, day: dt.date, session: str, capacity: int, by: str) -> None:
@@ -156,8 +162,9 @@ class SessionQuota(Aggregate):
     def _closed(self, office: str, day: dt.date, session: str, reason: str, by: str, withdrawn: list[str]) -> None:
         self.closed = True
         for booking_id in withdrawn:
-            del self.reservations[booking_id]
-            self.released.add(booking_id)
+            key = compact(booking_id)
+            del self.reservations[key]
+            self.released.add(key)
 
     def _free_numbers(self) -> list[int]:
         """Queue numbers 1..capacity not held, lowest first (none while the session is full)."""
@@ -167,6 +174,15 @@ class SessionQuota(Aggregate):
         taken = set(self.reservations.values())
         free = (n for n in range(1, self.capacity + self.booked + 1) if n not in taken)
         return [next(free) for _ in range(room)]
+
+
+def compact(booking_id: str) -> int:
+    """A booking id (UUID text) as the int the session keys it by."""
+    return UUID(booking_id).int
+
+
+def expand(key: int) -> str:
+    return str(UUID(int=key))
 
 
 def decision(request: Request, number: int | None, reason: str | None, remaining: int) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from shared.events import (
     utcnow,
 )
 from shared.offices import UnknownOffice
+from shared.runtime.bus import open_bucket
 from shared.runtime.consumer import ConsumerSpec
 from shared.runtime.replies import invalid
 
@@ -63,7 +64,7 @@ class QuotaWorker:
         self.availability: KeyValue | None = None
 
     async def open_read_model(self, js: Any) -> None:
-        self.availability = await js.create_key_value(bucket=AVAILABILITY_BUCKET, history=1)
+        self.availability = await open_bucket(js, AVAILABILITY_BUCKET)  # replicated as the streams are
 
     async def handle_batch(self, messages: list[Message]) -> None:
         """Decide a batch (one save), publish the read model, then let the consumer ack.
@@ -80,12 +81,15 @@ class QuotaWorker:
                     raise
                 log.warning("quota: another writer raced on this batch (attempt %d); deciding again", attempt)
                 await asyncio.sleep(random.uniform(0.005, 0.05 * attempt))
-        await self.publish_availability(touched)
+        await self._published(touched)
 
     async def _write(self, call: Callable[..., Any], *args: Any) -> Any:
-        result = await asyncio.get_running_loop().run_in_executor(self.writer, call, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.writer, call, *args)
+
+    async def _published(self, quotas: Sequence[SessionQuota]) -> None:
+        """The read model first, then the outcomes: whoever sees an outcome finds the calendar current."""
+        await self.publish_availability(quotas)
         self.on_saved()
-        return result
 
     async def publish_availability(self, quotas: Sequence[SessionQuota]) -> None:
         if self.availability is None:
@@ -136,7 +140,7 @@ class QuotaWorker:
             return _unknown_office(office)
         except InvalidCapacity as error:
             return _problem("invalid_capacity", f"Kapasitas tidak valid: {error}", str(error))
-        await self.publish_availability(quotas)
+        await self._published(quotas)
         return {"sessions": [{"date": q.day.isoformat(), "session": q.session} | remaining(q).model_dump() for q in quotas]}
 
 

@@ -7,12 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from shared.events import (
+    Decision,
     Message,
-    RejectionReason,
     Slot,
-    SlotRejected,
     SlotReleased,
-    SlotReserved,
+    SlotsDecided,
     SlotWithdrawn,
     derived_id,
     subject_for,
@@ -24,7 +23,7 @@ from .domain import SessionQuota
 def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
     """The wire messages of one stored quota event (Opened and CapacityChanged stay inside)."""
     if isinstance(event, SessionQuota.Decided):
-        messages: Iterable[Message] = (_decision(event, d) for d in event.decisions)
+        messages: Iterable[Message] = [_decided(event)]
     elif isinstance(event, SessionQuota.Released):
         messages = [SlotReleased(
             message_id=_id(event.booking_id, "released"), occurred_at=event.timestamp,
@@ -42,15 +41,15 @@ def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
         yield subject_for(message, event.office, partitions), message
 
 
-def _decision(event: Any, d: dict[str, Any]) -> Message:
-    common = {
-        "occurred_at": event.timestamp, "correlation_id": d["correlation_id"], "causation_id": d["causation_id"],
-        "booking_id": d["booking_id"], "slot": _slot(event),
-    }
-    if d["queue_number"] is None:
-        return SlotRejected(message_id=_id(d["booking_id"], "rejected"), reason=RejectionReason(d["reason"]), **common)
-    return SlotReserved(message_id=_id(d["booking_id"], "reserved"), queue_number=d["queue_number"],
-                        remaining=d["remaining"], **common)
+def _decided(event: Any) -> SlotsDecided:
+    """One message for the whole batch of one session: its id is the stored event's identity."""
+    return SlotsDecided(
+        message_id=derived_id("quota", event.originator_id, event.originator_version, "decided"),
+        occurred_at=event.timestamp, slot=_slot(event),
+        decisions=[Decision(booking_id=d["booking_id"], queue_number=d["queue_number"], reason=d["reason"],
+                            remaining=d["remaining"], correlation_id=d["correlation_id"],
+                            causation_id=d["causation_id"]) for d in event.decisions],
+    )
 
 
 def _slot(event: Any) -> Slot:

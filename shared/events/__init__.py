@@ -37,6 +37,8 @@ from .quota import (
     SlotReleased,
     SlotReserved,
     SlotWithdrawn,
+    SlotsDecided,
+    Decision,
     ChangeCapacity,
     CloseSessions,
 )
@@ -52,12 +54,12 @@ from .subjects import (
     subject_for,
 )
 from .availability import AVAILABILITY_BUCKET, SessionRemaining, availability_key
-from .tickets import GetTicket, TicketIssued, TicketView
+from .tickets import CheckIn, CheckInReply, CheckInView, GetTicket, TicketIssued, TicketView
 
 __all__ = [
     "AcceptTerms", "GetProfile", "GetRegistrations", "GetTerms", "ListBookings", "ProfileView",
     "RegistrationsView", "TermsView", "UpdateProfile",
-    "SlotWithdrawn", "ChangeCapacity", "CloseSessions",
+    "SlotWithdrawn", "SlotsDecided", "Decision", "ChangeCapacity", "CloseSessions",
     "AVAILABILITY_BUCKET", "SessionRemaining", "availability_key",
     "DEFAULT_PARTITIONS", "EVENT_TYPES", "STREAMS", "Applicant", "BookingCancelled",
     "BookingCheckedIn", "BookingConfirmed", "BookingNoShow", "BookingRejected", "BookingReply",
@@ -67,4 +69,5 @@ __all__ = [
     "SessionAvailability", "Slot", "SlotRejected", "SlotReleased", "SlotReserved", "StreamSpec",
     "TicketIssued", "TicketView", "derived_id", "partition_of", "partition_subject",
     "stream_for", "subject_for", "utcnow",
+    "CheckIn", "CheckInReply", "CheckInView",
 ]

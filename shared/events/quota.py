@@ -100,3 +100,40 @@ class CloseSessions(Message):
     session: Session | None = Field(default=None, description="One session, or None for the whole day.")
     reason: str = Field(min_length=3, max_length=300, description="Why, shown to the affected citizens.")
     operator: str = Field(min_length=1, max_length=200, description="Who closes it (for the audit).")
+
+
+class Decision(Frozen):
+    """One booking's outcome inside a SlotsDecided message."""
+
+    booking_id: uuid.UUID = Field(description="The booking decided.")
+    queue_number: int | None = Field(default=None, ge=1, description="Its queue number, when reserved.")
+    reason: RejectionReason | None = Field(default=None, description="Why not, when rejected.")
+    remaining: int = Field(ge=0, description="Places left in the session after this decision.")
+    correlation_id: uuid.UUID = Field(description="The booking's correlation id.")
+    causation_id: uuid.UUID = Field(description="The BookingRequested message decided.")
+
+
+class SlotsDecided(Message):
+    """Event: every decision one quota batch made for one session (one message, many bookings).
+
+    Consumers read it as one SlotReserved or SlotRejected per booking (`expand`), with the same
+    deterministic message ids as if each had been published alone.
+    """
+
+    slot: Slot = Field(description="Office, date and session.")
+    decisions: list[Decision] = Field(min_length=1, description="The decisions, in the order they were made.")
+
+    def expand(self) -> list[SlotReserved | SlotRejected]:
+        """One message per booking."""
+        return [_single(self, d) for d in self.decisions]
+
+
+def _single(batch: SlotsDecided, d: Decision) -> SlotReserved | SlotRejected:
+    from .envelope import derived_id
+
+    common = {"occurred_at": batch.occurred_at, "correlation_id": d.correlation_id,
+              "causation_id": d.causation_id, "booking_id": d.booking_id, "slot": batch.slot}
+    if d.queue_number is None:
+        return SlotRejected(message_id=derived_id("quota", d.booking_id, "rejected"), reason=d.reason, **common)
+    return SlotReserved(message_id=derived_id("quota", d.booking_id, "reserved"), queue_number=d.queue_number,
+                        remaining=d.remaining, **common)

@@ -18,7 +18,7 @@ from .booking import (
     BookingRequested,
 )
 from .envelope import Message
-from .quota import SlotRejected, SlotReleased, SlotReserved, SlotWithdrawn
+from .quota import SlotRejected, SlotReleased, SlotReserved, SlotsDecided, SlotWithdrawn
 from .tickets import TicketIssued
 
 DEFAULT_PARTITIONS = 8
@@ -30,6 +30,7 @@ VERBS: dict[type[Message], tuple[str, str]] = {
     BookingCancelled: ("booking", "cancelled"),
     BookingCheckedIn: ("ticket", "checked_in"),
     BookingNoShow: ("ticket", "no_show"),
+    SlotsDecided: ("quota", "decided"),
     SlotReserved: ("quota", "reserved"),
     SlotRejected: ("quota", "rejected"),
     SlotReleased: ("quota", "released"),
@@ -61,6 +62,7 @@ class Commands:
         """A partitioned command subject for an office."""
         return template.format(partition=partition_of(office, partitions))
     GET_TICKET = "paspor.cmd.ticket.get"
+    CHECK_IN = "paspor.cmd.ticket.checkin"
 
 
 def partition_of(office: str, partitions: int = DEFAULT_PARTITIONS) -> int:

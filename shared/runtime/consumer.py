@@ -1,10 +1,14 @@
-"""Durable JetStream pull consumers that handle messages in batches and never lose one.
+"""Durable JetStream pull consumers that handle messages in order, in batches, and never lose one.
 
-A batch is handed to the handler whole; the messages are acknowledged only after the
-handler returned (its decisions are stored). A message that cannot be parsed goes to the
-dead-letter subject at once with its reason. When the handler fails, the batch is
-redelivered with a growing delay; a message delivered ``max_deliver`` times goes to the
-dead-letter subject with the error, and the consumer goes on.
+A fetched batch is handed to the handler whole and acknowledged with one ack (the consumer's ack
+policy is "all": acking the last message acknowledges the batch) only after the handler returned,
+that is after its decisions were stored. The consumer never moves past a batch it could not handle:
+
+- a message that cannot be parsed goes to the dead-letter subject at once, with its reason;
+- when the store or NATS is down (an infrastructure error), the batch is retried in place, with a
+  growing delay, for as long as it takes;
+- when the handler fails otherwise, the batch is retried a few times, then its messages are handled
+  one by one, and a message that fails alone goes to the dead-letter subject with the error.
 """
 
 from __future__ import annotations
@@ -15,16 +19,19 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from pydantic import ValidationError
 
-from shared.events import EVENT_TYPES, Message
+from shared.events import Message, SlotsDecided
+from shared.events.subjects import VERBS
 
 log = logging.getLogger(__name__)
 Handler = Callable[[list[Message]], Awaitable[None]]
+INFRASTRUCTURE = (OperationalError, InterfaceError, NatsError, OSError)
 
 
 @dataclass
@@ -35,18 +42,19 @@ class ConsumerSpec:
     durable: str
     filter_subjects: Sequence[str]
     batch: int = 500
-    max_deliver: int = 6
-    backoff: Sequence[float] = field(default_factory=lambda: (0.5, 2, 10, 30, 60))
-    ack_wait: float = 20.0
+    attempts: int = 4
+    backoff: Sequence[float] = field(default_factory=lambda: (0.2, 1, 3, 10, 30))
+    ack_wait: float = 30.0
 
 
 class BatchConsumer:
-    """Fetches batches from a durable consumer and hands them to a handler."""
+    """Fetches batches from a durable consumer and hands them, in order, to a handler."""
 
     def __init__(self, js: JetStreamContext, spec: ConsumerSpec, handler: Handler, service: str):
         self.js, self.spec, self.handler, self.service = js, spec, handler, service
         self.handled = 0
         self.dead_lettered = 0
+        self.last_error: Exception | None = None
 
     async def run(self) -> None:
         """Consume until cancelled."""
@@ -54,13 +62,81 @@ class BatchConsumer:
         while True:
             try:
                 msgs = await sub.fetch(self.spec.batch, timeout=1.0)
-                await self.handle(msgs)
             except (NatsTimeout, asyncio.TimeoutError):
                 continue
             except (NatsError, OSError) as error:
-                # NATS restarting or unreachable: nothing was acked, so nothing is lost; wait and go on.
                 log.warning("%s: NATS unavailable (%r); retrying", self.spec.durable, error)
                 await asyncio.sleep(0.5)
+                continue
+            await self._handle_until_acked(msgs)
+
+    async def _handle_until_acked(self, msgs: list[Msg]) -> None:
+        """Never fetch past a batch that is not acknowledged: acking a later one would ack it too."""
+        while True:
+            try:
+                await self.handle(msgs)
+                return
+            except (NatsError, OSError) as error:  # handling is idempotent: do it again
+                log.warning("%s: could not finish a batch (%r); retrying it", self.spec.durable, error)
+                await asyncio.sleep(0.5)
+
+    async def handle(self, msgs: list[Msg]) -> None:
+        """Parse, hand over (retrying in place), then acknowledge the whole batch at once."""
+        if not msgs:  # a fetch cut short by a reconnect
+            return
+        parsed: list[tuple[Msg, Message]] = []
+        for msg in msgs:
+            try:
+                parsed.extend((msg, message) for message in parse(msg.subject, msg.data))
+            except ValueError as error:
+                await self.dead_letter(msg, f"invalid message: {error}")
+        if parsed and not await self._deliver([m for _, m in parsed], msgs):
+            for msg, message in parsed:  # isolate what fails alone
+                if not await self._deliver([message], msgs):
+                    await self.dead_letter(msg, f"failed {self.spec.attempts} times: {self.last_error!r}")
+        await msgs[-1].ack()
+        self.handled += len(parsed)
+
+    async def _deliver(self, messages: list[Message], msgs: list[Msg]) -> bool:
+        """True once the handler succeeded; False after `attempts` failures that are not infrastructure."""
+        attempt = 0
+        while True:
+            try:
+                await self.handler(messages)
+                return True
+            except INFRASTRUCTURE as error:
+                log.warning("%s: store or NATS unavailable (%r); retrying the batch", self.spec.durable, error)
+            except Exception as error:  # retried, then dead-lettered: never lost, never hidden
+                log.exception("%s: handling %d message(s) failed", self.spec.durable, len(messages))
+                self.last_error = error
+                attempt += 1
+                if attempt >= self.spec.attempts:
+                    return False
+            await self._wait(attempt, msgs)
+
+    async def _wait(self, attempt: int, msgs: list[Msg]) -> None:
+        delays = self.spec.backoff
+        await asyncio.sleep(delays[min(attempt, len(delays) - 1)])
+        try:
+            await msgs[-1].in_progress()  # keep the batch ours while we retry
+        except (NatsError, OSError):
+            pass  # NATS is down: the ack wait may expire and the batch come again, in order
+
+    async def dead_letter(self, msg: Msg, reason: str) -> None:
+        """Park a message with its reason on the service's dead-letter subject (once, by its sequence)."""
+        record = {
+            "service": self.service,
+            "consumer": self.spec.durable,
+            "subject": msg.subject,
+            "stream_sequence": msg.metadata.sequence.stream,
+            "reason": reason,
+            "data": msg.data.decode("utf-8", errors="replace"),
+        }
+        msg_id = f"{self.spec.durable}:{msg.metadata.sequence.stream}"
+        await self.js.publish(f"paspor.deadletter.{self.service}", json.dumps(record).encode(),
+                              headers={"Nats-Msg-Id": msg_id})
+        self.dead_lettered += 1
+        log.error("%s: dead-lettered a message from %s: %s", self.spec.durable, msg.subject, reason)
 
     async def _subscribe_when_possible(self) -> JetStreamContext.PullSubscription:
         while True:
@@ -70,71 +146,33 @@ class BatchConsumer:
                 log.warning("%s: cannot create the consumer yet (%r); retrying", self.spec.durable, error)
                 await asyncio.sleep(0.5)
 
-    async def handle(self, msgs: list[Msg]) -> None:
-        """Parse, hand over, then acknowledge (or retry) one fetched batch."""
-        parsed: list[tuple[Msg, Message]] = []
-        for msg in msgs:
-            try:
-                parsed.append((msg, parse(msg.data)))
-            except ValueError as error:
-                await self.dead_letter(msg, f"invalid message: {error}")
-        if not parsed:
-            return
-        try:
-            await self.handler([message for _, message in parsed])
-        except Exception as error:  # retried, then dead-lettered: never lost, never hidden
-            log.exception("%s: handling a batch of %d failed", self.spec.durable, len(parsed))
-            await self._retry_or_dead_letter([m for m, _ in parsed], error)
-            return
-        await asyncio.gather(*(msg.ack() for msg, _ in parsed))
-        self.handled += len(parsed)
-
-    async def _retry_or_dead_letter(self, msgs: list[Msg], error: Exception) -> None:
-        for msg in msgs:
-            attempt = msg.metadata.num_delivered
-            if attempt >= self.spec.max_deliver:
-                await self.dead_letter(msg, f"failed {attempt} times: {error!r}")
-            else:
-                delays = self.spec.backoff
-                await msg.nak(delay=delays[min(attempt, len(delays)) - 1])
-
-    async def dead_letter(self, msg: Msg, reason: str) -> None:
-        """Park a message with its reason on the service's dead-letter subject, then ack it."""
-        record = {
-            "service": self.service,
-            "consumer": self.spec.durable,
-            "subject": msg.subject,
-            "reason": reason,
-            "data": msg.data.decode("utf-8", errors="replace"),
-        }
-        await self.js.publish(f"paspor.deadletter.{self.service}", json.dumps(record).encode())
-        await msg.ack()
-        self.dead_lettered += 1
-        log.error("%s: dead-lettered a message from %s: %s", self.spec.durable, msg.subject, reason)
-
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         config = api.ConsumerConfig(
             durable_name=self.spec.durable,
             filter_subjects=list(self.spec.filter_subjects),
-            ack_policy=api.AckPolicy.EXPLICIT,
+            ack_policy=api.AckPolicy.ALL,
             deliver_policy=api.DeliverPolicy.ALL,
             ack_wait=self.spec.ack_wait,
             max_deliver=-1,
-            max_ack_pending=max(self.spec.batch * 4, 1000),
+            max_ack_pending=-1,
         )
         await self.js.add_consumer(self.spec.stream, config)
         return await self.js.pull_subscribe_bind(self.spec.durable, self.spec.stream)
 
 
-def parse(data: bytes) -> Message:
-    """A wire event from its JSON, or ValueError saying what is wrong."""
+BY_SUBJECT = {(context, verb): cls for cls, (context, verb) in VERBS.items()}
+
+
+def parse(subject: str, data: bytes) -> list[Message]:
+    """The wire events a message carries (a SlotsDecided carries one per booking), or ValueError."""
+    parts = subject.split(".")
+    model = BY_SUBJECT.get((parts[1], parts[-1])) if len(parts) == 4 else None
+    if model is None:
+        raise ValueError(f"no event is published on {subject}")
     try:
-        body = json.loads(data)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not JSON: {error}") from None
-    if not isinstance(body, dict) or body.get("type") not in EVENT_TYPES:
-        raise ValueError("no known 'type' field")
-    try:
-        return EVENT_TYPES[body["type"]].model_validate(body)
+        message = model.model_validate_json(data)
     except ValidationError as error:
+        if error.errors()[0]["type"] == "json_invalid":
+            raise ValueError(f"not JSON: {error.errors()[0]['msg']}") from None
         raise ValueError(str(error)) from None
+    return message.expand() if isinstance(message, SlotsDecided) else [message]

@@ -21,8 +21,11 @@ from nats.js.errors import KeyNotFoundError
 
 from shared.events import Message
 
+from .bus import open_bucket
+
 log = logging.getLogger(__name__)
 ToWire = Callable[[Any], Iterable[tuple[str, Message]]]
+ACK_TIMEOUT = 15.0
 
 
 class Relay:
@@ -51,7 +54,7 @@ class Relay:
 
     async def run(self) -> None:
         """Publish forever; retries (never skips) when NATS is unreachable."""
-        self._kv = await self.js.create_key_value(bucket="paspor_relay", history=1)
+        self._kv = await open_bucket(self.js, "paspor_relay")  # replicated as the streams are
         self.position = await self._load_position()
         while True:
             try:
@@ -74,9 +77,12 @@ class Relay:
         last_id, records = await loop.run_in_executor(self.executor, self._read, self.position)
         if last_id is None:
             return False
-        for start in range(0, len(records), 256):
-            chunk = records[start : start + 256]
-            await asyncio.gather(*(self._publish(subject, message) for _, subject, message in chunk))
+        pending = [await self._publish(subject, message) for _, subject, message in records]
+        try:  # every PubAck, or the error of the first that failed
+            await asyncio.wait_for(asyncio.gather(*pending), timeout=ACK_TIMEOUT)
+        finally:
+            for future in pending:
+                future.cancel()  # frees the client's pending slots of what will never be acked
         self.position = last_id
         self.published += len(records)
         await self._kv.put(self.name, str(self.position).encode())
@@ -92,8 +98,9 @@ class Relay:
             records.extend((notification.id, s, m) for s, m in self.to_wire(event))
         return (notifications[-1].id if notifications else None), records
 
-    async def _publish(self, subject: str, message: Message) -> None:
-        await self.js.publish(
+    async def _publish(self, subject: str, message: Message) -> asyncio.Future:
+        """Send without waiting for the ack (pipelined); the returned future is the PubAck."""
+        return await self.js.publish_async(
             subject,
             message.model_dump_json().encode(),
             headers={"Nats-Msg-Id": str(message.message_id)},

@@ -74,6 +74,9 @@ def postgres_env(url: str, pool_size: int) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": "0",
         "CREATE_TABLE": "y",
+        # Tables named after the application (quota_events, booking_events, notifier_events),
+        # created by one process at a time when several start together.
+        "APPLICATION_RECORDER_TOPIC": "shared.runtime.pgrecorder:LockedPostgresApplicationRecorder",
     }
 
 

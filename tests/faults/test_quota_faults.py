@@ -9,7 +9,7 @@ import threading
 import time
 
 from paspor.natsserver import NatsServer
-from quota_rush import Outcomes, make_requests, publish, read_outcomes, start_worker, wait_ready
+from quota_rush import Outcomes, make_requests, publish, read_outcomes, start_worker, stop, wait_ready
 from shared.events import Slot
 from support import bookable_day
 
@@ -51,8 +51,7 @@ def test_a_worker_killed_again_and_again_mid_rush_loses_nothing_and_overbooks_no
     try:
         outcomes = asyncio.run(read_outcomes(nats_server.url, expected=len(requests), timeout=120))
     finally:
-        worker.terminate()
-        worker.wait(30)
+        stop([worker])
     assert_rush_is_whole(outcomes, requests, per_slot)
 
 
@@ -71,7 +70,6 @@ def test_a_nats_server_restart_mid_rush_loses_nothing_and_overbooks_nothing(tmp_
         publisher.join(120)
         outcomes = asyncio.run(read_outcomes(server.url, expected=len(requests), timeout=120))
     finally:
-        worker.terminate()
-        worker.wait(30)
+        stop([worker])
         server.stop()
     assert_rush_is_whole(outcomes, requests, per_slot)

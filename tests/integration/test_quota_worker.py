@@ -7,7 +7,7 @@ import json
 
 import nats
 
-from quota_rush import make_requests, publish, read_outcomes, start_worker, wait_ready
+from quota_rush import make_requests, publish, read_outcomes, start_worker, stop, wait_ready
 from shared.events import AVAILABILITY_BUCKET, SessionRemaining, Slot, availability_key
 from support import bookable_day
 
@@ -15,13 +15,6 @@ from support import bookable_day
 def slots() -> list[Slot]:
     day = bookable_day(6)
     return [Slot(office="GRESIK", date=day, session="pagi"), Slot(office="GRESIK", date=day, session="siang")]
-
-
-def stop(workers) -> None:  # noqa: ANN001
-    for worker in workers:
-        worker.terminate()
-    for worker in workers:
-        worker.wait(30)
 
 
 def test_four_workers_racing_on_one_partition_never_overbook_nor_double_reserve(nats_server, tmp_path):
@@ -76,9 +69,13 @@ def test_the_availability_read_model_is_current_after_every_batch(nats_server, t
     async def entry() -> SessionRemaining:
         nc = await nats.connect(nats_server.url)
         kv = await nc.jetstream().key_value(AVAILABILITY_BUCKET)
-        value = (await kv.get(availability_key(session.office, session.date, session.session))).value
+        for _ in range(50):  # the worker writes it before it publishes the outcomes; allow a moment
+            value = SessionRemaining.model_validate_json((await kv.get(availability_key(session.office, session.date, session.session))).value)
+            if value.booked == 100:
+                break
+            await asyncio.sleep(0.1)
         await nc.close()
-        return SessionRemaining.model_validate_json(value)
+        return value
 
     try:
         asyncio.run(publish(nats_server.url, requests))

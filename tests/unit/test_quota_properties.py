@@ -52,7 +52,7 @@ class QuotaMachine(RuleBasedStateMachine):
         for request in batch:
             self.sent[str(request.booking_id)] = request
         quota = self.quota(session)
-        granted = [r for r in batch if str(r.booking_id) in quota.reservations]
+        granted = [r for r in batch if quota.queue_number(str(r.booking_id)) is not None]
         expected = 0 if self.closed[session] else max(0, min(n, self.capacity[session] - before))
         assert len(granted) == expected
         self.holders[session].update(str(r.booking_id) for r in granted)
@@ -91,7 +91,7 @@ class QuotaMachine(RuleBasedStateMachine):
             quota = self.quota(session)
             if quota is None:
                 continue
-            assert set(quota.reservations) == self.holders[session]
+            assert set(quota.reservations) == {uuid.UUID(b).int for b in self.holders[session]}
             numbers = list(quota.reservations.values())
             assert len(numbers) == len(set(numbers)), "queue numbers are unique"
             assert all(1 <= n for n in numbers)
@@ -100,7 +100,8 @@ class QuotaMachine(RuleBasedStateMachine):
     def every_request_has_exactly_one_outcome(self) -> None:
         for booking_id, request in self.sent.items():
             quota = self.quota(request.slot.session.value)
-            outcomes = [booking_id in quota.reservations, booking_id in quota.rejections, booking_id in quota.released]
+            outcomes = [quota.queue_number(booking_id) is not None, quota.rejection(booking_id) is not None,
+                        uuid.UUID(booking_id).int in quota.released]
             assert sum(outcomes) == 1, f"{booking_id}: {outcomes}"
 
 

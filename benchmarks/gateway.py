@@ -1,0 +1,128 @@
+"""Gateway requests/s: the calendar, a sold-out booking attempt and a successful booking, in one run.
+
+The same running system serves two gateways: ours (calendar and sold-out refusals from the availability
+read model, a KV watch) and a conventional one (calendar asked of the quota service, every attempt
+through the booking pipeline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paspor.embedded import EmbeddedSystem
+from paspor.natsserver import free_port
+from shared.calendar import is_office_day
+
+from .gateway_load import UNLIMITED, Burst, burst, citizens, conventional_gateway, staff_token, until
+
+console = Console()
+SOLD_OUT = ("SEMARANG", "pagi")
+OPEN_OFFICES = ("SBY-TPI", "DENPASAR", "MDN-TPI", "MAKASSAR")
+
+
+def office_day(start_in: int) -> dt.date:
+    day = dt.date.today() + dt.timedelta(days=start_in)
+    while not is_office_day(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def body(office: str, day: dt.date, session: str, serial: int) -> dict:
+    nik = f"3174{serial // 9999 % 99 + 1:02d}170590{serial % 9999 + 1:04d}"
+    return {"office": office, "date": day.isoformat(), "session": session, "kk_number": f"317401{serial:010d}",
+            "applicants": [{"name": f"Bench {serial}", "nik": nik, "birth_date": "1990-05-17"}]}
+
+
+async def measure(ours: httpx.AsyncClient, theirs: httpx.AsyncClient, requests: int, bookings: int, concurrency: int) -> list[Burst]:
+    day = office_day(10)
+    operator = await staff_token(ours, "bench-operator@kanim", "operator")
+    for office, session in [SOLD_OUT, *((o, s) for o in OPEN_OFFICES for s in ("pagi", "siang"))]:
+        capacity = 0 if (office, session) == SOLD_OUT else 10000
+        (await ours.put(f"/v1/operator/offices/{office}/capacity", headers=operator,
+                        json={"date": day.isoformat(), "session": session, "capacity": capacity})).raise_for_status()
+    await until(lambda: sold_out_shown(ours, day))
+    triers = await citizens(ours, concurrency, "trier")
+    bookers = await citizens(ours, bookings, "booker")
+    week = {"start": day.isoformat(), "end": (day + dt.timedelta(days=30)).isoformat()}
+    keys = (f"bench-key-{i:08d}" for i in itertools.count())
+
+    def calendar(client):  # noqa: ANN001, ANN202
+        return [lambda: client.get(f"/v1/offices/{SOLD_OUT[0]}/calendar", params=week) for _ in range(requests)]
+
+    def attempts(client, count):  # noqa: ANN001, ANN202
+        return [lambda i=i, k=next(keys): client.post("/v1/bookings", json=body(SOLD_OUT[0], day, SOLD_OUT[1], i % concurrency),
+                                                       headers=triers[i % concurrency] | {"Idempotency-Key": k})
+                for i in range(count)]
+
+    slots = [(o, s) for o in OPEN_OFFICES for s in ("pagi", "siang")]
+
+    def book(i: int):  # noqa: ANN202
+        office, session = slots[i % len(slots)]
+        return ours.post("/v1/bookings", json=body(office, day, session, 10_000 + i),
+                         headers=bookers[i] | {"Idempotency-Key": f"bench-book-{i:06d}"})
+
+    successes = [lambda i=i: book(i) for i in range(bookings)]
+    return [
+        await burst("calendar, 31 days: read model (ours)", calendar(ours), concurrency),
+        await burst("calendar, 31 days: asked of quota", calendar(theirs), concurrency),
+        await burst("sold-out attempt: fast path (ours)", attempts(ours, requests), concurrency),
+        await burst("sold-out attempt: through the pipeline", attempts(theirs, max(concurrency, requests // 4)), concurrency),
+        await burst("successful booking (201 confirmed)", successes, concurrency),
+    ]
+
+
+async def sold_out_shown(client: httpx.AsyncClient, day: dt.date) -> bool:
+    params = {"start": day.isoformat(), "end": day.isoformat()}
+    sessions = (await client.get(f"/v1/offices/{SOLD_OUT[0]}/calendar", params=params)).json()["sessions"]
+    return any(s["session"] == SOLD_OUT[1] and s["reason"] == "sold_out" for s in sessions)
+
+
+def report(bursts: list[Burst]) -> None:
+    table = Table(title="Gateway (one run, same system, 2 cores shared with the load generator)")
+    for column in ("operation", "requests", "answers", "req/s", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column == "operation" else "right")
+    for b in bursts:
+        answers = ", ".join(f"{status}: {count}" for status, count in sorted(b.statuses.items()))
+        table.add_row(b.name, str(len(b.latencies_ms)), answers, f"{b.rate:,.0f}", f"{b.percentile(50):.1f}", f"{b.percentile(99):.1f}")
+    calendar, sold = bursts[0].rate / bursts[1].rate, bursts[2].rate / bursts[3].rate
+    table.caption = f"calendar: read model / quota query = {calendar:.1f}x; sold-out: fast path / pipeline = {sold:.1f}x"
+    console.print(table)
+
+
+def command(
+    requests: Annotated[int, typer.Option(min=50, help="Calendar reads and sold-out attempts per contender.")] = 2000,
+    bookings: Annotated[int, typer.Option(min=10, help="Successful bookings (one citizen each).")] = 400,
+    concurrency: Annotated[int, typer.Option(min=1, max=512, help="Requests in flight.")] = 32,
+) -> None:
+    """Gateway requests/s: calendar, sold-out attempt (fast path vs pipeline), successful booking."""
+    folder = Path(tempfile.mkdtemp(prefix="paspor-bench-gateway-"))
+    system = EmbeddedSystem(folder / "data", gateway_port=free_port(), env=UNLIMITED)
+    system.start()
+    process = None
+    try:
+        process, theirs_url = conventional_gateway(system, folder)
+        asyncio.run(_run(system.gateway_url, theirs_url, requests, bookings, concurrency))
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(30)
+        system.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def _run(ours_url: str, theirs_url: str, requests: int, bookings: int, concurrency: int) -> None:
+    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+    async with httpx.AsyncClient(base_url=ours_url, timeout=60, limits=limits) as ours, \
+            httpx.AsyncClient(base_url=theirs_url, timeout=60, limits=limits) as theirs:
+        report(await measure(ours, theirs, requests, bookings, concurrency))

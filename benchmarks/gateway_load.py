@@ -1,0 +1,108 @@
+"""Load helpers for `paspor bench gateway`: a second gateway without the read model, citizens, timed bursts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from paspor.embedded import EmbeddedSystem, die_with_parent
+from paspor.natsserver import free_port
+
+UNLIMITED = {"PASPOR_GATEWAY_RATE_ADDRESS": "1000000", "PASPOR_GATEWAY_RATE_ACCOUNT": "1000000",
+             "PASPOR_GATEWAY_RATE_DEVICE": "1000000", "PASPOR_GATEWAY_OUTCOME_WAIT": "10"}
+
+
+def conventional_gateway(system: EmbeddedSystem, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A second gateway on the same system, without the read model: calendar and refusals from the services."""
+    port = free_port()
+    env = os.environ | UNLIMITED | {
+        "PASPOR_NATS_URL": system.nats.url, "PASPOR_DATA_DIR": str(system.data_dir), "PASPOR_GATEWAY_PORT": str(port),
+        "PASPOR_GATEWAY_DEV_ISSUER": "true", "PASPOR_GATEWAY_READ_MODEL": "false"}
+    with open(folder / "gateway-conventional.log", "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "paspor", "service", "gateway"], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the conventional gateway did not become ready")
+
+
+@dataclass
+class Burst:
+    """Requests answered in one timed burst."""
+
+    name: str
+    statuses: dict[int, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
+
+
+async def burst(name: str, calls: list[Callable[[], Awaitable[httpx.Response]]], concurrency: int) -> Burst:
+    """Run the calls `concurrency` at a time; each worker takes the next call when its last one is answered."""
+    result, queue = Burst(name), list(reversed(calls))
+
+    async def worker() -> None:
+        while queue:
+            call = queue.pop()
+            started = time.perf_counter()
+            response = await call()
+            result.latencies_ms.append((time.perf_counter() - started) * 1000)
+            result.statuses[response.status_code] = result.statuses.get(response.status_code, 0) + 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+async def citizens(client: httpx.AsyncClient, count: int, prefix: str, concurrency: int = 16) -> list[dict[str, str]]:
+    """Signed-in citizens (token, device, terms accepted): their headers."""
+    signed: list[dict[str, str]] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with gate:
+            token = (await client.post("/v1/dev/token", json={"subject": f"{prefix}-{i}@bench"})).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}", "X-Device-Id": f"bench-{prefix}-device-{i:06d}"}
+            terms = (await client.get("/v1/me/terms", headers=headers)).json()["current_version"]
+            (await client.post("/v1/me/terms", json={"version": terms}, headers=headers)).raise_for_status()
+            signed.append(headers)
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return signed
+
+
+async def staff_token(client: httpx.AsyncClient, subject: str, role: str) -> dict[str, str]:
+    token = (await client.post("/v1/dev/token", json={"subject": subject, "role": role})).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def until(check: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the read model never showed the change")
+        await asyncio.sleep(0.05)

@@ -1,0 +1,110 @@
+"""Quota decisions/s: the quota service (JetStream -> batch -> one durable save -> JetStream) against the
+conventional counter (one SQL row per session, `UPDATE ... WHERE reserved < capacity`, 32 connections),
+on PostgreSQL and on SQLite, in one run; then the worker's memory with a whole calendar loaded."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import psycopg
+import typer
+
+from shared.offices import load_offices
+
+from .counter import prepare_postgres, run_postgres, run_sqlite, rush_targets
+from .quota_service import QuotaServiceRun, bench_slots, make_requests
+from .report import Figures, console, side_by_side
+
+
+def command(
+    postgres_url: Annotated[str, typer.Option(help="A PostgreSQL server (a fresh database is made and dropped).")] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    requests: Annotated[int, typer.Option(min=1000, help="Booking requests per run.")] = 100_000,
+    sessions: Annotated[int, typer.Option(min=1, help="Sessions the requests spread over.")] = 250,
+    runs: Annotated[int, typer.Option(min=1, max=9, help="Runs per contender (medians are reported).")] = 3,
+    batch: Annotated[int, typer.Option(min=1, help="Quota worker batch size.")] = 1000,
+    latency_rate: Annotated[int, typer.Option(min=100, help="Requests/s offered when measuring latency.")] = 2000,
+    backends: Annotated[str, typer.Option(help="Comma-separated: postgres, sqlite.")] = "postgres,sqlite",
+    memory: Annotated[bool, typer.Option(help="Also measure the worker's memory with a whole calendar.")] = True,
+) -> None:
+    day = _office_day()
+    slots = bench_slots(sessions, day)
+    targets = rush_targets(requests, sessions)
+    console.print(f"{requests:,} requests over {sessions} sessions (capacity 100 each), {runs} runs, batch {batch}")
+    for backend in [b.strip() for b in backends.split(",") if b.strip()]:
+        if backend not in ("postgres", "sqlite"):
+            raise typer.BadParameter(f"unknown backend {backend!r}", param_hint="--backends")
+        ours, theirs = Figures(f"quota service ({backend})"), Figures(f"SQL counter ({backend})")
+        for run in range(runs):
+            with _database(backend, postgres_url) as url:
+                _run_ours(ours, backend, url, slots, targets, batch, latency_rate)
+            with _database(backend, postgres_url) as url:
+                _run_theirs(theirs, backend, url, sessions, targets, latency_rate)
+            console.print(f"  {backend} run {run + 1}: ours {ours.rates[-1]:,.0f}/s, counter {theirs.rates[-1]:,.0f}/s")
+        side_by_side(f"Decisions per second on {backend} (durable commits)", "decisions/s", ours, theirs)
+    if memory:
+        _memory()
+
+
+def _run_ours(figures: Figures, backend: str, url: str | None, slots, targets, batch: int, rate: int) -> None:  # noqa: ANN001
+    with QuotaServiceRun(backend, url, batch) as run:
+        figures.rates.append(asyncio.run(run.throughput(make_requests(slots, targets))))
+        sample = make_requests(slots, rush_targets(min(4000, len(targets)), len(slots), seed=11))
+        figures.latencies_ms.extend(asyncio.run(run.latency(sample, rate)))
+
+
+def _run_theirs(figures: Figures, backend: str, url: str | None, sessions: int, targets, rate: int) -> None:  # noqa: ANN001
+    if backend == "postgres":
+        prepare_postgres(url, sessions, 100)
+        result, latencies = asyncio.run(run_postgres(url, targets))
+    else:
+        result, latencies = run_sqlite(Path(tempfile.mkdtemp()) / "counter.sqlite", sessions, 100, targets)
+    figures.rates.append(result)
+    figures.latencies_ms.extend(latencies)
+
+
+class _database:
+    """A fresh PostgreSQL database for one run (dropped after), or nothing for SQLite."""
+
+    def __init__(self, backend: str, admin_url: str) -> None:
+        self.backend, self.admin_url = backend, admin_url
+        self.name = f"paspor_bench_{uuid.uuid4().hex[:10]}"
+
+    def __enter__(self) -> str | None:
+        if self.backend != "postgres":
+            return None
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+            settings = [conn.execute(f"SHOW {s}").fetchone()[0] for s in ("synchronous_commit", "fsync")]
+        if settings != ["on", "on"]:
+            console.print(f"[yellow]warning:[/yellow] synchronous_commit/fsync = {settings}: commits are not durable")
+        return self.admin_url.rsplit("/", 1)[0] + f"/{self.name}"
+
+    def __exit__(self, *_: object) -> None:
+        if self.backend == "postgres":
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def _memory() -> None:
+    sessions = len(load_offices()) and 125 * 90 * 2
+    for fill in (0, 100):
+        out = subprocess.run([sys.executable, "-m", "benchmarks.quota_memory", str(sessions), str(fill)],
+                             capture_output=True, text=True, check=True).stdout.split()
+        console.print(f"worker memory, {sessions:,} sessions (125 offices x 90 days x 2) cached, {fill} booked each: "
+                      f"[bold]{float(out[0]):.0f} MB[/bold] resident")
+
+
+def _office_day() -> dt.date:
+    from shared.calendar import is_office_day
+
+    day = dt.date.today() + dt.timedelta(days=7)
+    while not is_office_day(day) or any(not is_office_day(day + dt.timedelta(days=7 * k)) for k in range(3)):
+        day += dt.timedelta(days=1)
+    return day

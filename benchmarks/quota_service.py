@@ -1,0 +1,129 @@
+"""The quota service as it runs: a real nats-server, a `paspor service quota` process, a real store."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import nats
+
+from paspor.natsserver import NatsServer
+from shared.events import BookingRequested, Slot, subject_for
+from shared.offices import load_offices
+from shared.runtime.bus import ensure_streams
+
+
+def bench_slots(count: int, day) -> list[Slot]:  # noqa: ANN001
+    """`count` sessions: the offices' two sessions on one day, as many offices as needed."""
+    offices = [o.code for o in load_offices()]
+    return [Slot(office=offices[i // 2 % len(offices)], date=day + _days(i // (2 * len(offices))),
+                 session=("pagi", "siang")[i % 2]) for i in range(count)]
+
+
+def _days(n: int):  # noqa: ANN202
+    import datetime as dt
+
+    return dt.timedelta(days=7 * n)  # a week later keeps the weekday an office day
+
+
+class QuotaServiceRun:
+    """One nats-server and one quota worker on a fresh store, for one measurement."""
+
+    def __init__(self, store: str, postgres_url: str | None, batch: int) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="paspor-bench-"))
+        self.store, self.postgres_url, self.batch = store, postgres_url, batch
+        self.server = NatsServer(self.folder / "nats")
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.arrivals: dict[str, float] = {}
+
+    def __enter__(self) -> QuotaServiceRun:
+        self.server.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.worker is not None:
+            self.worker.terminate()
+            self.worker.wait(30)
+        self.server.stop()
+
+    def start_worker(self) -> None:
+        env = os.environ | {
+            "PASPOR_NATS_URL": self.server.url, "PASPOR_DATA_DIR": str(self.folder),
+            "PASPOR_EVENT_STORE": self.store, "PASPOR_QUOTA_BATCH_SIZE": str(self.batch),
+            "PASPOR_QUOTA_WINDOW_DAYS": "366",
+        }
+        if self.postgres_url:
+            env["PASPOR_POSTGRES_URL"] = self.postgres_url
+        with open(self.folder / "quota.log", "wb") as log:
+            self.worker = subprocess.Popen([sys.executable, "-m", "paspor", "service", "quota"], env=env,
+                                           stdout=log, stderr=subprocess.STDOUT)
+
+    async def throughput(self, requests: list[BookingRequested]) -> float:
+        """Preload the requests, start the worker, and time the outcomes: decisions per second."""
+        nc = await nats.connect(self.server.url)
+        js = nc.jetstream()
+        await ensure_streams(js)
+        await publish_all(js, requests)
+        sub = await nc.subscribe("paspor.quota.*.*", cb=self._arrived)
+        self.start_worker()
+        await self._until(len(requests), timeout=600)
+        await sub.unsubscribe()
+        await nc.close()
+        times = sorted(self.arrivals.values())
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    async def latency(self, requests: list[BookingRequested], rate: float) -> list[float]:
+        """Publish at a steady `rate` to the running worker; milliseconds from publish to outcome."""
+        self.arrivals.clear()
+        nc = await nats.connect(self.server.url)
+        js = nc.jetstream()
+        sub = await nc.subscribe("paspor.quota.*.*", cb=self._arrived)
+        sent: dict[str, float] = {}
+        began = time.perf_counter()
+        for i, request in enumerate(requests):
+            await asyncio.sleep(max(0.0, began + i / rate - time.perf_counter()))
+            sent[str(request.booking_id)] = time.perf_counter()
+            await js.publish(subject_for(request, request.slot.office), request.model_dump_json().encode(),
+                             headers={"Nats-Msg-Id": str(request.message_id)})
+        await self._until(len(requests), timeout=120)
+        await sub.unsubscribe()
+        await nc.close()
+        return [(self.arrivals[b] - t) * 1000 for b, t in sent.items()]
+
+    async def _arrived(self, msg) -> None:  # noqa: ANN001
+        now = time.perf_counter()
+        for start in _occurrences(msg.data, b'"booking_id":"'):
+            self.arrivals.setdefault(msg.data[start : start + 36].decode(), now)
+
+    async def _until(self, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.arrivals) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(self.arrivals)} of {count} outcomes; see {self.folder / 'quota.log'}")
+            if self.worker is not None and self.worker.poll() is not None:
+                raise RuntimeError(f"the quota worker died; see {self.folder / 'quota.log'}")
+            await asyncio.sleep(0.05)
+
+
+def _occurrences(data: bytes, marker: bytes):  # noqa: ANN202
+    at = data.find(marker)
+    while at >= 0:
+        yield at + len(marker)
+        at = data.find(marker, at + 1)
+
+
+async def publish_all(js, requests: list[BookingRequested]) -> None:  # noqa: ANN001
+    for start in range(0, len(requests), 2000):
+        await asyncio.gather(*(
+            js.publish(subject_for(r, r.slot.office), r.model_dump_json().encode(), headers={"Nats-Msg-Id": str(r.message_id)})
+            for r in requests[start : start + 2000]))
+
+
+def make_requests(slots: list[Slot], targets: list[int]) -> list[BookingRequested]:
+    return [BookingRequested(booking_id=uuid.uuid4(), slot=slots[t], applicants=1) for t in targets]
