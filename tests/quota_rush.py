@@ -25,7 +25,7 @@ def start_worker(nats_url: str, data_dir: Path, owned: str = "all", **env: str) 
     environment = os.environ | {
         "PASPOR_NATS_URL": nats_url, "PASPOR_DATA_DIR": str(data_dir), "PASPOR_EVENT_STORE": "sqlite",
         "PASPOR_QUOTA_PARTITIONS_OWNED": owned,
-    } | env
+    } | env  # env may choose another store (PASPOR_EVENT_STORE, PASPOR_POSTGRES_URL)
     log_path = data_dir / f"quota-{owned.replace(',', '_')}-{uuid.uuid4().hex[:6]}.log"
     with open(log_path, "wb") as log:
         worker = subprocess.Popen([sys.executable, "-m", "paspor", "service", "quota"], env=environment,

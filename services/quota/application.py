@@ -116,18 +116,26 @@ class _Batch:
     def __init__(self, app: QuotaApplication, now: dt.datetime):
         self.app, self.now = app, now
         self.quotas: dict[UUID, SessionQuota] = {}
-        self.pending: dict[UUID, tuple[list[Request], str | None]] = {}
+        self.pending: dict[UUID, list[Request]] = {}
+        self.refusals: dict[UUID, str | None] = {}
+        self.ids: dict[tuple[str, dt.date, str], UUID] = {}  # one id and one refusal per session per batch
 
     def request(self, message: BookingRequested) -> None:
         slot = message.slot
+        key = (slot.office, slot.date, slot.session.value)
+        quota_id = self.ids.get(key) or self._open(*key)
+        self.pending.setdefault(quota_id, []).append(
+            Request(str(message.booking_id), str(message.correlation_id), str(message.message_id)))
+
+    def _open(self, office_code: str, day: dt.date, session: str) -> UUID:
         try:
-            office = office_by_code(slot.office)
-            capacity, refusal = office.capacity_per_session, self.app.refusal(office, slot.date, self.now)
+            office = office_by_code(office_code)
+            capacity, refusal = office.capacity_per_session, self.app.refusal(office, day, self.now)
         except UnknownOffice:
             capacity, refusal = 0, UNKNOWN_OFFICE
-        quota = self._quota(slot.office, slot.date, slot.session.value, capacity)
-        requests, _ = self.pending.setdefault(quota.id, ([], refusal))
-        requests.append(Request(str(message.booking_id), str(message.correlation_id), str(message.message_id)))
+        quota = self._quota(office_code, day, session, capacity)
+        self.ids[(office_code, day, session)], self.refusals[quota.id] = quota.id, refusal
+        return quota.id
 
     def cancel(self, message: BookingCancelled) -> None:
         slot = message.slot
@@ -144,8 +152,7 @@ class _Batch:
 
     def _decide(self, quota_id: UUID) -> None:
         if quota_id in self.pending:
-            requests, refusal = self.pending.pop(quota_id)
-            self.quotas[quota_id].decide(requests, refusal)
+            self.quotas[quota_id].decide(self.pending.pop(quota_id), self.refusals[quota_id])
 
     def _quota(self, office: str, day: dt.date, session: str, capacity: int) -> SessionQuota:
         quota_id = SessionQuota.id_for(office, day, session)

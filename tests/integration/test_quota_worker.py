@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import nats
+import pytest
 
 from quota_rush import make_requests, publish, read_outcomes, start_worker, stop, wait_ready
 from shared.events import AVAILABILITY_BUCKET, SessionRemaining, Slot, availability_key
@@ -17,11 +18,15 @@ def slots() -> list[Slot]:
     return [Slot(office="GRESIK", date=day, session="pagi"), Slot(office="GRESIK", date=day, session="siang")]
 
 
-def test_four_workers_racing_on_one_partition_never_overbook_nor_double_reserve(nats_server, tmp_path):
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_four_workers_racing_on_one_partition_never_overbook_nor_double_reserve(nats_server, tmp_path, request, store):
     sessions = slots()
     requests = make_requests(sessions, per_slot=160)
+    env = {"PASPOR_QUOTA_BATCH_SIZE": "20", "PASPOR_EVENT_STORE": store}
+    if store == "postgres":
+        env["PASPOR_POSTGRES_URL"] = request.getfixturevalue("fresh_postgres")
     # Misconfigured on purpose: four owners of every partition, small batches to interleave.
-    workers = [start_worker(nats_server.url, tmp_path, PASPOR_QUOTA_BATCH_SIZE="20") for _ in range(4)]
+    workers = [start_worker(nats_server.url, tmp_path, **env) for _ in range(4)]
     try:
         wait_ready(workers)
         asyncio.run(publish(nats_server.url, requests, duplicates=True))
