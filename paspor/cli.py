@@ -59,7 +59,7 @@ def up(
     failure = None
     while not stop.wait(0.5):
         try:
-            system.check_children()
+            system.revive()
         except RuntimeError as error:
             failure = error
             break

@@ -58,6 +58,7 @@ class EmbeddedSystem:
         self.nats = NatsServer(self.data_dir / "nats", nats_port, name="paspor-embedded")
         self.extra_env = env or {}
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self._restarts: dict[str, list[float]] = {}
         self._lock_file = None
 
     @property
@@ -109,6 +110,19 @@ class EmbeddedSystem:
         for name, child in self.children.items():
             if child.poll() is not None:
                 raise RuntimeError(f"service {name} exited with code {child.returncode}")
+
+    def revive(self, max_restarts: int = 5, window: float = 60.0) -> None:
+        """Restart a service that died; give up (raise) when one keeps dying."""
+        now = time.monotonic()
+        for name, child in list(self.children.items()):
+            if child.poll() is None:
+                continue
+            recent = [t for t in self._restarts.get(name, []) if now - t < window] + [now]
+            if len(recent) > max_restarts:
+                raise RuntimeError(f"service {name} keeps failing (exit code {child.returncode}); see its log above")
+            log.warning("service %s exited with code %s; restarting it", name, child.returncode)
+            self._restarts[name] = recent
+            self.children[name] = self._spawn(name)
 
     def stop(self) -> None:
         """Stop the services (gateway first), then nats-server."""

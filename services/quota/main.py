@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 
 from pydantic import Field, field_validator
@@ -27,6 +28,9 @@ class QuotaSettings(CommonSettings):
     )
     quota_batch_size: int = Field(default=500, ge=1, le=10000, description="Requests per batch.")
     quota_window_days: int = Field(default=60, ge=1, le=366, description="Days open for booking ahead.")
+    quota_release_time: dt.time = Field(
+        default=dt.time(0, 0), description="Local time (office time zone) at which a new date opens, HH:MM."
+    )
 
     @field_validator("quota_partitions_owned")
     @classmethod
@@ -46,7 +50,7 @@ class QuotaSettings(CommonSettings):
 
 def build_application(settings: QuotaSettings) -> QuotaApplication:
     """The quota application on the configured event store."""
-    schedule = ReleaseSchedule(window_days=settings.quota_window_days)
+    schedule = ReleaseSchedule(window_days=settings.quota_window_days, release_time=settings.quota_release_time)
     return QuotaApplication(env=store_env(settings, "quota"), schedule=schedule)
 
 

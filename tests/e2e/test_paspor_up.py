@@ -97,3 +97,32 @@ def test_up_help_explains_the_options():
     assert result.returncode == 0
     for option in ("--data-dir", "--port", "--nats-port"):
         assert option in result.stdout
+
+
+def children_of(pid: int) -> dict[str, int]:
+    """The service processes `paspor up` started, by service name."""
+    found = {}
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        if b"service" in cmdline:
+            found[cmdline[cmdline.index(b"service") + 1].decode()] = int(child)
+    return found
+
+
+def test_up_restarts_a_service_that_died_and_bookings_go_on(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    process = start_up(data_dir, port)
+    os.kill(children_of(process.pid)["quota"], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while "quota" not in children_of(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        citizen = sign_in(client, "after-crash@example.com")
+        booked = client.post("/v1/bookings", json=booking_body("JKT-SEL", bookable_day(5), "pagi", serial=78),
+                             headers=citizen.headers("after-crash-key")).json()
+        while booked["status"] == "requested" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            booked = client.get(f"/v1/bookings/{booked['booking_id']}", headers=citizen.headers()).json()
+    output = stop_up(process)
+    assert "service quota exited with code -9; restarting it" in output
+    assert booked["status"] == "confirmed"
