@@ -58,4 +58,17 @@ class Citizen:
 def sign_in(client: httpx.Client, subject: str) -> Citizen:
     response = client.post("/v1/dev/token", json={"subject": subject})
     response.raise_for_status()
-    return Citizen(client, subject, response.json()["access_token"])
+    citizen = Citizen(client, subject, response.json()["access_token"])
+    terms = client.get("/v1/me/terms", headers=citizen.headers())
+    terms.raise_for_status()  # the terms in force must be accepted before the first booking
+    client.post("/v1/me/terms", json={"version": terms.json()["current_version"]}, headers=citizen.headers()).raise_for_status()
+    return citizen
+
+
+def refusal_reason(response: httpx.Response) -> str | None:
+    """Why a booking was refused: at once by the gateway (a problem, e.g. from the sold-out fast path)
+    or by the pipeline (a rejected booking); None if it was not refused (yet)."""
+    body = response.json()
+    if response.status_code >= 400:
+        return body.get("code")
+    return body.get("reason") if body.get("status") == "rejected" else None

@@ -2,112 +2,188 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
-from shared.events import (
-    BookingStatus,
-    BookingView,
-    HistoryEntry,
-    Message,
-    RequestBooking,
-    Slot,
-    SlotRejected,
-    SlotReserved,
-)
-from shared.offices import UnknownOffice, office_by_code
+from shared.events import BookingView, Caller, RequestBooking
+from shared.offices import Office, UnknownOffice, office_by_code
 from shared.runtime.store import FAST_CACHE, register_date
 
-from .domain import Account, Booking, NikClaim, Rules
-from .errors import BookingNotFound, ConcurrentRequest, UnknownOfficeCode
+from .account_actions import AccountActions
+from .accounts import Account, DeviceBinding
+from .domain import Booking, NikClaim, Rules
+from .errors import BookingError, BookingNotFound, ConcurrentRequest, ProfileRequired, UnknownOfficeCode
+from .identity import check_kk, check_nik
+from .intake import aggregates_of, closed_because, new_booking
+from .outcomes import OutcomeActions
+from .unit import Unit
+from .views import booking_view
+
+T = TypeVar("T")
 
 
-class BookingApplication(Application[UUID]):
-    """Accounts, NIK claims and bookings in one event store."""
+class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
+    """Accounts, device bindings, NIK claims and bookings in one event store."""
 
     name = "booking"
     env = dict(FAST_CACHE)
 
-    def __init__(self, env: dict[str, str] | None = None, rules: Rules | None = None):
+    def __init__(self, env: dict[str, str] | None = None, rules: Rules | None = None, readers: int = 1):
+        """`readers` > 1: a group's aggregates are read ahead in parallel (pays off on PostgreSQL)."""
         super().__init__(env)
         self.rules = rules or Rules()
+        self.readers = ThreadPoolExecutor(readers, thread_name_prefix="booking-reader") if readers > 1 else None
+
+    def close(self) -> None:
+        if self.readers:
+            self.readers.shutdown()
+        super().close()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_date(transcoder)
 
     def request_booking(self, command: RequestBooking, now: dt.datetime) -> BookingView:
-        """Record a booking and its account's and NIKs' claims in one save (or return the earlier one)."""
-        account_id = Account.id_for(command.caller.provider, command.caller.subject)
-        existing = self._find(Booking.id_for(account_id, command.idempotency_key))
-        if existing is not None:
-            return view(existing)
+        """Record one booking and its account's and NIKs' claims in one save (or return the earlier one)."""
+        (result,) = self.request_bookings([command], now)
+        if isinstance(result, BookingError):
+            raise result
+        return result
+
+    def request_bookings(self, commands: Sequence[RequestBooking], now: dt.datetime) -> list[BookingView | BookingError]:
+        """Decide many requests in memory, in order, and save them all in one atomic save.
+
+        A later request sees the earlier ones' changes, so a group decides exactly as one by one
+        would. If another writer raced the group, each request is decided and saved alone.
+        """
+        unit = Unit(self.repository)
+        if self.readers and len(commands) > 1:
+            unit.preload((i for c in commands for i in aggregates_of(c)), self.readers)
+        with self._undone_on_failure(unit):
+            results = [self._refusal_or(lambda c=c: self._request(c, now, unit)) for c in commands]
         try:
-            office_by_code(command.slot.office)
-        except UnknownOffice:
-            raise UnknownOfficeCode(office=command.slot.office) from None
-        account = self._find(account_id) or Account(command.caller.provider, command.caller.subject)
+            self._save(*unit.changed())
+        except ConcurrentRequest:
+            return [self._refusal_or(lambda c=c: self.decide(lambda u: self._request(c, now, u))) for c in commands]
+        return results
+
+    def cancel(self, caller: Caller, booking_id: UUID, now: dt.datetime) -> BookingView:
+        def act(unit: Unit) -> BookingView:
+            account, _ = self.caller(unit, caller)
+            booking = self._owned(unit, booking_id, account.id)
+            booking.cancel(now)
+            unit.add(booking, account)
+            account.cancelled(str(booking.id), now, now + dt.timedelta(days=self.rules.cooldown_days))
+            self._freed_claims(unit, booking)
+            return booking_view(booking, self.rules)
+
+        return self.decide(act)
+
+    def _request(self, command: RequestBooking, now: dt.datetime, unit: Unit) -> BookingView:
+        account_id = Account.id_for(command.caller.provider, command.caller.subject)
+        existing = unit.find(Booking.id_for(account_id, command.idempotency_key))
+        if existing is not None:
+            return booking_view(existing, self.rules)
+        self._check_request(command, now)
+        account, binding = self.caller(unit, command.caller)
+        account.check_terms(self.rules.terms_version)
+        self._check_profile(account, command.kk_number)
         account.check_can_register(now, self.rules)
-        claims = [self._find(NikClaim.id_for(a.nik)) or NikClaim(a.nik) for a in command.applicants]
+        claims = [unit.find(NikClaim.id_for(a.nik)) or NikClaim(a.nik) for a in command.applicants]
         for claim in claims:
             claim.check_free()
         booking = new_booking(account_id, command, now)
+        self.bind(unit, account, binding, command.caller.device_id)
         account.start_registration(str(booking.id), now)
         for claim in claims:
             claim.claim(str(booking.id))
-        self._save(booking, account, *claims)
-        return view(booking)
+        unit.add(booking, account, *claims)
+        return booking_view(booking, self.rules)
 
-    def apply_outcomes(self, messages: Sequence[Message], now: dt.datetime) -> None:
-        """Turn the quota service's decisions into confirmations and rejections."""
-        changed: dict[UUID, object] = {}
-        for message in messages:
-            booking = changed.get(message.booking_id) or self._find(message.booking_id)
-            if booking is None:
-                continue
-            if isinstance(message, SlotReserved):
-                booking.confirm(message.queue_number, now, str(message.message_id))
-            elif isinstance(message, SlotRejected) and booking.reject(message.reason.value, now, str(message.message_id)):
-                self._give_back(booking, changed)
-            changed[booking.id] = booking
-        self._save(*changed.values())
+    def _check_request(self, command: RequestBooking, now: dt.datetime) -> None:
+        """The request itself: a known office, a bookable date, valid KK and NIKs."""
+        office = self._office(command.slot.office)
+        day = command.slot.date
+        self.rules.check_date(day, now.astimezone(ZoneInfo(office.timezone)), closed_because(day))
+        check_kk(command.kk_number)
+        for applicant in command.applicants:
+            check_nik(applicant.nik, applicant.birth_date)
 
-    def cancel(self, provider: str, subject: str, booking_id: UUID, now: dt.datetime) -> BookingView:
-        booking = self.booking(booking_id, Account.id_for(provider, subject))
-        booking.cancel(now)
-        account = self.repository.get(booking.account_id)
-        account.cancelled(str(booking.id), now, now + dt.timedelta(days=self.rules.cooldown_days))
-        claims = [self.repository.get(NikClaim.id_for(nik)) for nik in booking.niks]
-        for claim in claims:
-            claim.free(str(booking.id))
-        self._save(booking, account, *claims)
-        return view(booking)
+    def _check_profile(self, account: Account, kk_number: str) -> None:
+        if self.rules.profile_required and not account.profile:
+            raise ProfileRequired()
+        account.check_family_card(kk_number)
 
     def booking(self, booking_id: UUID, account_id: UUID | None = None) -> Booking:
         """One booking; only its owner's when `account_id` is given."""
-        booking = self._find(booking_id)
+        return self._owned(Unit(self.repository), booking_id, account_id)
+
+    def _owned(self, unit: Unit, booking_id: UUID, account_id: UUID | None) -> Booking:
+        booking = unit.find(booking_id)
         if not isinstance(booking, Booking) or (account_id and booking.account_id != account_id):
             raise BookingNotFound()
         return booking
 
-    def _give_back(self, booking: Booking, changed: dict[UUID, object]) -> None:
-        account = changed.get(booking.account_id) or self.repository.get(booking.account_id)
-        account.give_back(str(booking.id))
-        changed[account.id] = account
-        for nik in booking.niks:
-            claim = changed.get(NikClaim.id_for(nik)) or self.repository.get(NikClaim.id_for(nik))
-            claim.free(str(booking.id))
-            changed[claim.id] = claim
-
-    def _find(self, aggregate_id: UUID):  # noqa: ANN202 - any aggregate
+    @staticmethod
+    def _office(code: str) -> Office:
         try:
-            return self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
+            return office_by_code(code)
+        except UnknownOffice:
+            raise UnknownOfficeCode(office=code) from None
+
+    def caller(self, unit: Unit, caller: Caller) -> tuple[Account, DeviceBinding]:
+        """The caller's account and device binding (new ones if none yet), checked against each other."""
+        account_id = Account.id_for(caller.provider, caller.subject)
+        account = unit.find(account_id) or Account(caller.provider, caller.subject)
+        binding = unit.find(DeviceBinding.id_for(caller.device_id)) or DeviceBinding(caller.device_id, account_id)
+        binding.check_account(account_id)
+        account.check_device(caller.device_id)
+        return account, binding
+
+    @staticmethod
+    def bind(unit: Unit, account: Account, binding: DeviceBinding, device_id: str) -> None:
+        """Bind the device and the account to each other (once), with the change being saved."""
+        if account.device_id is None:
+            account.bind_device(device_id)
+        unit.add(account, binding)
+
+    def decide(self, action: Callable[[Unit], T]) -> T:
+        """Act in a fresh unit and save it; a lost race reloads and decides again, once."""
+        for attempt in (1, 2):
+            unit = Unit(self.repository)
+            with self._undone_on_failure(unit):
+                result = action(unit)
+            try:
+                self._save(*unit.changed())
+                return result
+            except ConcurrentRequest:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _refusal_or(attempt: Callable[[], T]) -> T | BookingError:
+        try:
+            return attempt()
+        except BookingError as error:
+            return error
+
+    @contextlib.contextmanager
+    def _undone_on_failure(self, unit: Unit) -> Iterator[None]:
+        """A decision that failed half-way leaves nothing changed in the cache either."""
+        try:
+            yield
+        except BaseException:
+            self._forget(list(unit.changed()))
+            raise
 
     def _save(self, *aggregates: object) -> None:
         try:
@@ -120,33 +196,8 @@ class BookingApplication(Application[UUID]):
             raise
 
     def _forget(self, aggregates: Sequence[object]) -> None:
+        """Drop from the cache what a failed save left ahead of the store (reloaded on next use)."""
         if self.repository.cache:
             for aggregate in aggregates:
-                self.repository.cache.put(aggregate.id, None)
-
-
-def new_booking(account_id: UUID, command: RequestBooking, now: dt.datetime) -> Booking:
-    return Booking(
-        account_id=account_id,
-        idempotency_key=command.idempotency_key,
-        office=command.slot.office,
-        day=command.slot.date,
-        session=command.slot.session.value,
-        kk_number=command.kk_number,
-        applicants=[a.model_dump(mode="json") for a in command.applicants],
-        correlation_id=str(command.correlation_id),
-        at=now,
-    )
-
-
-def view(booking: Booking) -> BookingView:
-    """A booking as its owner sees it."""
-    return BookingView(
-        booking_id=booking.id,
-        slot=Slot(office=booking.office, date=booking.day, session=booking.session),
-        status=BookingStatus(booking.status),
-        applicants=len(booking.applicants),
-        queue_number=booking.queue_number,
-        reason=booking.reason,
-        history=[HistoryEntry(status=s, at=at, detail=d) for s, at, d in booking.history],
-    )
+                with contextlib.suppress(KeyError):
+                    self.repository.cache.get(aggregate.id, evict=True)

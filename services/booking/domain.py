@@ -1,4 +1,4 @@
-"""Accounts, NIK claims and bookings: the citizen-facing rules. Pure: `now` is passed in."""
+"""Bookings, NIK claims and the rulebook's numbers (accounts: `accounts.py`). Pure: `now` is passed in."""
 
 from __future__ import annotations
 
@@ -12,14 +12,7 @@ from eventsourcing.domain import Aggregate, event
 from shared.events import derived_id
 from shared.privacy import mask_number
 
-from .errors import (
-    ActiveBookingExists,
-    CooldownActive,
-    NikAlreadyBooked,
-    NotCancellable,
-    RegistrationLimitReached,
-    SpacingNotElapsed,
-)
+from .errors import DatePast, NikAlreadyBooked, NotCancellable, NotYetReleased, OfficeClosed
 
 
 @dataclass(frozen=True)
@@ -29,62 +22,29 @@ class Rules:
     max_registrations: int = 5
     spacing_days: int = 30
     cooldown_days: int = 30
+    window_days: int = 60  # the quota's release window (PASPOR_QUOTA_WINDOW_DAYS)
+    release_time: dt.time = dt.time(0, 0)  # local time a date opens, window_days before it
+    terms_version: str = "2026.1"  # empty: no terms to accept
+    profile_required: bool = False  # True: no booking before the profile (and its KK) is given
+    session_hours: tuple[tuple[str, dt.time, dt.time], ...] = (
+        ("pagi", dt.time(8, 0), dt.time(12, 0)),
+        ("siang", dt.time(13, 0), dt.time(16, 0)),
+    )
 
+    def check_date(self, day: dt.date, local_now: dt.datetime, closed_because: tuple[str, str] | None) -> None:
+        """Refuse a date that is past, closed (`closed_because`: why, en and id) or not released yet."""
+        if day < local_now.date():
+            raise DatePast(day=day.isoformat())
+        if closed_because:
+            raise OfficeClosed(day=day.isoformat(), why_en=closed_because[0], why_id=closed_because[1])
+        opens = dt.datetime.combine(day - dt.timedelta(days=self.window_days), self.release_time, local_now.tzinfo)
+        if local_now < opens:
+            raise NotYetReleased(day=day.isoformat(), retry_after=opens.astimezone(dt.timezone.utc))
 
-class Account(Aggregate):
-    """A citizen's account, known by its external identity."""
-
-    @staticmethod
-    def id_for(provider: str, subject: str) -> UUID:
-        return derived_id("account", provider, subject)
-
-    @classmethod
-    def create_id(cls, provider: str, subject: str) -> UUID:
-        return cls.id_for(provider, subject)
-
-    @event("Registered")
-    def __init__(self, provider: str, subject: str) -> None:
-        self.provider, self.subject = provider, subject
-        self.registrations: dict[str, dt.datetime] = {}  # counted registrations: booking -> when
-        self.active_booking: str | None = None
-        self.cooldown_until: dt.datetime | None = None
-
-    def check_can_register(self, now: dt.datetime, rules: Rules) -> None:
-        """Raise the first rule that forbids a new registration now."""
-        if self.active_booking is not None:
-            raise ActiveBookingExists()
-        if len(self.registrations) >= rules.max_registrations:
-            raise RegistrationLimitReached(limit=rules.max_registrations)
-        if self.cooldown_until and now < self.cooldown_until:
-            raise CooldownActive(retry_after=self.cooldown_until)
-        if self.registrations:
-            allowed = max(self.registrations.values()) + dt.timedelta(days=rules.spacing_days)
-            if now < allowed:
-                raise SpacingNotElapsed(retry_after=allowed)
-
-    @event("RegistrationStarted")
-    def start_registration(self, booking_id: str, at: dt.datetime) -> None:
-        self.registrations[booking_id] = at
-        self.active_booking = booking_id
-
-    @event("RegistrationReturned")
-    def give_back(self, booking_id: str) -> None:
-        """A rejected booking does not count."""
-        self.registrations.pop(booking_id, None)
-        if self.active_booking == booking_id:
-            self.active_booking = None
-
-    @event("RegistrationCancelled")
-    def cancelled(self, booking_id: str, at: dt.datetime, cooldown_until: dt.datetime) -> None:
-        self.cooldown_until = cooldown_until
-        if self.active_booking == booking_id:
-            self.active_booking = None
-
-    @event("RegistrationEnded")
-    def ended(self, booking_id: str) -> None:
-        """Checked in or missed: no longer upcoming."""
-        if self.active_booking == booking_id:
-            self.active_booking = None
+    def session_times(self, day: dt.date, session: str, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+        """When a session starts and ends, in the office's time zone."""
+        start, end = next((s, e) for name, s, e in self.session_hours if name == session)
+        return dt.datetime.combine(day, start, zone), dt.datetime.combine(day, end, zone)
 
 
 class NikClaim(Aggregate):
@@ -163,6 +123,24 @@ class Booking(Aggregate):
         self._rejected(*self.slot, reason, at, self.correlation_id, causation_id)
         return True
 
+    def withdraw(self, why: str, at: dt.datetime, causation_id: str) -> bool:
+        """The office closed the session and took the slot back; False if the booking moved on already."""
+        if not self.upcoming:
+            return False
+        self._withdrawn(*self.slot, why, at, self.correlation_id, causation_id)
+        return True
+
+    def attend(self, checked_in: bool, at: dt.datetime, detail: str, causation_id: str) -> bool:
+        """Checked in at the office, or missed it; False if the booking is not confirmed (any more)."""
+        if self.status != "confirmed":
+            return False
+        self._attended("checked_in" if checked_in else "no_show", at, detail, causation_id)
+        return True
+
+    @property
+    def upcoming(self) -> bool:
+        return self.status in ("requested", "confirmed")
+
     def cancel(self, at: dt.datetime) -> None:
         if self.status not in ("requested", "confirmed"):
             raise NotCancellable(status=self.status)
@@ -191,3 +169,15 @@ class Booking(Aggregate):
     ) -> None:
         self.status, self.reason = "cancelled", "cancelled by the applicant"
         self.history.append(("cancelled", at, ""))
+
+    @event("Attended")
+    def _attended(self, status: str, at: dt.datetime, detail: str, causation_id: str) -> None:
+        self.status = status
+        self.history.append((status, at, detail))
+
+    @event("Withdrawn")
+    def _withdrawn(
+        self, office: str, day: dt.date, session: str, why: str, at: dt.datetime, correlation_id: str, causation_id: str,
+    ) -> None:
+        self.status, self.reason = "rejected", "office_closed"
+        self.history.append(("rejected", at, why))

@@ -40,8 +40,8 @@ class RegistrationLimitReached(BookingError):
     """The account used all its registrations."""
 
     code = "registration_limit_reached"
-    message_id = "Akun ini sudah mencapai batas {limit} kali pendaftaran."
-    message_en = "This account has reached its limit of {limit} registrations."
+    message_id = "Akun ini sudah mencapai batas {limit} kali pendaftaran; akun ini tidak dapat mendaftar lagi."
+    message_en = "This account has reached its limit of {limit} registrations; it cannot register again."
 
 
 class SpacingNotElapsed(BookingError):
@@ -64,8 +64,8 @@ class NikAlreadyBooked(BookingError):
     """A NIK already appears in another upcoming booking."""
 
     code = "nik_already_booked"
-    message_id = "NIK {nik} sudah terdaftar pada jadwal lain yang akan datang."
-    message_en = "NIK {nik} is already in another upcoming booking."
+    message_id = "NIK {nik} sudah terdaftar pada jadwal lain yang akan datang; coba lagi setelah jadwal itu selesai atau dibatalkan."
+    message_en = "NIK {nik} is already in another upcoming booking; try again once that booking is over or cancelled."
 
 
 class UnknownOfficeCode(BookingError):
@@ -96,5 +96,45 @@ class ConcurrentRequest(BookingError):
     """Another request of the same account won the race."""
 
     code = "concurrent_request"
-    message_id = "Permintaan lain dari akun ini sedang diproses; coba lagi."
-    message_en = "Another request of this account is being processed; try again."
+    message_id = "Permintaan lain untuk akun atau NIK ini sedang diproses; coba lagi sebentar lagi."
+    message_en = "Another request for this account or NIK is being processed; try again in a moment."
+
+
+class DatePast(BookingError):
+    """The date asked for is already past in the office's time zone."""
+
+    code = "date_past"
+    message_id = "Tanggal {day} sudah lewat; pilih tanggal lain."
+    message_en = "The date {day} is past; choose another date."
+
+
+class OfficeClosed(BookingError):
+    """The office is closed on that date (weekend or national holiday)."""
+
+    code = "office_closed"
+    message_id = "Kantor imigrasi tutup pada {day} ({why_id}); pilih hari kerja lain."
+    message_en = "The immigration office is closed on {day} ({why_en}); choose another working day."
+
+
+class NotYetReleased(BookingError):
+    """The date's quota is not released yet."""
+
+    code = "not_released"
+    message_id = "Kuota tanggal {day} belum dibuka; coba lagi setelah {retry_after}."
+    message_en = "The quota for {day} is not released yet; try again after {retry_after}."
+
+
+class KkMismatch(BookingError):
+    """The booking's family card is not the one in the booker's profile."""
+
+    code = "kk_mismatch"
+    message_id = "Semua pemohon harus terdaftar pada KK Anda ({kk}); daftarkan KK lain dari akun anggota keluarga itu."
+    message_en = "All applicants must be on your family card ({kk}); book another family card from an account of that family."
+
+
+class ProfileRequired(BookingError):
+    """The account has no profile yet (when configuration requires one before booking)."""
+
+    code = "profile_required"
+    message_id = "Lengkapi dulu profil Anda (nama, NIK, KK, telepon, e-mail), lalu coba lagi."
+    message_en = "Complete your profile (name, NIK, KK, phone, e-mail) first, then try again."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 
 from pydantic import Field
@@ -15,33 +16,63 @@ from shared.runtime.store import store_env
 
 from .application import BookingApplication
 from .domain import Rules
-from .messaging import OUTCOMES, outcome_handler, register_commands, to_wire
+from .grouping import RequestGroups
+from .messaging import ATTENDANCE, OUTCOMES, outcome_handler, register_commands, to_wire
 
 
 class BookingSettings(CommonSettings):
-    """Booking service settings (PASPOR_BOOKING_*)."""
+    """Booking service settings (PASPOR_BOOKING_*; PASPOR_QUOTA_WINDOW_DAYS and _RELEASE_TIME shared with quota)."""
 
     booking_max_registrations: int = Field(default=5, ge=1, le=100, description="Registrations per account, ever.")
     booking_spacing_days: int = Field(default=30, ge=0, le=365, description="Days between two registrations.")
     booking_cooldown_days: int = Field(default=30, ge=0, le=365, description="Days after a cancellation.")
+    booking_terms_version: str = Field(
+        default="2026.1", max_length=40, description="Terms and conditions version to accept before booking; empty: none."
+    )
+    booking_profile_required: bool = Field(default=False, description="Require a profile (and its KK) before booking.")
+    booking_group_size: int = Field(
+        default=500, ge=1, le=10000, description="Most requests decided and saved together (1: one save per request)."
+    )
+    booking_cache_fastforward: bool = Field(
+        default=True, description="Catch cached aggregates up with the store on each read: needed when replicas share a store.",
+    )
+    quota_window_days: int = Field(
+        default=60, ge=1, le=366, description="Days open for booking ahead: the quota service's own setting."
+    )
+    quota_release_time: dt.time = Field(
+        default=dt.time(0, 0), description="Local time a new date opens: the quota service's own setting."
+    )
+
+
+def rules_from(settings: BookingSettings) -> Rules:
+    return Rules(
+        max_registrations=settings.booking_max_registrations, spacing_days=settings.booking_spacing_days,
+        cooldown_days=settings.booking_cooldown_days, window_days=settings.quota_window_days,
+        release_time=settings.quota_release_time,
+        terms_version=settings.booking_terms_version, profile_required=settings.booking_profile_required,
+    )
 
 
 def build_application(settings: BookingSettings) -> BookingApplication:
     """The booking application on the configured store, personal data encrypted at rest."""
-    rules = Rules(settings.booking_max_registrations, settings.booking_spacing_days, settings.booking_cooldown_days)
-    return BookingApplication(env=store_env(settings, "booking", encrypt=True), rules=rules)
+    env = store_env(settings, "booking", encrypt=True)
+    env["AGGREGATE_CACHE_FASTFORWARD"] = "y" if settings.booking_cache_fastforward else "n"
+    readers = max(settings.postgres_pool_size - 1, 1) if settings.event_store == "postgres" else 1
+    return BookingApplication(env=env, rules=rules_from(settings), readers=readers)
 
 
-async def run(settings: BookingSettings | None = None) -> None:
-    """Run a booking service until stopped."""
+async def run(settings: BookingSettings | None = None, runtime: Runtime | None = None) -> None:
+    """Run a booking service until stopped (`runtime.stop_soon()`, SIGTERM or Ctrl-C)."""
     settings = settings or BookingSettings()
-    runtime = Runtime("booking", settings)
+    runtime = runtime or Runtime("booking", settings)
     app = build_application(settings)
     js = await runtime.start()
     relay = Relay("booking", app, js, functools.partial(to_wire, partitions=settings.partitions), runtime.writer)
-    register_commands(runtime.broker, app, runtime.writer, relay.wake)
-    consumer = BatchConsumer(js, OUTCOMES, outcome_handler(app, runtime.writer, relay.wake), "booking")
-    runtime.spawn(consumer.run(), "outcomes")
+    groups = RequestGroups(app, runtime.writer, relay.wake, settings.booking_group_size)
+    register_commands(runtime.broker, app, runtime.writer, relay.wake, groups)
+    handler = outcome_handler(app, runtime.writer, relay.wake)
+    runtime.spawn(BatchConsumer(js, OUTCOMES, handler, "booking").run(), "outcomes")
+    runtime.spawn(BatchConsumer(js, ATTENDANCE, handler, "booking").run(), "attendance")
     runtime.spawn(relay.run(), "relay")
     runtime.on_stop.append(app.close)
     await runtime.serve()

@@ -1,8 +1,9 @@
-"""Booking on the wire: commands in (request/reply), quota decisions in, booking events out."""
+"""Booking on the wire: commands in (request/reply), quota decisions and attendance in, events out."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any
@@ -12,6 +13,7 @@ from faststream.nats.annotations import NatsMessage
 from pydantic import BaseModel, ValidationError
 
 from shared.events import (
+    AcceptTerms,
     BookingCancelled,
     BookingConfirmed,
     BookingRejected,
@@ -19,10 +21,15 @@ from shared.events import (
     CancelBooking,
     Commands,
     GetBooking,
+    GetProfile,
+    GetRegistrations,
+    GetTerms,
+    ListBookings,
     Message,
     Problem,
     RequestBooking,
     Slot,
+    UpdateProfile,
     derived_id,
     subject_for,
     utcnow,
@@ -30,65 +37,88 @@ from shared.events import (
 from shared.runtime.consumer import ConsumerSpec
 from shared.runtime.replies import invalid
 
-from .application import BookingApplication, view
-from .domain import Account, Booking
-from .errors import BookingError, ConcurrentRequest
+from .accounts import Account
+from .application import BookingApplication
+from .domain import Booking
+from .errors import BookingError
+from .grouping import RequestGroups
+from .views import booking_view
 
+log = logging.getLogger(__name__)
 OUTCOMES = ConsumerSpec(
     stream="PASPOR_QUOTA",
     durable="booking-outcomes",
-    filter_subjects=["paspor.quota.*.reserved", "paspor.quota.*.rejected"],
+    filter_subjects=["paspor.quota.*.decided", "paspor.quota.*.reserved", "paspor.quota.*.rejected",
+                     "paspor.quota.*.withdrawn"],
+)
+ATTENDANCE = ConsumerSpec(
+    stream="PASPOR_TICKET",
+    durable="booking-attendance",
+    filter_subjects=["paspor.ticket.*.checked_in", "paspor.ticket.*.no_show"],
 )
 
 
 def problem(error: BookingError) -> dict:
+    log.info("refused: %s", error.code)  # the code only: messages may name (masked) personal data
     return {"problem": Problem(
         code=error.code, message_id=error.indonesian(), message_en=error.english(), retry_after=error.retry_after,
     ).model_dump(mode="json")}
 
 
-def register_commands(broker: NatsBroker, app: BookingApplication, writer: Executor, on_saved: Callable[[], None]) -> None:
+def _json(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def register_commands(
+    broker: NatsBroker, app: BookingApplication, writer: Executor, on_saved: Callable[[], None], groups: RequestGroups,
+) -> None:
     """Serve booking commands and queries (queue group: any booking replica may answer)."""
 
-    async def call(model: type[BaseModel], body: bytes, action: Callable[[Any], Any]) -> dict:
+    async def call(model: type[BaseModel], body: bytes, key: str, action: Callable[[Any], Any]) -> dict:
         try:
             command = model.model_validate_json(body)
         except ValidationError as error:
             return {"problem": invalid(error).model_dump(mode="json")}
-        loop = asyncio.get_running_loop()
-        for attempt in (1, 2):  # a lost race reloads and decides again, once
-            try:
-                result = await loop.run_in_executor(writer, action, command)
-                break
-            except ConcurrentRequest as error:
-                if attempt == 2:
-                    return problem(error)
-            except BookingError as error:
-                return problem(error)
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(writer, action, command)
+        except BookingError as error:
+            return problem(error)
         on_saved()
-        return {"booking": result.model_dump(mode="json")}
+        return {key: _json(result)}
+
+    def serve(subject: str, model: type[BaseModel], key: str, action: Callable[[Any], Any]) -> None:
+        @broker.subscriber(subject, queue="booking", title=subject.removeprefix("paspor.cmd."))
+        async def handle(msg: NatsMessage) -> dict:
+            return await call(model, msg.body, key, action)
 
     @broker.subscriber(Commands.REQUEST_BOOKING, queue="booking", title="booking.request")
     async def request_booking(msg: NatsMessage) -> dict:
-        return await call(RequestBooking, msg.body, lambda c: app.request_booking(c, utcnow()))
+        try:
+            command = RequestBooking.model_validate_json(msg.body)
+        except ValidationError as error:
+            return {"problem": invalid(error).model_dump(mode="json")}
+        outcome = await groups.submit(command)
+        return problem(outcome) if isinstance(outcome, BookingError) else {"booking": outcome.model_dump(mode="json")}
 
-    @broker.subscriber(Commands.CANCEL_BOOKING, queue="booking", title="booking.cancel")
-    async def cancel_booking(msg: NatsMessage) -> dict:
-        return await call(
-            CancelBooking, msg.body,
-            lambda c: app.cancel(c.caller.provider, c.caller.subject, c.booking_id, utcnow()),
-        )
+    serve(Commands.CANCEL_BOOKING, CancelBooking, "booking", lambda c: app.cancel(c.caller, c.booking_id, utcnow()))
+    serve(Commands.GET_BOOKING, GetBooking, "booking", lambda q: booking_view(app.booking(q.booking_id, _owner(q)), app.rules))
+    serve(Commands.LIST_BOOKINGS, ListBookings, "bookings", lambda q: app.bookings(q.caller))
+    serve(Commands.GET_PROFILE, GetProfile, "profile", lambda q: app.profile(q.caller))
+    serve(Commands.UPDATE_PROFILE, UpdateProfile, "profile", lambda c: app.update_profile(c, utcnow()))
+    serve(Commands.GET_TERMS, GetTerms, "terms", lambda q: app.terms(q.caller))
+    serve(Commands.ACCEPT_TERMS, AcceptTerms, "terms", lambda c: app.accept_terms(c.caller, c.version, utcnow()))
+    serve(Commands.GET_REGISTRATIONS, GetRegistrations, "registrations", lambda q: app.registrations(q.caller, utcnow()))
 
-    @broker.subscriber(Commands.GET_BOOKING, queue="booking", title="booking.get")
-    async def get_booking(msg: NatsMessage) -> dict:
-        def get(query: GetBooking) -> Any:
-            owner = Account.id_for(*query.account.split(":", 1)) if query.account else None
-            return view(app.booking(query.booking_id, owner))
 
-        return await call(GetBooking, msg.body, get)
+def _owner(query: GetBooking) -> Any:
+    return Account.id_for(*query.account.split(":", 1)) if query.account else None
 
 
 def outcome_handler(app: BookingApplication, writer: Executor, on_saved: Callable[[], None]):
+    """Quota decisions and attendance (checked in, no-show), a batch at a time, one save each."""
+
     async def handle(messages: list[Message]) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(writer, app.apply_outcomes, messages, utcnow())
@@ -98,15 +128,15 @@ def outcome_handler(app: BookingApplication, writer: Executor, on_saved: Callabl
 
 
 def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
-    """The wire message of one stored booking event (accounts and claims stay inside)."""
+    """The wire message of one stored booking event (accounts, devices and claims stay inside)."""
     message = _message(event)
     if message is not None:
         yield subject_for(message, event.office, partitions), message
 
 
 def _message(event: Any) -> Message | None:
-    if not isinstance(event, Booking.Event):
-        return None
+    if not isinstance(event, (Booking.Requested, Booking.Confirmed, Booking.Rejected, Booking.Withdrawn, Booking.Cancelled)):
+        return None  # attendance is the notifier's event already; booking's own record stays inside
     booking_id = event.originator_id
     slot = Slot(office=event.office, date=event.day, session=event.session)
     common = {"occurred_at": event.timestamp, "booking_id": booking_id, "slot": slot}
@@ -120,14 +150,14 @@ def _message(event: Any) -> Message | None:
             message_id=derived_id("booking", booking_id, "confirmed"), correlation_id=event.correlation_id,
             causation_id=event.causation_id, applicants=event.applicants, queue_number=event.queue_number, **common,
         )
-    if isinstance(event, Booking.Rejected):
+    if isinstance(event, (Booking.Rejected, Booking.Withdrawn)):
+        withdrawn = isinstance(event, Booking.Withdrawn)
         return BookingRejected(
-            message_id=derived_id("booking", booking_id, "rejected"), correlation_id=event.correlation_id,
-            causation_id=event.causation_id, reason=event.reason, **common,
+            message_id=derived_id("booking", booking_id, "withdrawn" if withdrawn else "rejected"),
+            correlation_id=event.correlation_id, causation_id=event.causation_id,
+            reason="office_closed" if withdrawn else event.reason, **common,
         )
-    if isinstance(event, Booking.Cancelled):
-        return BookingCancelled(
-            message_id=derived_id("booking", booking_id, "cancelled"), correlation_id=event.correlation_id,
-            was_confirmed=event.was_confirmed, **common,
-        )
-    return None
+    return BookingCancelled(
+        message_id=derived_id("booking", booking_id, "cancelled"), correlation_id=event.correlation_id,
+        was_confirmed=event.was_confirmed, **common,
+    )

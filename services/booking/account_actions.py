@@ -1,0 +1,80 @@
+"""What a citizen does with their account: profile, terms and conditions, what is left to book."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from shared.events import BookingView, Caller, ProfileView, RegistrationsView, TermsView, UpdateProfile
+
+from .accounts import UnknownTermsVersion
+from .identity import check_birth_date, check_email, check_kk, check_name, check_nik, normalise_phone
+from .unit import Unit
+from .views import booking_view, profile_view, registrations_view, terms_view
+
+if TYPE_CHECKING:
+    from .application import BookingApplication as _App
+else:
+    _App = object
+
+
+class AccountActions(_App):
+    """Account commands and queries of the booking application (mixed into it)."""
+
+    def profile(self, caller: Caller) -> ProfileView | None:
+        account, _ = self.caller(Unit(self.repository), caller)
+        return profile_view(account)
+
+    def update_profile(self, command: UpdateProfile, now: dt.datetime) -> ProfileView:
+        profile = valid_profile(command, now.date())
+
+        def act(unit: Unit) -> ProfileView:
+            account, binding = self.caller(unit, command.caller)
+            self.bind(unit, account, binding, command.caller.device_id)
+            if account.profile != profile:
+                account.update_profile(profile)
+            return profile_view(account)
+
+        return self.decide(act)
+
+    def terms(self, caller: Caller) -> TermsView:
+        account, _ = self.caller(Unit(self.repository), caller)
+        return terms_view(account, self.rules.terms_version)
+
+    def accept_terms(self, caller: Caller, version: str, now: dt.datetime) -> TermsView:
+        current = self.rules.terms_version
+        if version != current:
+            raise UnknownTermsVersion(version=version, current=current)
+
+        def act(unit: Unit) -> TermsView:
+            account, binding = self.caller(unit, caller)
+            self.bind(unit, account, binding, caller.device_id)
+            if not account.terms or account.terms[0] != version:
+                account.accept_terms(version, now)
+            return terms_view(account, current)
+
+        return self.decide(act)
+
+    def registrations(self, caller: Caller, now: dt.datetime) -> RegistrationsView:
+        account, _ = self.caller(Unit(self.repository), caller)
+        return registrations_view(account, now, self.rules)
+
+    def bookings(self, caller: Caller) -> list[BookingView]:
+        """The caller's bookings, newest first."""
+        unit = Unit(self.repository)
+        account, _ = self.caller(unit, caller)
+        return [booking_view(unit.find(UUID(b)), self.rules) for b in reversed(account.bookings)]
+
+
+def valid_profile(command: UpdateProfile, today: dt.date) -> dict[str, str]:
+    """The profile's fields, checked and normalised (or the first named error)."""
+    birth_date = check_birth_date(command.birth_date, today)
+    return {
+        "full_name": check_name(command.full_name),
+        "nik": check_nik(command.nik, birth_date),
+        "kk_number": check_kk(command.kk_number),
+        "phone": normalise_phone(command.phone),
+        "email": check_email(command.email),
+        "birth_date": birth_date.isoformat(),
+    }

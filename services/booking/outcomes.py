@@ -1,0 +1,67 @@
+"""What happens to a booking after it was requested: the quota's decision, a closure, attendance."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from shared.events import BookingCheckedIn, BookingNoShow, Message, SlotRejected, SlotReserved, SlotWithdrawn
+
+from .domain import Booking, NikClaim
+from .unit import Unit
+
+if TYPE_CHECKING:
+    from .application import BookingApplication as _App
+else:
+    _App = object
+
+
+class OutcomeActions(_App):
+    """Turning other services' events into booking state (mixed into the booking application)."""
+
+    def apply_outcomes(self, messages: Sequence[Message], now: dt.datetime) -> None:
+        """Quota decisions and attendance: confirm, reject, withdraw, check in or mark missed; one save."""
+        unit = Unit(self.repository)
+        with self._undone_on_failure(unit):
+            for message in messages:
+                booking = unit.find(message.booking_id)
+                if isinstance(booking, Booking):
+                    unit.add(booking)  # unchanged, it saves nothing
+                    self._apply(unit, booking, message, now)
+        self._save(*unit.changed())
+
+    def _apply(self, unit: Unit, booking: Booking, message: Message, now: dt.datetime) -> bool:
+        cause = str(message.message_id)
+        if isinstance(message, SlotReserved):
+            return booking.confirm(message.queue_number, now, cause)
+        if isinstance(message, SlotRejected):
+            done = booking.reject(message.reason.value, now, cause)
+        elif isinstance(message, SlotWithdrawn):
+            done = booking.withdraw(message.reason, now, cause)
+        elif isinstance(message, (BookingCheckedIn, BookingNoShow)):
+            detail = f"checked in by {message.officer}" if isinstance(message, BookingCheckedIn) else "not checked in"
+            done = booking.attend(isinstance(message, BookingCheckedIn), message.occurred_at, detail, cause)
+        else:
+            return False
+        if done:
+            self._end(unit, booking, given_back=isinstance(message, (SlotRejected, SlotWithdrawn)))
+        return done
+
+    def _end(self, unit: Unit, booking: Booking, given_back: bool) -> None:
+        """The booking is no longer upcoming: the account may book again, its NIKs are free."""
+        account = unit.find(booking.account_id)
+        unit.add(account)
+        if given_back:
+            account.give_back(str(booking.id))
+        else:
+            account.ended(str(booking.id))
+        unit.add(*self._freed_claims(unit, booking))
+
+    def _freed_claims(self, unit: Unit, booking: Booking) -> list[NikClaim]:
+        claims = [unit.find(NikClaim.id_for(nik)) for nik in booking.niks]
+        for claim in claims:
+            unit.add(claim)
+            claim.free(str(booking.id))
+        return claims
+

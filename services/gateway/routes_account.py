@@ -1,0 +1,82 @@
+"""The caller's account: profile, terms and conditions, registrations left, and their bookings."""
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events import (
+    AcceptTerms,
+    Caller,
+    Commands,
+    GetProfile,
+    GetRegistrations,
+    GetTerms,
+    ListBookings,
+    UpdateProfile,
+)
+
+from .auth import Identity
+from .deps import DeviceId, GatewayDep, Who
+from .problems import ProblemError
+
+router = APIRouter(prefix="/v1", tags=["account"])
+
+
+class ProfileBody(BaseModel):
+    """The account holder's data (checked by the booking service: NIK structure, KK, phone)."""
+
+    model_config = ConfigDict(extra="forbid")
+    full_name: str = Field(min_length=1, max_length=120, description="Full name as on the KTP.", examples=["Siti Aminah"])
+    nik: str = Field(min_length=1, max_length=32, description="NIK, 16 digits.", examples=["3525015705900001"])
+    kk_number: str = Field(min_length=1, max_length=32, description="Family card number, 16 digits.")
+    phone: str = Field(min_length=6, max_length=24, description="08xx, 628xx or +628xx.", examples=["0812-3456-7890"])
+    email: str = Field(min_length=3, max_length=254, description="E-mail address.")
+    birth_date: dt.date = Field(description="Date of birth (as encoded in the NIK).")
+
+
+class TermsBody(BaseModel):
+    """Which version of the terms and conditions the caller accepts."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(min_length=1, max_length=40, description="The version shown to the caller.")
+
+
+def caller(who: Identity, device_id: str) -> Caller:
+    return Caller(provider=who.provider, subject=who.subject, device_id=device_id)
+
+
+@router.get("/me")
+async def get_profile(gw: GatewayDep, who: Who, device_id: DeviceId) -> dict[str, Any]:
+    profile = (await gw.ask(Commands.GET_PROFILE, GetProfile(caller=caller(who, device_id))))["profile"]
+    if profile is None:
+        raise ProblemError("profile_not_found", "No profile yet: fill it in first.", "Profil belum diisi.", status=404)
+    return profile
+
+
+@router.put("/me")
+async def put_profile(body: ProfileBody, gw: GatewayDep, who: Who, device_id: DeviceId) -> dict[str, Any]:
+    command = UpdateProfile(caller=caller(who, device_id), **body.model_dump())
+    return (await gw.ask(Commands.UPDATE_PROFILE, command))["profile"]
+
+
+@router.get("/me/terms")
+async def get_terms(gw: GatewayDep, who: Who, device_id: DeviceId) -> dict[str, Any]:
+    return (await gw.ask(Commands.GET_TERMS, GetTerms(caller=caller(who, device_id))))["terms"]
+
+
+@router.post("/me/terms")
+async def accept_terms(body: TermsBody, gw: GatewayDep, who: Who, device_id: DeviceId) -> dict[str, Any]:
+    command = AcceptTerms(caller=caller(who, device_id), version=body.version)
+    return (await gw.ask(Commands.ACCEPT_TERMS, command))["terms"]
+
+
+@router.get("/me/registrations")
+async def registrations(gw: GatewayDep, who: Who, device_id: DeviceId) -> dict[str, Any]:
+    return (await gw.ask(Commands.GET_REGISTRATIONS, GetRegistrations(caller=caller(who, device_id))))["registrations"]
+
+
+@router.get("/bookings")
+async def my_bookings(gw: GatewayDep, who: Who, device_id: DeviceId) -> list[dict[str, Any]]:
+    return (await gw.ask(Commands.LIST_BOOKINGS, ListBookings(caller=caller(who, device_id))))["bookings"]
