@@ -1,4 +1,4 @@
-"""Tickets of one's own bookings: JSON and PNG."""
+"""Tickets of one's own bookings (JSON, PNG, SVG, calendar file) and the officers' check-in."""
 
 import base64
 import uuid
@@ -6,13 +6,21 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.events import Commands, GetBooking, GetTicket
+from shared.events import CheckIn, Commands, GetBooking, GetTicket
+from shared.qr import NoQrCode, read_qr
 
 from .auth import Identity
-from .deps import Gateway, GatewayDep, Who
+from .deps import Gateway, GatewayDep, Officer, Who
+from .messaging import ServiceUnavailable
+from .problems import ProblemError
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
+PRIVATE = {"Cache-Control": "private, max-age=86400"}
+CHECKIN_STATUS = {"already_checked_in": 409, "booking_cancelled": 409, "no_show": 409, "ticket_unknown": 404,
+                  "malformed": 422, "unknown_key": 422, "revoked_key": 422, "bad_signature": 422, "expired": 422,
+                  "wrong_office": 422, "wrong_day": 422, "wrong_session": 422}
 
 
 async def owned_ticket(gw: Gateway, booking_id: uuid.UUID, who: Identity, fmt: str) -> dict[str, Any]:
@@ -27,5 +35,60 @@ async def ticket(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> dict[str, A
 
 @router.get("/bookings/{booking_id}/ticket.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
 async def ticket_png(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> Response:
+    """The QR code with the schedule beside it."""
     reply = await owned_ticket(gw, booking_id, who, "png")
-    return Response(base64.b64decode(reply["png"]), media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
+    return Response(base64.b64decode(reply["png"]), media_type="image/png", headers=PRIVATE)
+
+
+@router.get("/bookings/{booking_id}/ticket.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+async def ticket_svg(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> Response:
+    """The QR code with the schedule beside it, as a vector image."""
+    reply = await owned_ticket(gw, booking_id, who, "svg")
+    return Response(reply["svg"], media_type="image/svg+xml", headers=PRIVATE)
+
+
+@router.get("/bookings/{booking_id}/ticket.ics", response_class=Response, responses={200: {"content": {"text/calendar": {}}}})
+async def ticket_ics(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> Response:
+    """The appointment as a calendar file."""
+    reply = await owned_ticket(gw, booking_id, who, "ics")
+    headers = PRIVATE | {"Content-Disposition": f'attachment; filename="paspor-{booking_id.hex[:8]}.ics"'}
+    return Response(reply["ics"], media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+class CheckInBody(BaseModel):
+    """A scanned ticket: its QR payload, or a photo of it (PNG or JPEG, base64)."""
+
+    model_config = ConfigDict(extra="forbid")
+    payload: str | None = Field(default=None, max_length=2048, description="The QR payload as scanned.")
+    image: str | None = Field(default=None, max_length=4_000_000, description="A PNG/JPEG of the QR code, base64.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "CheckInBody":
+        if (self.payload is None) == (self.image is None):
+            raise ValueError("give either payload or image")
+        return self
+
+
+@router.post("/checkin", tags=["office"])
+async def check_in(body: CheckInBody, gw: GatewayDep, who: Officer) -> dict[str, Any]:
+    """Office staff: admit a ticket's holder (genuine, for this office, today's session, still confirmed)."""
+    if who.role != "officer" or not who.office:
+        raise ProblemError("forbidden", "Only office staff can check tickets in.", "Hanya petugas kantor yang dapat melakukan check-in.")
+    payload = body.payload if body.payload is not None else _decode_image(body.image or "")
+    try:
+        reply = await gw.bus.ask(Commands.CHECK_IN, CheckIn(payload=payload, officer=who.account, office=who.office))
+    except ServiceUnavailable:
+        raise ProblemError("service_unavailable", "The service is busy; try again.", "Layanan sibuk; coba lagi.") from None
+    if problem := reply.get("problem"):
+        first = {"checked_in": reply["checkin"]} if reply.get("checkin") else {}
+        raise ProblemError(problem["code"], problem["message_en"], problem["message_id"],
+                           status=CHECKIN_STATUS.get(problem["code"], 422), **first)
+    return reply["checkin"]
+
+
+def _decode_image(image: str) -> str:
+    try:
+        return read_qr(base64.b64decode(image, validate=True))
+    except (ValueError, NoQrCode) as error:
+        raise ProblemError("malformed", f"No ticket QR code could be read from the image: {error}",
+                           "Kode QR tiket tidak terbaca dari gambar.", status=422) from None

@@ -1,21 +1,27 @@
-"""The notifier application: issues signed tickets for confirmed bookings."""
+"""The notifier application: issues signed tickets, checks them in, sweeps no-shows and reminders."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder
 
 from shared.events import BookingCancelled, BookingConfirmed, Message, TicketView
 from shared.offices import office_by_code
-from shared.runtime.store import FAST_CACHE, register_date
+from shared.runtime.store import FAST_CACHE, evict, register_date
 
+from .admission import AdmissionPolicy, check_admission
 from .domain import Ticket, expiry
-from .signing import TicketClaims, key_id, sign
+from .errors import TicketNotAccepted, TicketUnknown
+from .roster import OpenTicket, Roster
+from .signing import TicketClaims, TicketInvalid, key_id, sign, verify
+
+Trusted = Callable[[], tuple[dict[str, Ed25519PublicKey], frozenset[str]]]
 
 
 class TicketNotFound(LookupError):
@@ -28,10 +34,15 @@ class NotifierApplication(Application[UUID]):
     name = "notifier"
     env = dict(FAST_CACHE)
 
-    def __init__(self, signing_key: Ed25519PrivateKey, env: dict[str, str] | None = None):
+    def __init__(self, signing_key: Ed25519PrivateKey, env: dict[str, str] | None = None,
+                 trusted: Trusted | None = None, policy: AdmissionPolicy | None = None):
         super().__init__(env)
         self.signing_key = signing_key
         self.key_id = key_id(signing_key.public_key())
+        self.trusted = trusted or (lambda: ({self.key_id: signing_key.public_key()}, frozenset()))
+        self.policy = policy or AdmissionPolicy()
+        self.roster = Roster()
+        self._rebuild_roster()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -48,7 +59,7 @@ class NotifierApplication(Application[UUID]):
                 ticket.revoke(now)
             if ticket is not None and ticket.pending_events:
                 changed[ticket.id] = ticket
-        self.save(*changed.values())
+        self._save(*changed.values())
 
     def issue(self, confirmed: BookingConfirmed) -> Ticket:
         slot = confirmed.slot
@@ -64,6 +75,47 @@ class NotifierApplication(Application[UUID]):
             correlation_id=str(confirmed.correlation_id), causation_id=str(confirmed.message_id),
         )
 
+    def check_in(self, payload: str, officer: str, office: str, now: dt.datetime) -> Ticket:
+        """Admit a ticket's holder: genuine, for this office, day and session, and still confirmed."""
+        keys, revoked = self.trusted()
+        try:
+            claims = verify(payload, keys, now, revoked)
+            check_admission(claims, office, now, self.policy)
+        except TicketInvalid as invalid:
+            raise TicketNotAccepted(invalid) from None
+        ticket = self._find(claims.booking_id)
+        if ticket is None:
+            raise TicketUnknown()
+        ticket.check_in(officer, now)
+        self._save(ticket)
+        return ticket
+
+    def sweep_no_shows(self, now: dt.datetime) -> int:
+        """Record a no-show for every open ticket whose check-in window has closed; how many."""
+        over = [t for t in self.roster.on_or_before(now.date() + dt.timedelta(days=1))
+                if self.policy.window(t.office, t.day, t.session)[1] < now]
+        tickets = [self.ticket(t.booking_id) for t in over]
+        for ticket in tickets:
+            ticket.mark_no_show(now)
+        self._save(*tickets)
+        return len(tickets)
+
+    def due_reminders(self, now: dt.datetime, send_at: dt.time) -> list[OpenTicket]:
+        """Open tickets to remind: from `send_at` (office time) the day before, until the session starts."""
+        today = now.date()
+        candidates = self.roster.unreminded(today - dt.timedelta(days=1), today + dt.timedelta(days=2))
+        return [t for t in candidates if self._reminder_due(t, now, send_at)]
+
+    def _reminder_due(self, ticket: OpenTicket, now: dt.datetime, send_at: dt.time) -> bool:
+        starts, _ = self.policy.session(ticket.office, ticket.day, ticket.session)
+        return dt.datetime.combine(ticket.day - dt.timedelta(days=1), send_at, starts.tzinfo) <= now < starts
+
+    def record_reminded(self, booking_ids: list[UUID], now: dt.datetime) -> None:
+        tickets = [self.ticket(booking_id) for booking_id in booking_ids]
+        for ticket in tickets:
+            ticket.remind(now)
+        self._save(*tickets)
+
     def ticket(self, booking_id: UUID) -> Ticket:
         ticket = self._find(booking_id)
         if ticket is None:
@@ -75,6 +127,23 @@ class NotifierApplication(Application[UUID]):
             return self.repository.get(Ticket.id_for(booking_id))
         except AggregateNotFoundError:
             return None
+
+    def _save(self, *tickets: Ticket) -> None:
+        events = [e for ticket in tickets for e in ticket.pending_events]
+        try:
+            self.save(*tickets)
+        except BaseException:
+            evict(self, (ticket.id for ticket in tickets))  # the cached copies are ahead of the store
+            raise
+        self.roster.apply(events)
+
+    def _rebuild_roster(self) -> None:
+        position = 0
+        while notifications := self.recorder.select_notifications(
+            start=position, limit=1000, inclusive_of_start=False
+        ):
+            self.roster.apply(self.mapper.to_domain_event(n) for n in notifications)
+            position = notifications[-1].id
 
 
 def ticket_view(ticket: Ticket) -> TicketView:

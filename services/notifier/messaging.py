@@ -1,4 +1,4 @@
-"""Notifier on the wire: confirmations and cancellations in, issued tickets out."""
+"""Notifier on the wire: confirmations and cancellations in; tickets, check-ins and no-shows out."""
 
 from __future__ import annotations
 
@@ -10,21 +10,40 @@ from typing import Any
 
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
-from pydantic import ValidationError
 
-from shared.events import Commands, GetTicket, Message, Slot, TicketIssued, derived_id, subject_for, utcnow
+from shared.events import (
+    BookingCheckedIn,
+    BookingNoShow,
+    CheckIn,
+    CheckInReply,
+    CheckInView,
+    Commands,
+    GetTicket,
+    Message,
+    Problem,
+    Slot,
+    TicketIssued,
+    derived_id,
+    subject_for,
+    utcnow,
+)
 from shared.runtime.consumer import ConsumerSpec
-from shared.runtime.replies import invalid
+from shared.runtime.replies import replying
 
 from .application import NotifierApplication, TicketNotFound, ticket_view
 from .domain import Ticket
-from .render import qr_png
+from .errors import AlreadyCheckedIn, CheckInRefused
+from .render import ticket_png, ticket_svg
+from .schedule import schedule_of, ticket_ics
 
 BOOKINGS = ConsumerSpec(
     stream="PASPOR_BOOKING",
     durable="notifier",
     filter_subjects=["paspor.booking.*.confirmed", "paspor.booking.*.cancelled"],
 )
+NOT_ISSUED = Problem(code="ticket_not_issued", message_id="Tiket belum diterbitkan; coba lagi sebentar.",
+                     message_en="The ticket has not been issued yet; try again shortly.")
+Clock = Callable[[], Any]
 
 
 def batch_handler(app: NotifierApplication, writer: Executor, on_saved: Callable[[], None]):
@@ -36,6 +55,8 @@ def batch_handler(app: NotifierApplication, writer: Executor, on_saved: Callable
 
 
 def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
+    """The wire events of a stored ticket event (Revoked and Reminded stay inside)."""
+    message: Message | None = None
     if isinstance(event, Ticket.Issued):
         message = TicketIssued(
             message_id=derived_id("ticket", event.booking_id, "issued"), occurred_at=event.timestamp,
@@ -44,29 +65,76 @@ def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
             queue_number=event.queue_number, payload=event.payload, key_id=event.key_id,
             expires_at=event.expires_at,
         )
-        yield subject_for(message, event.office, partitions), message
+    elif isinstance(event, Ticket.CheckedIn | Ticket.NoShow):
+        message = _outcome(event)
+    if message is not None:
+        yield subject_for(message, message.slot.office, partitions), message
 
 
-def register_queries(broker: NatsBroker, app: NotifierApplication, writer: Executor) -> None:
-    """Serve tickets as JSON or PNG (rendered on demand, cached)."""
+def _outcome(event: Ticket.CheckedIn | Ticket.NoShow) -> Message:
+    """BookingCheckedIn or BookingNoShow, from the facts the stored event carries."""
+    common = dict(occurred_at=event.timestamp, correlation_id=event.correlation_id, booking_id=event.booking_id,
+                  slot=Slot(office=event.office, date=event.day, session=event.session))
+    if isinstance(event, Ticket.CheckedIn):
+        return BookingCheckedIn(message_id=derived_id("ticket", event.booking_id, "checked_in"),
+                                officer=event.officer, **common)
+    return BookingNoShow(message_id=derived_id("ticket", event.booking_id, "no_show"), **common)
 
-    @broker.subscriber(Commands.GET_TICKET, queue="notifier", title="ticket.get")
-    async def get_ticket(msg: NatsMessage) -> dict:
-        try:
-            query = GetTicket.model_validate_json(msg.body)
-        except ValidationError as error:
-            return {"problem": invalid(error).model_dump(mode="json")}
+
+def register_queries(broker: NatsBroker, app: NotifierApplication, writer: Executor,
+                     on_saved: Callable[[], None] = lambda: None, clock: Clock = utcnow) -> None:
+    """Serve tickets (JSON, PNG, SVG, ICS; images rendered on demand, cached) and check-ins."""
+
+    async def get_ticket(query: GetTicket) -> dict:
         loop = asyncio.get_running_loop()
         try:
             ticket = await loop.run_in_executor(writer, app.ticket, query.booking_id)
         except TicketNotFound:
-            return {"problem": {
-                "code": "ticket_not_issued",
-                "message_id": "Tiket belum diterbitkan; coba lagi sebentar.",
-                "message_en": "The ticket has not been issued yet; try again shortly.",
-            }}
+            return {"problem": NOT_ISSUED.model_dump(mode="json")}
         reply: dict[str, Any] = {"ticket": ticket_view(ticket).model_dump(mode="json")}
-        if query.format == "png":
-            png = await loop.run_in_executor(None, qr_png, ticket.payload)
-            reply["png"] = base64.b64encode(png).decode()
+        if query.format != "json":
+            reply[query.format] = await loop.run_in_executor(None, render, ticket, query.format, app)
         return reply
+
+    async def check_in(command: CheckIn) -> dict:
+        loop = asyncio.get_running_loop()
+        try:
+            ticket = await loop.run_in_executor(
+                writer, app.check_in, command.payload, command.officer, command.office, clock())
+        except AlreadyCheckedIn as refused:
+            first = await loop.run_in_executor(writer, app.ticket, refused.details["booking_id"])
+            return CheckInReply(checkin=checkin_view(first), problem=problem(refused)).model_dump(mode="json")
+        except CheckInRefused as refused:
+            return CheckInReply(problem=problem(refused)).model_dump(mode="json")
+        on_saved()
+        return CheckInReply(checkin=checkin_view(ticket)).model_dump(mode="json")
+
+    serve(broker, Commands.GET_TICKET, "ticket.get", replying(GetTicket, get_ticket))
+    serve(broker, Commands.CHECK_IN, "ticket.checkin", replying(CheckIn, check_in))
+
+
+def serve(broker: NatsBroker, subject: str, title: str, handle: Callable[[bytes], Any]) -> None:
+    @broker.subscriber(subject, queue="notifier", title=title)
+    async def answer(msg: NatsMessage) -> dict:
+        return await handle(msg.body)
+
+
+def render(ticket: Ticket, fmt: str, app: NotifierApplication) -> str:
+    """A ticket as png (base64), svg or ics text."""
+    schedule = schedule_of(ticket, app.policy)
+    if fmt == "png":
+        return base64.b64encode(ticket_png(ticket.payload, schedule)).decode()
+    if fmt == "svg":
+        return ticket_svg(ticket.payload, schedule)
+    return ticket_ics(schedule, ticket.created_on)
+
+
+def problem(refused: CheckInRefused) -> Problem:
+    return Problem(code=refused.code, message_id=refused.indonesian(), message_en=refused.english())
+
+
+def checkin_view(ticket: Ticket) -> CheckInView:
+    at, officer = ticket.checked_in
+    return CheckInView(booking_id=ticket.booking_id, slot=Slot(office=ticket.office, date=ticket.day,
+                       session=ticket.session), queue_number=ticket.queue_number, applicants=ticket.applicants,
+                       checked_in_at=at, officer=officer)

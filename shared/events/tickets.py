@@ -7,7 +7,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from .common import Frozen, Slot
+from .common import Frozen, OfficeCode, Slot
+from .booking import Problem
 from .envelope import Message
 
 
@@ -26,7 +27,10 @@ class GetTicket(Message):
     """Query: a booking's ticket, as JSON or as an image."""
 
     booking_id: uuid.UUID = Field(description="The booking whose ticket is wanted.")
-    format: str = Field(default="json", pattern="^(json|png)$", description="json or png.")
+    format: str = Field(
+        default="json", pattern="^(json|png|svg|ics)$",
+        description="json; png or svg (QR code with the schedule); ics (calendar file).",
+    )
 
 
 class TicketView(Frozen):
@@ -39,3 +43,29 @@ class TicketView(Frozen):
     key_id: str = Field(description="Signing key id.")
     expires_at: datetime = Field(description="Expiry, UTC.")
     revoked: bool = Field(default=False, description="True once the booking was cancelled.")
+
+
+class CheckIn(Message):
+    """Command: office staff scanned a ticket; admit its holder if it is genuine and for here and now."""
+
+    payload: str = Field(min_length=1, max_length=2048, description="The scanned QR payload (AP1.<claims>.<sig>).")
+    officer: str = Field(min_length=1, max_length=200, description="The officer's account (provider:subject).")
+    office: OfficeCode = Field(description="The officer's office: the ticket must be for it.")
+
+
+class CheckInView(Frozen):
+    """A check-in as the officer sees it."""
+
+    booking_id: uuid.UUID = Field(description="The booking checked in.")
+    slot: Slot = Field(description="Office, date and session.")
+    queue_number: int = Field(description="Queue number.")
+    applicants: int = Field(description="Number of applicants to serve.")
+    checked_in_at: datetime = Field(description="When, UTC.")
+    officer: str = Field(description="Who checked them in.")
+
+
+class CheckInReply(Frozen):
+    """Reply to CheckIn: the check-in, or a problem (already checked in: both, the first check-in)."""
+
+    checkin: CheckInView | None = Field(default=None, description="The (first) check-in of this booking.")
+    problem: Problem | None = Field(default=None, description="Why it was refused, if it was.")

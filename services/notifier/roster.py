@@ -1,0 +1,63 @@
+"""The open tickets (awaiting their holder), kept in memory for the no-show and reminder sweeps.
+
+Rebuilt from the event store's notification log at start, then fed every event the notifier saves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from .domain import Ticket
+
+
+@dataclass
+class OpenTicket:
+    """What the sweeps need to know about one open ticket."""
+
+    booking_id: UUID
+    office: str
+    day: dt.date
+    session: str
+    queue_number: int
+    applicants: int
+    reminded: bool = False
+
+
+class Roster:
+    """Open tickets by booking id."""
+
+    def __init__(self) -> None:
+        self.open: dict[UUID, OpenTicket] = {}
+        self._booking_of: dict[UUID, UUID] = {}  # ticket id -> booking id
+
+    def apply(self, events: Iterable[Any]) -> None:
+        for domain_event in events:
+            self._apply(domain_event)
+
+    def _apply(self, domain_event: Any) -> None:
+        if isinstance(domain_event, Ticket.Issued):
+            self._booking_of[domain_event.originator_id] = domain_event.booking_id
+            self.open[domain_event.booking_id] = OpenTicket(
+                domain_event.booking_id, domain_event.office, domain_event.day, domain_event.session,
+                domain_event.queue_number, domain_event.applicants,
+            )
+            return
+        booking_id = self._booking_of.get(domain_event.originator_id)
+        if booking_id not in self.open:
+            return
+        if isinstance(domain_event, Ticket.Reminded):
+            self.open[booking_id].reminded = True
+        else:  # Revoked, CheckedIn, NoShow: the ticket is closed
+            del self.open[booking_id]
+
+    def on_or_before(self, day: dt.date) -> list[OpenTicket]:
+        """Open tickets for appointments up to `day` (candidates for a no-show)."""
+        return [t for t in self.open.values() if t.day <= day]
+
+    def unreminded(self, first: dt.date, last: dt.date) -> list[OpenTicket]:
+        """Open tickets not yet reminded, for appointments between two dates."""
+        return [t for t in self.open.values() if not t.reminded and first <= t.day <= last]

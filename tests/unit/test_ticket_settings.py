@@ -1,0 +1,51 @@
+"""The notifier's configuration: the signing key, the session hours, the check-in window."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from pydantic import ValidationError
+
+from services.notifier.main import NotifierSettings, build_application
+from services.notifier.signing import key_id
+from shared.sessions import parse_session_hours, session_window
+
+
+def test_a_configured_signing_key_signs_the_tickets_and_its_public_key_is_published(tmp_path):
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    settings = NotifierSettings(data_dir=tmp_path, event_store="memory", notifier_signing_key=pem)
+
+    app = build_application(settings)
+
+    assert app.key_id == key_id(key.public_key())
+    assert app.key_id in json.loads((tmp_path / "keys" / "ticket-public-keys.json").read_text())
+    assert not (tmp_path / "keys" / "ticket-signing.pem").exists(), "nothing generated when a key is configured"
+
+
+def test_without_configuration_a_key_is_generated_once_in_the_data_folder(tmp_path):
+    settings = NotifierSettings(data_dir=tmp_path, event_store="memory")
+    assert build_application(settings).key_id == build_application(settings).key_id
+    assert (tmp_path / "keys" / "ticket-signing.pem").stat().st_mode & 0o777 == 0o600
+
+
+def test_session_hours_and_the_check_in_window_come_from_configuration(tmp_path):
+    settings = NotifierSettings(data_dir=tmp_path, session_hours="pagi=07:30-11:30,siang=13:00-15:00",
+                                notifier_checkin_early_minutes=15, notifier_checkin_grace_minutes=0)
+    opens, closes = settings.policy().window("GRESIK", dt.date(2026, 12, 1), "pagi")
+    assert (opens.time(), closes.time(), opens.tzname()) == (dt.time(7, 15), dt.time(11, 30), "WIB")
+    with pytest.raises(ValidationError):
+        NotifierSettings(data_dir=tmp_path, session_hours="pagi=12:00-08:00")
+
+
+def test_session_windows_are_told_in_each_office_s_own_time_zone():
+    starts, ends = session_window(dt.date(2026, 12, 1), "siang", "Asia/Jayapura")
+    assert (starts.isoformat(), ends.isoformat()) == ("2026-12-01T13:00:00+09:00", "2026-12-01T16:00:00+09:00")
+    with pytest.raises(ValueError):
+        parse_session_hours("pagi at eight")
+    with pytest.raises(ValueError):
+        session_window(dt.date(2026, 12, 1), "malam", "Asia/Jakarta")
