@@ -133,7 +133,7 @@ async def read_outcomes(nats_url: str, expected: int, timeout: float = 90) -> Ou
                     for single in SlotsDecided.model_validate_json(msg.data).expand():
                         body = json.loads(single.model_dump_json())
                         outcomes.by_booking[body["booking_id"]].append(body)
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):  # fetch raises either when nothing came
             continue
     await nc.close()
     return outcomes

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import nats
 from nats.aio.client import Client
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
+from nats.js.kv import KeyValue
 
-from shared.events import STREAMS
+from shared.events import AVAILABILITY_BUCKET, STREAMS, StreamSpec
+
+T = TypeVar("T")
+# Key-value buckets, replicated like the streams: the relays' positions, the availability read model.
+BUCKETS = ("paspor_relay", AVAILABILITY_BUCKET)
+# A cluster that is starting (or has just lost a node) answers JetStream API calls slowly for a while.
+STARTUP_PATIENCE = 60.0
 
 log = logging.getLogger(__name__)
 
@@ -26,26 +37,64 @@ async def connect(servers: list[str], name: str) -> Client:
     )
 
 
+async def patiently(call: Callable[[], Awaitable[T]], patience: float = STARTUP_PATIENCE) -> T:
+    """A JetStream API call, retried while the cluster is electing leaders (timeouts, 503)."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        try:
+            return await call()
+        except (NatsTimeout, ServiceUnavailableError) as error:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("JetStream not answering yet (%r); retrying", error)
+            await asyncio.sleep(0.5)
+
+
 async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create (or bring up to date) every stream the system uses."""
+    """Create (or bring up to date) every stream and key-value bucket the system uses."""
     for spec in STREAMS:
-        config = api.StreamConfig(
-            name=spec.name,
-            subjects=list(spec.subjects),
-            description=spec.description,
-            storage=api.StorageType.FILE,
-            retention=api.RetentionPolicy.LIMITS,
-            max_age=spec.max_age_days * 86400,
-            duplicate_window=spec.duplicate_window_seconds,
-            num_replicas=replicas,
-        )
-        try:
-            await js.stream_info(spec.name)
-        except NotFoundError:
-            await js.add_stream(config)
-            log.info("created stream %s", spec.name)
-            continue
-        try:
-            await js.update_stream(config)
-        except BadRequestError as error:
-            log.warning("stream %s kept as it is: %s", spec.name, error)
+        await patiently(lambda spec=spec: _ensure_stream(js, spec, replicas))
+    for bucket in BUCKETS:
+        await patiently(lambda bucket=bucket: _ensure_bucket(js, bucket, replicas))
+
+
+async def open_bucket(js: JetStreamContext, bucket: str) -> KeyValue:
+    """A bucket `ensure_streams` created (with the configured replicas)."""
+    try:
+        return await patiently(lambda: js.key_value(bucket))
+    except NotFoundError:  # not declared by ensure_streams (e.g. a test's own connection)
+        return await js.create_key_value(bucket=bucket, history=1)
+
+
+async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) -> None:
+    config = api.StreamConfig(
+        name=spec.name,
+        subjects=list(spec.subjects),
+        description=spec.description,
+        storage=api.StorageType.FILE,
+        retention=api.RetentionPolicy.LIMITS,
+        max_age=spec.max_age_days * 86400,
+        duplicate_window=spec.duplicate_window_seconds,
+        num_replicas=replicas,
+    )
+    try:
+        await js.stream_info(spec.name)
+    except NotFoundError:
+        await js.add_stream(config)
+        log.info("created stream %s", spec.name)
+        return
+    try:
+        await js.update_stream(config)
+    except BadRequestError as error:
+        log.warning("stream %s kept as it is: %s", spec.name, error)
+
+
+async def _ensure_bucket(js: JetStreamContext, bucket: str, replicas: int) -> None:
+    try:
+        await js.create_key_value(bucket=bucket, history=1, replicas=replicas)
+    except BadRequestError:  # it exists with other settings (e.g. fewer replicas): scale it
+        info = await js.stream_info(f"KV_{bucket}")
+        if info.config.num_replicas != replicas:
+            info.config.num_replicas = replicas
+            await js.update_stream(info.config)
+            log.info("bucket %s now has %d replicas", bucket, replicas)

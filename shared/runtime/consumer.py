@@ -154,7 +154,9 @@ class BatchConsumer:
             deliver_policy=api.DeliverPolicy.ALL,
             ack_wait=self.spec.ack_wait,
             max_deliver=-1,
-            max_ack_pending=-1,
+            # One batch in flight: a batch held by a process that crashed is redelivered (after ack_wait)
+            # before anything newer, so no later "ack all" can acknowledge it unhandled.
+            max_ack_pending=self.spec.batch,
         )
         await self.js.add_consumer(self.spec.stream, config)
         return await self.js.pull_subscribe_bind(self.spec.durable, self.spec.stream)

@@ -21,7 +21,7 @@ from nats.js.errors import KeyNotFoundError
 
 from shared.events import Message
 
-from .bus import open_bucket
+from .bus import open_bucket, patiently
 
 log = logging.getLogger(__name__)
 ToWire = Callable[[Any], Iterable[tuple[str, Message]]]
@@ -55,7 +55,7 @@ class Relay:
     async def run(self) -> None:
         """Publish forever; retries (never skips) when NATS is unreachable."""
         self._kv = await open_bucket(self.js, "paspor_relay")  # replicated as the streams are
-        self.position = await self._load_position()
+        self.position = await patiently(self._load_position)  # a cluster that is starting answers slowly
         while True:
             try:
                 moved = await self.publish_pending()
