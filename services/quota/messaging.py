@@ -47,6 +47,7 @@ def consumer_spec(partition: int, batch: int) -> ConsumerSpec:
     return ConsumerSpec(
         stream="PASPOR_BOOKING",
         durable=f"quota-p{partition:02d}",
+        exclusive=True,  # one owner per partition
         filter_subjects=[
             partition_subject("booking", partition, "requested"),
             partition_subject("booking", partition, "cancelled"),

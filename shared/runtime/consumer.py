@@ -1,8 +1,11 @@
 """Durable JetStream pull consumers that handle messages in order, in batches, and never lose one.
 
-A fetched batch is handed to the handler whole and acknowledged with one ack (the consumer's ack
-policy is "all": acking the last message acknowledges the batch) only after the handler returned,
-that is after its decisions were stored. The consumer never moves past a batch it could not handle:
+A fetched batch is handed to the handler whole and acknowledged only after the handler returned,
+that is after its decisions were stored: with one ack ("ack all") when one process alone reads the
+consumer (a quota partition), else with one ack per message, so that replicas sharing a consumer
+never acknowledge each other's batches. At most one batch is pending at a time, so a batch that a
+crashed process held comes back before anything newer. The consumer never moves past a batch it
+could not handle:
 
 - a message that cannot be parsed goes to the dead-letter subject at once, with its reason;
 - when the store or NATS is down (an infrastructure error), the batch is retried in place, with a
@@ -45,6 +48,9 @@ class ConsumerSpec:
     attempts: int = 4
     backoff: Sequence[float] = field(default_factory=lambda: (0.2, 1, 3, 10, 30))
     ack_wait: float = 30.0
+    # True when one process alone reads it (a quota partition): one "ack all" covers a batch.
+    # False when replicas share it: each message is acked, so no replica acks another's batch.
+    exclusive: bool = False
 
 
 class BatchConsumer:
@@ -94,7 +100,10 @@ class BatchConsumer:
             for msg, message in parsed:  # isolate what fails alone
                 if not await self._deliver([message], msgs):
                     await self.dead_letter(msg, f"failed {self.spec.attempts} times: {self.last_error!r}")
-        await msgs[-1].ack()
+        if self.spec.exclusive:
+            await msgs[-1].ack()
+        else:
+            await asyncio.gather(*(msg.ack() for msg in msgs))
         self.handled += len(parsed)
 
     async def _deliver(self, messages: list[Message], msgs: list[Msg]) -> bool:
@@ -150,7 +159,7 @@ class BatchConsumer:
         config = api.ConsumerConfig(
             durable_name=self.spec.durable,
             filter_subjects=list(self.spec.filter_subjects),
-            ack_policy=api.AckPolicy.ALL,
+            ack_policy=api.AckPolicy.ALL if self.spec.exclusive else api.AckPolicy.EXPLICIT,
             deliver_policy=api.DeliverPolicy.ALL,
             ack_wait=self.spec.ack_wait,
             max_deliver=-1,

@@ -32,6 +32,7 @@ class Runtime:
         self.tasks: list[asyncio.Task[Any]] = []
         self.on_stop: list[Callable[[], Awaitable[None] | None]] = []
         self._stopping = asyncio.Event()
+        self.failed = False
 
     async def start(self) -> JetStreamContext:
         """Connect and declare the streams."""
@@ -49,6 +50,7 @@ class Runtime:
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("%s: task %s failed", self.name, task.get_name(), exc_info=task.exception())
+            self.failed = True
             self._stopping.set()
 
     async def serve(self) -> None:
@@ -62,6 +64,8 @@ class Runtime:
             await self._stopping.wait()
         finally:
             await self.stop()
+        if self.failed:  # a supervisor (paspor up, compose) must see that it did not stop by request
+            raise SystemExit(1)
 
     def stop_soon(self) -> None:
         self._stopping.set()
