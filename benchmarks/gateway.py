@@ -24,7 +24,7 @@ from paspor.embedded import EmbeddedSystem
 from paspor.natsserver import free_port
 from shared.calendar import is_office_day
 
-from .gateway_load import UNLIMITED, Burst, burst, citizens, conventional_gateway, staff_token, until
+from .gateway_load import UNLIMITED, Burst, Request, burst, citizens, conventional_gateway, request, staff_token, until
 
 console = Console()
 SOLD_OUT = ("SEMARANG", "pagi")
@@ -54,31 +54,25 @@ async def measure(ours: httpx.AsyncClient, theirs: httpx.AsyncClient, requests: 
     await until(lambda: sold_out_shown(ours, day))
     triers = await citizens(ours, concurrency, "trier")
     bookers = await citizens(ours, bookings, "booker")
-    week = {"start": day.isoformat(), "end": (day + dt.timedelta(days=30)).isoformat()}
+    week = f"start={day.isoformat()}&end={(day + dt.timedelta(days=30)).isoformat()}"
+    calendar = [request("GET", f"/v1/offices/{SOLD_OUT[0]}/calendar?{week}")] * requests
     keys = (f"bench-key-{i:08d}" for i in itertools.count())
 
-    def calendar(client):  # noqa: ANN001, ANN202
-        return [lambda: client.get(f"/v1/offices/{SOLD_OUT[0]}/calendar", params=week) for _ in range(requests)]
-
-    def attempts(client, count):  # noqa: ANN001, ANN202
-        return [lambda i=i, k=next(keys): client.post("/v1/bookings", json=body(SOLD_OUT[0], day, SOLD_OUT[1], i % concurrency),
-                                                       headers=triers[i % concurrency] | {"Idempotency-Key": k})
-                for i in range(count)]
+    def attempts(count: int) -> list[Request]:
+        return [request("POST", "/v1/bookings", triers[i % concurrency] | {"Idempotency-Key": next(keys)},
+                        body(SOLD_OUT[0], day, SOLD_OUT[1], i % concurrency)) for i in range(count)]
 
     slots = [(o, s) for o in OPEN_OFFICES for s in ("pagi", "siang")]
-
-    def book(i: int):  # noqa: ANN202
-        office, session = slots[i % len(slots)]
-        return ours.post("/v1/bookings", json=body(office, day, session, 10_000 + i),
-                         headers=bookers[i] | {"Idempotency-Key": f"bench-book-{i:06d}"})
-
-    successes = [lambda i=i: book(i) for i in range(bookings)]
+    successes = [request("POST", "/v1/bookings", bookers[i] | {"Idempotency-Key": f"bench-book-{i:06d}"},
+                         body(slots[i % len(slots)][0], day, slots[i % len(slots)][1], 10_000 + i)) for i in range(bookings)]
+    ours_url, theirs_url = str(ours.base_url).rstrip("/"), str(theirs.base_url).rstrip("/")
     return [
-        await burst("calendar, 31 days: read model (ours)", calendar(ours), concurrency),
-        await burst("calendar, 31 days: asked of quota", calendar(theirs), concurrency),
-        await burst("sold-out attempt: fast path (ours)", attempts(ours, requests), concurrency),
-        await burst("sold-out attempt: through the pipeline", attempts(theirs, max(concurrency, requests // 4)), concurrency),
-        await burst("successful booking (201 confirmed)", successes, concurrency),
+        await burst("GET /health (for scale)", ours_url, [request("GET", "/health")] * requests, concurrency),
+        await burst("calendar, 31 days: read model (ours)", ours_url, calendar, concurrency),
+        await burst("calendar, 31 days: asked of quota", theirs_url, calendar, concurrency),
+        await burst("sold-out attempt: fast path (ours)", ours_url, attempts(requests), concurrency),
+        await burst("sold-out attempt: through the pipeline", theirs_url, attempts(max(concurrency, requests // 4)), concurrency),
+        await burst("successful booking (201 confirmed)", ours_url, successes, concurrency),
     ]
 
 
@@ -95,7 +89,7 @@ def report(bursts: list[Burst]) -> None:
     for b in bursts:
         answers = ", ".join(f"{status}: {count}" for status, count in sorted(b.statuses.items()))
         table.add_row(b.name, str(len(b.latencies_ms)), answers, f"{b.rate:,.0f}", f"{b.percentile(50):.1f}", f"{b.percentile(99):.1f}")
-    calendar, sold = bursts[0].rate / bursts[1].rate, bursts[2].rate / bursts[3].rate
+    calendar, sold = bursts[1].rate / bursts[2].rate, bursts[3].rate / bursts[4].rate
     table.caption = f"calendar: read model / quota query = {calendar:.1f}x; sold-out: fast path / pipeline = {sold:.1f}x"
     console.print(table)
 

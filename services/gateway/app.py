@@ -2,20 +2,38 @@
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
-from . import routes_bookings, routes_offices, routes_ops, routes_tickets
+from . import (
+    routes_account,
+    routes_booking_events,
+    routes_bookings,
+    routes_calendar,
+    routes_info,
+    routes_offices,
+    routes_operators,
+    routes_ops,
+    routes_tickets,
+)
 from .deps import Gateway
-from .problems import ProblemError, on_problem, on_validation
+from .docs import openapi_with_examples
+from .guard import Guard
+from .problems import ProblemError, on_http_error, on_problem, on_unexpected, on_validation
 
-ROUTERS = (routes_ops, routes_offices, routes_bookings, routes_tickets)
+ROUTERS = (routes_ops, routes_offices, routes_calendar, routes_bookings, routes_booking_events, routes_tickets,
+           routes_account, routes_operators, routes_info)
 
 
-def build_api(gateway: Gateway) -> FastAPI:
+def build_api(gateway: Gateway, max_body: int = 16384) -> FastAPI:
     """The FastAPI application, wired to the services through `gateway`."""
     api = FastAPI(title="Antrian Paspor", version="1.0.0", description="Passport appointment booking API.")
     api.state.gateway = gateway
     api.add_exception_handler(ProblemError, on_problem)
     api.add_exception_handler(RequestValidationError, on_validation)
+    api.add_exception_handler(HTTPException, on_http_error)
+    api.add_exception_handler(Exception, on_unexpected)
+    api.add_middleware(Guard, max_body=max_body, per_address=gateway.limits.address, metrics=gateway.metrics)
     for module in ROUTERS:
         api.include_router(module.router)
+    api.openapi = lambda: openapi_with_examples(api)  # type: ignore[method-assign]
     return api

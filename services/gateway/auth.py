@@ -5,15 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, load_pem_private_key
 
+from .jwks import JwksSource, KeysUnavailable
+
 DEV_ISSUER = "paspor-dev"
 AUDIENCE = "antrian-paspor"
+ALGORITHMS = ["EdDSA", "RS256", "ES256"]
+ROLES = ("citizen", "officer", "operator")
 
 
 class Unauthenticated(Exception):
@@ -54,33 +60,73 @@ class DevIssuer:
         return jwt.encode(claims, self.key, algorithm="EdDSA")
 
 
+@dataclass(frozen=True)
+class Issuer:
+    """A trusted issuer: where its keys come from and what its tokens may claim."""
+
+    name: str
+    keys: Callable[[str | None], Any]  # key id -> public key
+    provider: str
+    audience: str = AUDIENCE
+    grants_roles: bool = False
+    remote: bool = False  # its keys may be fetched over the network
+
+
+def dev_trust(dev: DevIssuer) -> Issuer:
+    """The development issuer, trusted for roles too (it is only ever on in the embedded mode)."""
+    return Issuer(DEV_ISSUER, lambda kid: dev.public_key, "dev", AUDIENCE, grants_roles=True)
+
+
+def jwks_trust(name: str, source: JwksSource, provider: str = "", audience: str = AUDIENCE, grants_roles: bool = False) -> Issuer:
+    remote = source.location.startswith(("https://", "http://"))
+    return Issuer(name, source.key, provider or name, audience, grants_roles, remote)
+
+
 class TokenVerifier:
     """Verifies bearer tokens against the trusted issuers' public keys."""
 
-    def __init__(self, issuers: dict[str, object]) -> None:
-        self.issuers = issuers  # issuer -> public key
+    def __init__(self, issuers: Iterable[Issuer]) -> None:
+        self.issuers = {issuer.name: issuer for issuer in issuers}
+        self.may_block = any(issuer.remote for issuer in self.issuers.values())  # verify in a worker thread
 
     def verify(self, authorization: str | None) -> Identity:
         if not authorization or not authorization.lower().startswith("bearer "):
             raise Unauthenticated("missing bearer token")
         token = authorization[7:].strip()
         try:
-            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            header = jwt.get_unverified_header(token)
+            issuer_name = jwt.decode(token, options={"verify_signature": False}).get("iss")
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"malformed token: {error}") from None
-        key = self.issuers.get(issuer)
-        if key is None:
-            raise Unauthenticated(f"token from an untrusted issuer {issuer!r}")
+        issuer = self.issuers.get(issuer_name)
+        if issuer is None:
+            raise Unauthenticated(f"token from an untrusted issuer {str(issuer_name)[:80]!r}")
+        return _identity(issuer, self._claims(token, issuer, header.get("kid")))
+
+    @staticmethod
+    def _claims(token: str, issuer: Issuer, kid: str | None) -> dict[str, Any]:
         try:
-            claims = jwt.decode(token, key, algorithms=["EdDSA", "RS256", "ES256"], audience=AUDIENCE, issuer=issuer)
+            key = issuer.keys(kid)
+            return jwt.decode(token, key, algorithms=ALGORITHMS, audience=issuer.audience, issuer=issuer.name,
+                              options={"require": ["exp", "sub", "iss"]}, leeway=30)
+        except KeysUnavailable as error:
+            raise Unauthenticated(f"cannot check the token's signature: {error}") from None
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("token expired") from None
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid token: {error}") from None
-        provider = "dev" if issuer == DEV_ISSUER else issuer
-        office = claims.get("office")
-        return Identity(provider, str(claims["sub"]), str(claims.get("name", "")), str(claims.get("role", "citizen")),
-                        str(office) if office else None)
+
+
+def _identity(issuer: Issuer, claims: dict[str, Any]) -> Identity:
+    role, office = "citizen", None
+    if issuer.grants_roles:
+        role = str(claims.get("role", "citizen"))
+        office = str(claims["office"]) if claims.get("office") else None
+    if role not in ROLES:
+        raise Unauthenticated(f"unknown role {role[:20]!r}")
+    if role == "officer" and office is None:
+        raise Unauthenticated("an officer's token must name their office")
+    return Identity(issuer.provider, str(claims["sub"]), str(claims.get("name", ""))[:120], role, office)
 
 
 def _load_or_create(path: Path) -> Ed25519PrivateKey:

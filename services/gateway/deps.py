@@ -1,24 +1,47 @@
-"""What every route needs: the gateway's wiring, the verified caller, the device, and `ask`."""
+"""What every route needs: the gateway's wiring, the verified caller and their role, the device, and `ask`."""
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from .auth import DevIssuer, Identity, TokenVerifier, Unauthenticated
-from .messaging import Bus, ServiceUnavailable
+from .availability import AvailabilityView
+from .messaging import Changes, Outcomes, ServiceUnavailable
+from .metrics import Metrics
 from .problems import ProblemError
+from .ratelimit import Limits
+
+
+class Asker(Protocol):
+    """The bus as routes see it (the real one talks NATS; tests may give a fake)."""
+
+    outcomes: Outcomes
+    changes: Changes
+    ready: bool
+
+    async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]: ...
 
 
 @dataclass
 class Gateway:
     """The gateway's wiring, kept on `app.state.gateway`."""
 
-    bus: Bus
+    bus: Asker
     verifier: TokenVerifier
     dev_issuer: DevIssuer | None = None
     outcome_wait: float = 3.0
+    availability: AvailabilityView | None = None  # None: no read model (calendar and refusals from the services)
+    limits: Limits = field(default_factory=lambda: Limits.per_second(200, 20, 20))
+    metrics: Metrics = field(default_factory=Metrics)
+    partitions: int = 8
+    sse_seconds: float = 300.0
+    keys_seen: OrderedDict[tuple[str, str], str | None] = field(default_factory=OrderedDict)  # see remember
 
     async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]:
         """A service's reply, or the service's refusal raised as a problem."""
@@ -30,22 +53,56 @@ class Gateway:
             raise ProblemError.from_reply(reply["problem"])
         return reply
 
+    def remember(self, account: str, idempotency_key: str, refusal: str | None = None, keep: int = 100_000) -> None:
+        """What this gateway did with a request: sent it on (None) or refused it at once (the reason).
 
-def gateway(request: Request) -> Gateway:
+        The same key always gets the same answer: a retry of a request sent on gets its booking, never a
+        fast refusal; a retry of a request refused at once is refused again (as a rejected booking would be).
+        """
+        self.keys_seen[(account, idempotency_key)] = refusal
+        if len(self.keys_seen) > keep:
+            self.keys_seen.popitem(last=False)
+
+    @property
+    def ready(self) -> bool:
+        return self.bus.ready and (self.availability is None or self.availability.loaded.is_set())
+
+
+async def gateway(request: Request) -> Gateway:
     return request.app.state.gateway
 
 
-def identity(request: Request, authorization: Annotated[str | None, Header()] = None) -> Identity:
+async def identity(request: Request, authorization: Annotated[str | None, Header(description="Bearer <JWT>.")] = None) -> Identity:
+    gw: Gateway = request.app.state.gateway
     try:
-        return gateway(request).verifier.verify(authorization)
+        if gw.verifier.may_block:  # a provider's keys may have to be fetched: not on the event loop
+            who = await run_in_threadpool(gw.verifier.verify, authorization)
+        else:
+            who = gw.verifier.verify(authorization)
     except Unauthenticated as error:
         raise ProblemError("unauthenticated", str(error), "Token tidak valid atau tidak ada.") from None
+    gw.limits.account.check("account", who.account)
+    return who
 
 
-def device(x_device_id: Annotated[str, Header(min_length=8, max_length=128, description="Stable device id.")]) -> str:
+def _role(*allowed: str):
+    async def check(who: Annotated[Identity, Depends(identity)]) -> Identity:
+        if who.role not in allowed:
+            raise ProblemError("forbidden", f"This needs the role {' or '.join(allowed)}.",
+                               f"Ini memerlukan peran {' atau '.join(allowed)}.")
+        return who
+    return check
+
+
+async def device(request: Request, x_device_id: Annotated[str, Header(
+        min_length=8, max_length=128, description="The device's stable id (an account is bound to one device).")]) -> str:
+    request.app.state.gateway.limits.device.check("device", x_device_id)
     return x_device_id
 
 
 GatewayDep = Annotated[Gateway, Depends(gateway)]
-Who = Annotated[Identity, Depends(identity)]
+Who = Annotated[Identity, Depends(_role("citizen"))]  # a citizen: their own account and bookings only
+AnyCaller = Annotated[Identity, Depends(identity)]
+Officer = Annotated[Identity, Depends(_role("officer"))]  # bound to one office (Identity.office)
+Operator = Annotated[Identity, Depends(_role("operator"))]
 DeviceId = Annotated[str, Depends(device)]

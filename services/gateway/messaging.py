@@ -56,22 +56,49 @@ class Outcomes:
                 self.waiters.pop(booking_id, None)
 
 
+class Changes:
+    """Wakes whoever follows a booking (its event stream) when any event about it passes by."""
+
+    def __init__(self) -> None:
+        self.followers: dict[str, set[asyncio.Event]] = {}
+
+    def changed(self, booking_id: str | None) -> None:
+        for follower in self.followers.get(str(booking_id), ()):
+            follower.set()
+
+    def follow(self, booking_id: UUID) -> asyncio.Event:
+        """An event set whenever something happens to the booking (clear it after each look)."""
+        follower = asyncio.Event()
+        self.followers.setdefault(str(booking_id), set()).add(follower)
+        return follower
+
+    def unfollow(self, booking_id: UUID, follower: asyncio.Event) -> None:
+        key = str(booking_id)
+        self.followers.get(key, set()).discard(follower)
+        if not self.followers.get(key, True):
+            del self.followers[key]
+
+
 class Bus:
     """Request/reply to the services and the stream of booking outcomes."""
 
     def __init__(self, broker: NatsBroker, timeout: float = 5.0) -> None:
         self.broker, self.timeout = broker, timeout
         self.outcomes = Outcomes()
+        self.changes = Changes()
         self.ready = False
 
         # no_reply: JetStream publishes are requests; a core listener must never answer them.
-        @broker.subscriber("paspor.booking.*.confirmed", no_reply=True, title="gateway.outcomes.confirmed")
-        async def confirmed(msg: NatsMessage) -> None:
-            self.outcomes.arrived(json.loads(msg.body) | {"status": "confirmed"})
+        @broker.subscriber("paspor.booking.>", no_reply=True, title="gateway.booking-events")
+        async def booking_event(msg: NatsMessage) -> None:
+            event, verb = json.loads(msg.body), msg.raw_message.subject.rsplit(".", 1)[-1]
+            if verb in ("confirmed", "rejected"):
+                self.outcomes.arrived(event | {"status": verb})
+            self.changes.changed(event.get("booking_id"))
 
-        @broker.subscriber("paspor.booking.*.rejected", no_reply=True, title="gateway.outcomes.rejected")
-        async def rejected(msg: NatsMessage) -> None:
-            self.outcomes.arrived(json.loads(msg.body) | {"status": "rejected"})
+        @broker.subscriber("paspor.ticket.>", no_reply=True, title="gateway.ticket-events")
+        async def ticket_event(msg: NatsMessage) -> None:
+            self.changes.changed(json.loads(msg.body).get("booking_id"))
 
     async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]:
         """Send a command or query and return the service's JSON reply."""

@@ -1,57 +1,92 @@
-"""Bookings: create (idempotent, waits briefly for the outcome), get, cancel."""
+"""Bookings: create (idempotent; sold-out fast path; waits briefly for the outcome), get, cancel."""
+
+from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events import Applicant, CancelBooking, Caller, Commands, GetBooking, RequestBooking, Session
+from shared.events import Applicant, BookingView, CancelBooking, Caller, Commands, GetBooking, RequestBooking, Session
 
-from .deps import DeviceId, GatewayDep, Who
+from .auth import Identity
+from .deps import DeviceId, Gateway, GatewayDep, Who
+from .problems import ProblemError
+from .routes_offices import known_office
 
 router = APIRouter(prefix="/v1", tags=["bookings"])
+IdempotencyKey = Annotated[str, Header(min_length=8, max_length=128, description="Same key, same booking: retries are safe.")]
+REFUSALS = {
+    "sold_out": ("This session is full; choose another date or session.", "Sesi ini sudah penuh; pilih tanggal atau sesi lain."),
+    "office_closed": ("The office is closed in this session.", "Kantor tutup pada sesi ini."),
+}
 
 
 class BookingBody(BaseModel):
     """What a citizen submits to book."""
 
     model_config = ConfigDict(extra="forbid")
-    office: str = Field(description="Office code.", examples=["JKT-SEL"])
-    date: dt.date = Field(description="Appointment date.")
+    office: str = Field(min_length=2, max_length=16, description="Office code.", examples=["JKT-SEL"])
+    date: dt.date = Field(description="Appointment date (an office day).", examples=["2026-12-14"])
     session: Session = Field(description="pagi or siang.")
-    kk_number: str = Field(description="Family card number, 16 digits.", examples=["3174010101200001"])
-    applicants: list[Applicant] = Field(min_length=1, max_length=5, description="One to five applicants.")
+    kk_number: str = Field(min_length=16, max_length=16, description="Family card number, 16 digits.", examples=["3174010101200001"])
+    applicants: list[Applicant] = Field(min_length=1, max_length=5, description="One to five applicants on that family card.")
 
 
-@router.post("/bookings", status_code=201)
-async def create_booking(
-    body: BookingBody, gw: GatewayDep, who: Who, device_id: DeviceId,
-    idempotency_key: Annotated[str, Header(min_length=8, max_length=128)],
-) -> JSONResponse:
-    command = RequestBooking(
-        caller=Caller(provider=who.provider, subject=who.subject, device_id=device_id),
-        idempotency_key=idempotency_key, slot={"office": body.office, "date": body.date, "session": body.session},
-        kk_number=body.kk_number, applicants=body.applicants,
-    )
+def caller(who: Identity, device_id: str) -> Caller:
+    return Caller(provider=who.provider, subject=who.subject, device_id=device_id)
+
+
+def refuse_at_once(gw: Gateway, who: Identity, key: str, body: BookingBody) -> None:
+    """Sold-out fast path: a session the read model shows as full (or closed) never enters the pipeline."""
+    if gw.availability is None:
+        return
+    if (who.account, key) in gw.keys_seen:
+        reason = gw.keys_seen[(who.account, key)]  # the same key gets the same answer
+    else:
+        reason = gw.availability.full_or_closed(known_office(body.office), body.date, body.session.value)
+        gw.remember(who.account, key, reason)  # before anything is awaited: a double tap in flight agrees
+    if reason is not None:
+        gw.metrics.fast_refusals.labels(reason).inc()
+        raise ProblemError(reason, *REFUSALS[reason])
+
+
+async def final_or_pending(gw: Gateway, who: Identity, booking: dict) -> dict:
+    """The booking once decided, when that happens within the short wait; else as it is."""
+    if booking["status"] != "requested":
+        return booking
+    outcome = await gw.bus.outcomes.wait(uuid.UUID(booking["booking_id"]), gw.outcome_wait)
+    gw.metrics.outcome_waits.labels("decided" if outcome else "timeout").inc()
+    if outcome is None:
+        return booking
+    query = GetBooking(booking_id=booking["booking_id"], account=who.account)
+    return (await gw.ask(Commands.GET_BOOKING, query))["booking"]
+
+
+@router.post("/bookings", status_code=201, summary="Book a session (201 when decided, 202 while pending)",
+             responses={202: {"model": BookingView, "description": "Recorded, not decided yet: follow the Location."}})
+async def create_booking(body: BookingBody, gw: GatewayDep, who: Who, device_id: DeviceId,
+                         idempotency_key: IdempotencyKey) -> BookingView:
+    refuse_at_once(gw, who, idempotency_key, body)
+    command = RequestBooking(caller=caller(who, device_id), idempotency_key=idempotency_key,
+                             slot={"office": body.office, "date": body.date, "session": body.session},
+                             kk_number=body.kk_number, applicants=body.applicants)
     booking = (await gw.ask(Commands.REQUEST_BOOKING, command))["booking"]
-    if booking["status"] == "requested":
-        outcome = await gw.bus.outcomes.wait(uuid.UUID(booking["booking_id"]), gw.outcome_wait)
-        if outcome is not None:
-            query = GetBooking(booking_id=booking["booking_id"], account=who.account)
-            booking = (await gw.ask(Commands.GET_BOOKING, query))["booking"]
+    booking = await final_or_pending(gw, who, booking)
     status = 202 if booking["status"] == "requested" else 201
-    return JSONResponse(booking, status_code=status, headers={"Location": f"/v1/bookings/{booking['booking_id']}"})
+    location = f"/v1/bookings/{booking['booking_id']}"
+    return JSONResponse(booking, status_code=status, headers={"Location": location, "Link": f"<{location}/events>; rel=monitor"})
 
 
-@router.get("/bookings/{booking_id}")
-async def get_booking(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> dict[str, Any]:
+@router.get("/bookings/{booking_id}", summary="One of my bookings")
+async def get_booking(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> BookingView:
     return (await gw.ask(Commands.GET_BOOKING, GetBooking(booking_id=booking_id, account=who.account)))["booking"]
 
 
-@router.post("/bookings/{booking_id}/cancel")
-async def cancel_booking(booking_id: uuid.UUID, gw: GatewayDep, who: Who, device_id: DeviceId) -> dict[str, Any]:
-    caller = Caller(provider=who.provider, subject=who.subject, device_id=device_id)
-    return (await gw.ask(Commands.CANCEL_BOOKING, CancelBooking(caller=caller, booking_id=booking_id)))["booking"]
+@router.post("/bookings/{booking_id}/cancel", summary="Cancel my upcoming booking")
+async def cancel_booking(booking_id: uuid.UUID, gw: GatewayDep, who: Who, device_id: DeviceId) -> BookingView:
+    command = CancelBooking(caller=caller(who, device_id), booking_id=booking_id)
+    return (await gw.ask(Commands.CANCEL_BOOKING, command))["booking"]

@@ -1,38 +1,60 @@
-"""Offices and their quota calendar ("data kuota dan pengantri")."""
+"""Offices: by province, by name, nearest to a point (with distance), and one office."""
 
-import datetime as dt
-from typing import Annotated, Any
+from __future__ import annotations
+
+from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
-from shared.events import Commands, GetCalendar
-from shared.offices import UnknownOffice, load_offices, nearest_offices, office_by_code, offices_in_province
+from shared.offices import Office, UnknownOffice, load_offices, nearest_offices, office_by_code, offices_in_province
 
-from .deps import GatewayDep
 from .problems import ProblemError
 
 router = APIRouter(prefix="/v1", tags=["offices"])
+Latitude = Annotated[float, Query(ge=-90, le=90, description="Latitude, degrees.", examples=[-7.12])]
+Longitude = Annotated[float, Query(ge=-180, le=180, description="Longitude, degrees.", examples=[112.42])]
+Limit = Annotated[int, Query(ge=1, le=200, description="At most this many offices.")]
 
 
-@router.get("/offices")
+class OfficeOut(Office):
+    """An office, with its distance when the caller gave a position."""
+
+    distance_km: float | None = Field(default=None, description="Great-circle distance from the given point, km.")
+
+
+def known_office(code: str) -> Office:
+    """The office, or the `unknown_office` problem."""
+    try:
+        return office_by_code(code)
+    except UnknownOffice:
+        raise ProblemError("unknown_office", f"Unknown office {code}.", f"Kantor {code} tidak dikenal.") from None
+
+
+def matches(office: Office, words: str) -> bool:
+    text = f"{office.code} {office.name} {office.city}".casefold()
+    return all(word in text for word in words.casefold().split())
+
+
+@router.get("/offices", summary="List offices: by province, by name, or nearest to a point")
 async def offices(
-    province: str | None = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 200,
-) -> list[dict[str, Any]]:
+    province: Annotated[str | None, Query(max_length=60, description="Province name, e.g. Jawa Timur.")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=60, description="Words of the name or city, e.g. malang.")] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, description="Latitude (with lon: nearest first).")] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180, description="Longitude (with lat).")] = None,
+    limit: Limit = 200,
+) -> list[OfficeOut]:
     if (lat is None) != (lon is None):
         raise ProblemError("invalid_request", "Give both lat and lon.", "Isi lat dan lon.", status=422)
     if lat is not None and lon is not None:
-        return [o.model_dump() | {"distance_km": round(d, 1)} for o, d in nearest_offices(lat, lon, limit)]
-    chosen = offices_in_province(province) if province else list(load_offices())
-    return [o.model_dump() for o in chosen[:limit]]
+        ranked = nearest_offices(lat, lon, len(load_offices()))
+    else:
+        ranked = [(office, None) for office in (offices_in_province(province) if province else load_offices())]
+    chosen = [(o, d) for o, d in ranked if (not province or o.province.casefold() == province.strip().casefold())
+              and (not q or matches(o, q))]
+    return [OfficeOut(**o.model_dump(), distance_km=None if d is None else round(d, 1)) for o, d in chosen[:limit]]
 
 
-@router.get("/offices/{code}/calendar")
-async def calendar(code: str, start: dt.date, end: dt.date, gw: GatewayDep) -> dict[str, Any]:
-    try:
-        office_by_code(code)
-    except UnknownOffice:
-        raise ProblemError("unknown_office", f"Unknown office {code}.", f"Kantor {code} tidak dikenal.") from None
-    return (await gw.ask(Commands.GET_CALENDAR, GetCalendar(office=code, start=start, end=end)))["calendar"]
+@router.get("/offices/{code}", summary="One office")
+async def office(code: str) -> Office:
+    return known_office(code)

@@ -1,0 +1,45 @@
+"""The gateway's settings (PASPOR_GATEWAY_*), with defaults that run the embedded mode."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.runtime.settings import CommonSettings
+
+
+class TrustedIssuer(BaseModel):
+    """An identity provider whose tokens the gateway accepts, and where its public keys are."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    issuer: str = Field(min_length=1, description="The tokens' `iss` claim, e.g. https://accounts.google.com.")
+    jwks: str = Field(min_length=1, description="JWKS location: an https:// or http:// URL, or a file path.")
+    provider: str = Field(default="", max_length=40, description="Short provider name (default: the issuer).")
+    audience: str = Field(default="antrian-paspor", description="The `aud` the tokens must carry.")
+    grants_roles: bool = Field(default=False, description="Trust its `role`/`office` claims (staff directories only).")
+
+
+class GatewaySettings(CommonSettings):
+    """Gateway settings (PASPOR_GATEWAY_*)."""
+
+    gateway_host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    gateway_port: int = Field(default=8080, ge=0, le=65535, description="HTTP port.")
+    gateway_dev_issuer: bool = Field(default=False, description="DEVELOPMENT ONLY: local token issuer.")
+    gateway_distributed: bool = Field(default=False, description="Set in the distributed deployment.")
+    gateway_issuers: list[TrustedIssuer] = Field(default_factory=list, description="Trusted identity providers (JSON list).")
+    gateway_jwks_ttl: float = Field(default=3600, ge=10, description="Seconds a fetched JWKS stays fresh.")
+    gateway_outcome_wait: float = Field(default=3.0, ge=0, le=30, description="Seconds to wait for an outcome.")
+    gateway_read_model: bool = Field(default=True, description="Calendar and sold-out fast path from the availability bucket.")
+    gateway_max_body_bytes: int = Field(default=16384, ge=1024, description="Largest request body accepted.")
+    gateway_rate_address: float = Field(default=200, gt=0, description="Requests per second per client address.")
+    gateway_rate_account: float = Field(default=20, gt=0, description="Requests per second per account.")
+    gateway_rate_device: float = Field(default=20, gt=0, description="Requests per second per device.")
+    gateway_rate_burst: float = Field(default=2.0, ge=1, description="Burst, in seconds of the rate.")
+    gateway_sse_seconds: float = Field(default=300, gt=0, description="Longest a booking's event stream stays open.")
+    # Same variable as the quota service's (PASPOR_QUOTA_WINDOW_DAYS): the calendar shows what quota decides.
+    quota_window_days: int = Field(default=60, ge=1, le=366, description="Days open for booking ahead.")
+
+    @model_validator(mode="after")
+    def _no_dev_issuer_when_distributed(self) -> GatewaySettings:
+        if self.gateway_distributed and self.gateway_dev_issuer:
+            raise ValueError("the development token issuer must not be enabled in the distributed mode")
+        return self

@@ -1,0 +1,128 @@
+"""The authorization matrix: every route of the API × every kind of caller, on the running system.
+
+Callers: a citizen (on their own device), an officer (bound to GRESIK), an operator, nobody, an
+expired token, a token from an issuer nobody trusts, and a citizen on someone else's device.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.gateway.auth import DevIssuer
+from support import bookable_day, booking_body, sign_in
+
+PUBLIC, CITIZEN, OFFICER, OPERATOR = "public", "citizen", "officer", "operator"
+CALLERS = ("officer", "operator", "nobody", "expired", "foreign", "wrong_device", "citizen")  # citizen last: it cancels
+DAY = bookable_day(25)
+# "METHOD path" -> who may call it, and the request (path filled in, JSON body)
+ROUTES: dict[str, tuple[str, dict]] = {
+    "GET /health": (PUBLIC, {}), "GET /ready": (PUBLIC, {}), "GET /metrics": (PUBLIC, {}),
+    "GET /asyncapi.json": (PUBLIC, {}),
+    "POST /v1/dev/token": (PUBLIC, {"json": {"subject": "matrix@example.com"}}),
+    "GET /v1/offices": (PUBLIC, {}), "GET /v1/offices/{code}": (PUBLIC, {}),
+    "GET /v1/offices/{code}/calendar": (PUBLIC, {"params": {"start": DAY.isoformat(), "end": DAY.isoformat()}}),
+    "GET /v1/free-slots": (PUBLIC, {"params": {"lat": -7.1, "lon": 112.4, "start": DAY.isoformat(), "end": DAY.isoformat()}}),
+    "GET /v1/info": (PUBLIC, {}), "GET /v1/info/{name}": (PUBLIC, {}),
+    "GET /v1/me": (CITIZEN, {}), "PUT /v1/me": (CITIZEN, {"json": {
+        "full_name": "Matrix Citizen", "nik": "3174015705900001", "kk_number": "3174010101208888",
+        "phone": "081234567890", "email": "matrix@example.com", "birth_date": "1990-05-17"}}),
+    "GET /v1/me/terms": (CITIZEN, {}), "POST /v1/me/terms": (CITIZEN, {"json": {"version": "{terms}"}}),
+    "GET /v1/me/registrations": (CITIZEN, {}),
+    "POST /v1/bookings": (CITIZEN, {"json": booking_body("MADIUN", DAY, "siang", serial=9901)}),
+    "GET /v1/bookings": (CITIZEN, {}),
+    "GET /v1/bookings/{booking_id}": (CITIZEN, {}),
+    "GET /v1/bookings/{booking_id}/events": (CITIZEN, {}),
+    "GET /v1/bookings/{booking_id}/ticket": (CITIZEN, {}),
+    "GET /v1/bookings/{booking_id}/ticket.png": (CITIZEN, {}),
+    "GET /v1/bookings/{booking_id}/ticket.svg": (CITIZEN, {}),
+    "GET /v1/bookings/{booking_id}/ticket.ics": (CITIZEN, {}),
+    "POST /v1/checkin": (OFFICER, {"json": {"payload": "not-a-ticket"}}),
+    "PUT /v1/operator/offices/{code}/capacity": (OPERATOR, {"json": {"date": DAY.isoformat(), "capacity": 90}}),
+    "POST /v1/operator/offices/{code}/closures": (OPERATOR, {"json": {"date": (DAY + dt.timedelta(days=1)).isoformat(),
+                                                                      "reason": "matrix closure test"}}),
+    "POST /v1/bookings/{booking_id}/cancel": (CITIZEN, {}),  # last: the citizen cancels for real
+}
+
+
+def foreign_token() -> str:
+    now = dt.datetime.now(dt.timezone.utc)
+    claims = {"iss": "https://evil.example", "aud": "antrian-paspor", "sub": "x", "role": "operator", "exp": now + dt.timedelta(hours=1)}
+    return jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA")
+
+
+@pytest.fixture(scope="module")
+def callers(system) -> dict[str, dict[str, str]]:
+    dev = DevIssuer(Path(system.data_dir) / "keys")  # the running system's development issuer
+    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+        citizen, neighbour = sign_in(client, "matrix-citizen@example.com"), sign_in(client, "matrix-neighbour@example.com")
+        roaming = sign_in(client, "matrix-roaming@example.com")  # its own account, so rate limits stay apart
+    bearer = lambda token: {"Authorization": f"Bearer {token}"}  # noqa: E731
+    return {
+        "citizen": citizen.headers(),
+        "officer": bearer(dev.issue("matrix-officer@kanim", role="officer", office="GRESIK")) | {"X-Device-Id": "officer-desk-0001"},
+        "operator": bearer(dev.issue("matrix-operator@kanim", role="operator")) | {"X-Device-Id": "operator-pc-00001"},
+        "nobody": {"X-Device-Id": "nobody-device-001"},
+        "expired": bearer(dev.issue("matrix-citizen@example.com", ttl=dt.timedelta(hours=-1))) | {"X-Device-Id": citizen.device},
+        "foreign": bearer(foreign_token()) | {"X-Device-Id": citizen.device},
+        "wrong_device": roaming.headers() | {"X-Device-Id": neighbour.device},  # bound to the neighbour's account
+    }
+
+
+def expected(kind: str, caller: str, takes_device: bool) -> set[int] | str:
+    """The statuses allowed for a caller: 'allowed' means anything but 401/403 (and no server error)."""
+    if kind == PUBLIC:
+        return "allowed"
+    if caller in ("nobody", "expired", "foreign"):
+        return {401}
+    if caller == "wrong_device":  # a citizen, on a device bound to another account
+        return "allowed" if kind == CITIZEN and not takes_device else {403}  # reading one's own booking needs no device
+    return "allowed" if caller == kind or (caller == "citizen" and kind == CITIZEN) else {403}
+
+
+def test_every_route_answers_every_caller_as_its_role_allows(system, callers):
+    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+        openapi = client.get("/openapi.json").json()
+        routes = {f"{m.upper()} {p}": op for p, ops in openapi["paths"].items() for m, op in ops.items()}
+        assert set(routes) == set(ROUTES), "the matrix must list every route of the API"
+        booking_id, terms = prepare(client, callers["citizen"])
+        wrong = []
+        for route, (kind, request) in ROUTES.items():
+            takes_device = any(p["name"].lower() == "x-device-id" for p in routes[route].get("parameters", []))
+            for caller in CALLERS:
+                status = call(client, route, request, callers[caller], booking_id, terms)
+                allowed = expected(kind, caller, takes_device)
+                ok = status < 500 and status not in (401, 403) if allowed == "allowed" else status in allowed
+                if not ok:
+                    wrong.append(f"{route} as {caller}: {status} (expected {allowed})")
+    assert wrong == []
+
+
+def prepare(client: httpx.Client, citizen: dict[str, str]) -> tuple[str, str]:
+    """The citizen's booking, confirmed with its ticket issued, and the terms version in force."""
+    body = booking_body("MADIUN", DAY, "pagi", serial=9900)
+    booking = client.post("/v1/bookings", json=body, headers=citizen | {"Idempotency-Key": "matrix-booking-1"}).json()
+    deadline = time.monotonic() + 20
+    while client.get(f"/v1/bookings/{booking['booking_id']}/ticket", headers=citizen).status_code != 200:
+        assert time.monotonic() < deadline, "the ticket was never issued"
+        time.sleep(0.1)
+    return booking["booking_id"], client.get("/v1/me/terms", headers=citizen).json()["current_version"]
+
+
+def call(client: httpx.Client, route: str, request: dict, headers: dict, booking_id: str, terms: str) -> int:
+    method, path = route.split(" ")
+    path = path.format(code="GRESIK", name="fees", booking_id=booking_id)
+    json_body = request.get("json")
+    if json_body and json_body.get("version") == "{terms}":
+        json_body = {"version": terms}
+    headers = headers | {"Idempotency-Key": f"matrix-{hash(tuple(headers.items())) % 10**8:08d}"}
+    if path.endswith("/events"):  # a stream: its first answer is enough
+        with client.stream(method, path, headers=headers) as response:
+            return response.status_code
+    return client.request(method, path, json=json_body, params=request.get("params"), headers=headers).status_code
