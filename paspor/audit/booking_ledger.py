@@ -1,0 +1,147 @@
+"""Replays the booking store: every booking's life, every account's registrations, every NIK's bookings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from shared.privacy import mask_number
+
+from .findings import AuditResult
+from .records import Record, ident, plain
+from .scope import Scope
+
+UPCOMING = ("requested", "confirmed")
+IGNORED = frozenset({
+    "Account.Registered", "Account.DeviceBound", "Account.TermsAccepted", "Account.ProfileUpdated",
+    "DeviceBinding.Bound", "NikClaim.Opened", "NikClaim.Claimed", "NikClaim.Freed",
+})
+
+
+@dataclass
+class BookingTrail:
+    """One booking as rebuilt from its events."""
+
+    account_id: str
+    office: str
+    day: object
+    session: str
+    niks: list[str]
+    requested: Record
+    status: str = "requested"
+    confirmed: Record | None = None
+    cancelled: Record | None = None
+    ended: Record | None = None  # rejected, withdrawn, checked in or missed
+
+    @property
+    def slot(self) -> tuple[str, str, str]:
+        return self.office, str(self.day), self.session
+
+
+@dataclass
+class AccountTrail:
+    """What the account rules need: counted registrations, the upcoming one, the cooldown."""
+
+    registrations: dict[str, dt.datetime] = field(default_factory=dict)
+    active: str | None = None
+    cooldown_until: dt.datetime | None = None
+
+
+class BookingLedger:
+    """Bookings, accounts and NIKs; checks the account rules and the anti-broker rule as it goes."""
+
+    kinds = frozenset({
+        "Booking.Requested", "Booking.Confirmed", "Booking.Rejected", "Booking.Withdrawn", "Booking.Cancelled",
+        "Booking.Attended", "Account.RegistrationStarted", "Account.RegistrationReturned",
+        "Account.RegistrationCancelled", "Account.RegistrationEnded",
+    }) | IGNORED
+
+    def __init__(self, result: AuditResult, scope: Scope, rules: object) -> None:
+        self.result, self.scope, self.rules = result, scope, rules
+        self.bookings: dict[str, BookingTrail] = {}
+        self.accounts: dict[str, AccountTrail] = {}
+        self.nik_holder: dict[str, str] = {}  # NIK -> the last booking that named it
+
+    def apply(self, record: Record) -> None:
+        kind = record.kind
+        if kind in IGNORED:
+            return
+        if kind.startswith("Booking."):
+            self._booking(kind, record)
+        elif kind.startswith("Account.Registration"):
+            self._account(kind, record)
+
+    def _booking(self, kind: str, record: Record) -> None:
+        booking_id, state = record.aggregate_id, record.state
+        if kind == "Booking.Requested":
+            niks = [a["nik"] for a in state["applicants"]]
+            trail = BookingTrail(plain(state["account_id"]), state["office"], plain(state["day"]), state["session"],
+                                 niks, record)
+            self._check_niks(booking_id, trail, record)
+            self.bookings[booking_id] = trail
+            return
+        trail = self.bookings.get(booking_id)
+        if trail is None:
+            return  # its Requested is missing: reported as a version gap
+        if kind == "Booking.Confirmed":
+            if trail.status != "requested" or trail.confirmed is not None:
+                self._report(trail, "confirmed_twice", f"booking {booking_id}", f"confirmed while {trail.status}", record)
+            trail.status, trail.confirmed = "confirmed", record
+        elif kind == "Booking.Cancelled":
+            trail.status, trail.cancelled = "cancelled", record
+        elif kind in ("Booking.Rejected", "Booking.Withdrawn"):
+            trail.status, trail.ended = "rejected", record
+        elif kind == "Booking.Attended":
+            trail.status, trail.ended = state["status"], record
+
+    def _check_niks(self, booking_id: str, trail: BookingTrail, record: Record) -> None:
+        for nik in trail.niks:
+            other = self.bookings.get(self.nik_holder.get(nik, ""))
+            if other is not None and other.status in UPCOMING:
+                self._report(trail, "nik_in_two_upcoming_bookings", f"NIK {mask_number(nik)}",
+                             f"in booking {booking_id} while booking {other.requested.aggregate_id} is {other.status}",
+                             other.requested, record)
+            self.nik_holder[nik] = booking_id
+
+    def _account(self, kind: str, record: Record) -> None:
+        account = self.accounts.get(record.aggregate_id)
+        if account is None:
+            account = self.accounts[record.aggregate_id] = AccountTrail()
+        booking_id, state = state_booking(record), record.state
+        if kind == "Account.RegistrationStarted":
+            self._check_registration(account, record)
+            account.registrations[booking_id] = plain(state["at"])
+            account.active = booking_id
+        elif kind == "Account.RegistrationReturned":
+            account.registrations.pop(booking_id, None)
+        elif kind == "Account.RegistrationCancelled":
+            until = plain(state["at"]) + dt.timedelta(days=self.rules.cooldown_days)
+            account.cooldown_until = max(until, account.cooldown_until or until)
+        if kind != "Account.RegistrationStarted" and account.active == booking_id:
+            account.active = None
+
+    def _check_registration(self, account: AccountTrail, record: Record) -> None:
+        at, subject, rules = plain(record.state["at"]), f"account {record.aggregate_id}", self.rules
+        if account.active is not None:
+            self.result.add("two_active_bookings", subject, f"booking {account.active} was still upcoming", record)
+        if len(account.registrations) >= rules.max_registrations:
+            self.result.add("registration_limit_exceeded", subject,
+                            f"registration {len(account.registrations) + 1} (limit {rules.max_registrations})", record)
+        if account.cooldown_until and at < account.cooldown_until:
+            self.result.add("cooldown_violated", subject, f"registered at {at:%Y-%m-%d %H:%M}, cooldown until "
+                            f"{account.cooldown_until:%Y-%m-%d %H:%M}", record)
+        if account.registrations and at < max(account.registrations.values()) + dt.timedelta(days=rules.spacing_days):
+            last = max(account.registrations.values())
+            self.result.add("spacing_violated", subject, f"registered at {at:%Y-%m-%d %H:%M}, "
+                            f"{(at - last).days} days after the last (spacing {rules.spacing_days})", record)
+
+    def _report(self, trail: BookingTrail, code: str, subject: str, detail: str, *records: Record) -> None:
+        if self.scope.covers(trail.office, trail.day):
+            self.result.add(code, subject, detail, *records)
+
+    def in_scope(self) -> list[tuple[str, BookingTrail]]:
+        return [(b, t) for b, t in self.bookings.items() if self.scope.covers(t.office, t.day)]
+
+
+def state_booking(record: Record) -> str:
+    return ident(record.state["booking_id"])

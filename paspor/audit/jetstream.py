@@ -1,0 +1,110 @@
+"""Replays the JetStream streams and cross-checks them with the event stores.
+
+Every stored event that has a wire form must have been published (its message id is derived from the
+stored event, by the service's own `to_wire`), and every message in the streams must come from a
+stored event. Stored events newer than the horizon may still be on their way: counted as pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from shared.runtime.bus import connect
+from shared.runtime.settings import CommonSettings
+
+from .findings import AuditResult, Evidence
+from .records import StoreMissing, open_store
+
+STREAMS = ("PASPOR_BOOKING", "PASPOR_QUOTA", "PASPOR_TICKET")
+Expected = dict[str, tuple[Evidence, Any]]  # message id -> the stored event it comes from, and the message
+
+
+def wire_functions(partitions: int) -> dict[str, Callable[[Any], Iterable[tuple[str, Any]]]]:
+    from services.booking.messaging import to_wire as booking
+    from services.notifier.messaging import to_wire as notifier
+    from services.quota.wire import to_wire as quota
+
+    return {name: functools.partial(f, partitions=partitions) for name, f in
+            (("booking", booking), ("quota", quota), ("notifier", notifier))}
+
+
+def expected_messages(settings: CommonSettings, as_of: dt.datetime | None) -> Expected:
+    """Every message the stores' events should have produced on the wire, by message id."""
+    expected: Expected = {}
+    for name, to_wire in wire_functions(settings.partitions).items():
+        try:
+            reader = open_store(settings, name)
+        except StoreMissing:
+            continue
+        try:
+            position = 0
+            while page := reader.recorder.select_notifications(position, 5000, inclusive_of_start=False):
+                for notification in page:
+                    event = reader.mapper.to_domain_event(notification)
+                    if as_of is None or event.timestamp <= as_of:
+                        proof = Evidence(name, notification.id, notification.topic.rpartition(":")[2],
+                                         str(notification.originator_id), notification.originator_version, event.timestamp)
+                        expected.update((str(m.message_id), (proof, m)) for _, m in to_wire(event))
+                position = page[-1].id
+        finally:
+            reader.close()
+    return expected
+
+
+async def published_messages(nats_url: str) -> dict[str, tuple[str, int, str]]:
+    """Every message id in the three event streams: (stream, sequence, subject)."""
+    nc = await connect([u.strip() for u in nats_url.split(",")], "paspor-audit")
+    found: dict[str, tuple[str, int, str]] = {}
+    try:
+        js = nc.jetstream()
+        for stream in STREAMS:
+            try:
+                last = (await js.stream_info(stream)).state.last_seq
+            except NotFoundError:
+                continue
+            found.update(await _read_stream(js, stream, last))
+    finally:
+        await nc.close()
+    return found
+
+
+async def _read_stream(js: Any, stream: str, last: int) -> dict[str, tuple[str, int, str]]:
+    found: dict[str, tuple[str, int, str]] = {}
+    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, inactive_threshold=60.0)
+    subscription = await js.pull_subscribe("", stream=stream, config=config)
+    seq = 0
+    try:
+        while seq < last:
+            for msg in await subscription.fetch(1000, timeout=5):
+                seq = msg.metadata.sequence.stream
+                found[(msg.headers or {}).get("Nats-Msg-Id", f"{stream}#{seq}")] = (stream, seq, msg.subject)
+                await msg.ack()
+    finally:
+        await subscription.unsubscribe()
+    return found
+
+
+def cross_check_streams(settings: CommonSettings, result: AuditResult, nats_url: str, as_of: dt.datetime | None = None,
+                        grace: dt.timedelta = dt.timedelta(seconds=60)) -> None:
+    """Add `unpublished_event` and `published_not_stored` findings (and pending publishes) to `result`."""
+    expected = expected_messages(settings, as_of)
+    published = asyncio.run(published_messages(nats_url))
+    horizon = (as_of or max((p.at for p, _ in expected.values()), default=dt.datetime.now(dt.timezone.utc))) - grace
+    result.scope["jetstream"] = {"url": nats_url, "messages_read": len(published), "messages_expected": len(expected)}
+    for message_id, (proof, message) in expected.items():
+        if message_id not in published:
+            if proof.at > horizon:
+                result.pending["publish"] += 1
+            else:
+                result.add("unpublished_event", f"message {message_id}",
+                           f"{type(message).__name__} from {proof.kind} is in no stream", proof)
+    for message_id, (stream, seq, subject) in published.items():
+        if message_id not in expected:
+            result.add("published_not_stored", f"message {message_id}", f"{stream} #{seq} on {subject}: no stored event made it")
