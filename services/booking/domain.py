@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.events import derived_id
 from shared.privacy import mask_number
+from shared.sessions import DEFAULT_SESSION_HOURS, SessionHours, session_window
 
 from .errors import DatePast, NikAlreadyBooked, NotCancellable, NotYetReleased, OfficeClosed
 
@@ -26,10 +27,7 @@ class Rules:
     release_time: dt.time = dt.time(0, 0)  # local time a date opens, window_days before it
     terms_version: str = "2026.1"  # empty: no terms to accept
     profile_required: bool = False  # True: no booking before the profile (and its KK) is given
-    session_hours: tuple[tuple[str, dt.time, dt.time], ...] = (
-        ("pagi", dt.time(8, 0), dt.time(12, 0)),
-        ("siang", dt.time(13, 0), dt.time(16, 0)),
-    )
+    session_hours: tuple[SessionHours, ...] = DEFAULT_SESSION_HOURS  # PASPOR_SESSION_HOURS
 
     def check_date(self, day: dt.date, local_now: dt.datetime, closed_because: tuple[str, str] | None) -> None:
         """Refuse a date that is past, closed (`closed_because`: why, en and id) or not released yet."""
@@ -43,8 +41,7 @@ class Rules:
 
     def session_times(self, day: dt.date, session: str, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
         """When a session starts and ends, in the office's time zone."""
-        start, end = next((s, e) for name, s, e in self.session_hours if name == session)
-        return dt.datetime.combine(day, start, zone), dt.datetime.combine(day, end, zone)
+        return session_window(day, session, zone, self.session_hours)
 
 
 class NikClaim(Aggregate):

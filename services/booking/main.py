@@ -6,13 +6,14 @@ import asyncio
 import datetime as dt
 import functools
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.runtime.consumer import BatchConsumer
 from shared.runtime.relay import Relay
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
+from shared.sessions import parse_session_hours
 
 from .application import BookingApplication
 from .domain import Rules
@@ -42,6 +43,14 @@ class BookingSettings(CommonSettings):
     quota_release_time: dt.time = Field(
         default=dt.time(0, 0), description="Local time a new date opens: the quota service's own setting."
     )
+    session_hours: str = Field(default="pagi=08:00-12:00,siang=13:00-16:00",
+                               description="Sessions in office time (PASPOR_SESSION_HOURS, shared with the notifier).")
+
+    @field_validator("session_hours")
+    @classmethod
+    def _valid_hours(cls, value: str) -> str:
+        parse_session_hours(value)
+        return value
 
 
 def rules_from(settings: BookingSettings) -> Rules:
@@ -50,6 +59,7 @@ def rules_from(settings: BookingSettings) -> Rules:
         cooldown_days=settings.booking_cooldown_days, window_days=settings.quota_window_days,
         release_time=settings.quota_release_time,
         terms_version=settings.booking_terms_version, profile_required=settings.booking_profile_required,
+        session_hours=parse_session_hours(settings.session_hours),
     )
 
 
