@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
@@ -76,16 +75,29 @@ class Runtime:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         # NATS may already be gone (it is stopped last, but may have died): never hang here.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.broker.stop(), 5)
+        await bounded(self.broker.stop(), "stopping the broker")
         if self.nc is not None and not self.nc.is_closed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.nc.drain(), 5)
+            await bounded(self.nc.drain(), "draining the connection")
             if not self.nc.is_closed:
-                await self.nc.close()
+                await bounded(self.nc.close(), "closing the connection")
         self.writer.shutdown(wait=True)
         for callback in self.on_stop:
             result = callback()
             if asyncio.iscoroutine(result):
                 await result
         log.info("%s stopped", self.name)
+
+
+async def bounded(coro: Coroutine[Any, Any, Any], what: str, seconds: float = 5.0) -> None:
+    """Run a shutdown step for at most `seconds`; a client stuck reconnecting is left behind, not awaited.
+
+    (`asyncio.wait_for` would wait for the step to acknowledge its cancellation, which a client
+    reconnecting to a dead server may never do.)
+    """
+    task = asyncio.ensure_future(coro)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        log.warning("gave up %s after %.0fs (NATS unreachable?)", what, seconds)
+    elif not task.cancelled() and task.exception() is not None:
+        log.warning("%s failed: %r", what, task.exception())
