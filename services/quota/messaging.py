@@ -63,12 +63,41 @@ class QuotaWorker:
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.app, self.writer, self.on_saved, self.clock = app, writer, on_saved, clock
         self.availability: KeyValue | None = None
+        self._waiting: list[tuple[list[Message], asyncio.Future[None]]] = []
+        self._committer: asyncio.Future[None] | None = None
 
     async def open_read_model(self, js: Any) -> None:
         self.availability = await open_bucket(js, AVAILABILITY_BUCKET)  # replicated as the streams are
 
     async def handle_batch(self, messages: list[Message]) -> None:
-        """Decide a batch (one save), publish the read model, then let the consumer ack.
+        """Decide a partition's batch, then let its consumer ack.
+
+        Group commit: batches of several partitions that arrive while a save is running are
+        decided together in the next one. Each partition has at most one batch in a group, so
+        every partition's order holds, and a rush costs few saves.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((messages, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.ensure_future(self._commit_waiting())
+        await future
+
+    async def _commit_waiting(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            try:
+                await self._decide([m for batch, _ in group for m in batch])
+            except Exception as error:  # every batch of the group is retried by its consumer
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(error)
+            else:
+                for _, future in group:
+                    if not future.done():
+                        future.set_result(None)
+
+    async def _decide(self, messages: list[Message]) -> None:
+        """Decide (one save), publish the read model, then wake the relay.
 
         A lost race with another writer (only possible when partitions are misassigned) is
         decided again at once from the stored state; the event store refused the stale save.

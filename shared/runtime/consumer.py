@@ -48,6 +48,9 @@ class ConsumerSpec:
     attempts: int = 4
     backoff: Sequence[float] = field(default_factory=lambda: (0.2, 1, 3, 10, 30))
     ack_wait: float = 30.0
+    # How long a fetch may wait to fill its batch: a short wait keeps latency low when traffic is
+    # light; under a rush batches fill at once anyway.
+    linger: float = 0.02
     # True when one process alone reads it (a quota partition): one "ack all" covers a batch.
     # False when replicas share it: each message is acked, so no replica acks another's batch.
     exclusive: bool = False
@@ -67,7 +70,7 @@ class BatchConsumer:
         sub = await self._subscribe_when_possible()
         while True:
             try:
-                msgs = await sub.fetch(self.spec.batch, timeout=1.0)
+                msgs = await sub.fetch(self.spec.batch, timeout=self.spec.linger)
             except (NatsTimeout, asyncio.TimeoutError):
                 continue
             except (NatsError, OSError) as error:
