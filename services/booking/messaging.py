@@ -58,6 +58,10 @@ ATTENDANCE = ConsumerSpec(
 )
 
 
+REQUEST_CONCURRENCY = 500  # up to one full group in flight
+QUERY_CONCURRENCY = 64
+
+
 def problem(error: BookingError) -> dict:
     log.info("refused: %s", error.code)  # the code only: messages may name (masked) personal data
     return {"problem": Problem(
@@ -89,11 +93,14 @@ def register_commands(
         return {key: _json(result)}
 
     def serve(subject: str, model: type[BaseModel], key: str, action: Callable[[Any], Any]) -> None:
-        @broker.subscriber(subject, queue="booking", title=subject.removeprefix("paspor.cmd."))
+        @broker.subscriber(subject, queue="booking", max_workers=QUERY_CONCURRENCY,
+                           title=subject.removeprefix("paspor.cmd."))
         async def handle(msg: NatsMessage) -> dict:
             return await call(model, msg.body, key, action)
 
-    @broker.subscriber(Commands.REQUEST_BOOKING, queue="booking", title="booking.request")
+    # Many requests in flight at once: that is what lets the grouped saves group anything.
+    @broker.subscriber(Commands.REQUEST_BOOKING, queue="booking", max_workers=REQUEST_CONCURRENCY,
+                       title="booking.request")
     async def request_booking(msg: NatsMessage) -> dict:
         try:
             command = RequestBooking.model_validate_json(msg.body)
