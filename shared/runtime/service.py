@@ -77,9 +77,9 @@ class Runtime:
         # NATS may already be gone (it is stopped last, but may have died): never hang here.
         await bounded(self.broker.stop(), "stopping the broker")
         if self.nc is not None and not self.nc.is_closed:
-            await bounded(self.nc.drain(), "draining the connection")
-            if not self.nc.is_closed:
-                await bounded(self.nc.close(), "closing the connection")
+            # close, not drain: the consumers are stopped and their unacked batches come back to
+            # whoever consumes next; drain would wait for pull subscriptions that will never finish.
+            await bounded(self.nc.close(), "closing the connection")
         self.writer.shutdown(wait=True)
         for callback in self.on_stop:
             result = callback()
