@@ -10,6 +10,7 @@ import pytest
 
 from paspor.embedded import EmbeddedSystem
 from paspor.natsserver import NatsServer, free_port
+from support import temporary_database
 
 
 @pytest.fixture
@@ -52,17 +53,16 @@ def postgres_admin() -> str:
 
 @pytest.fixture
 def fresh_postgres(postgres_admin: str) -> Iterator[str]:
-    """A new, empty database for one test; dropped afterwards."""
-    import uuid
+    """A new, empty database for one test."""
+    with temporary_database(postgres_admin) as url:
+        yield url
 
-    import psycopg
 
-    name = f"paspor_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield postgres_admin.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(postgres_admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+@pytest.fixture(scope="session")
+def postgres_url(postgres_admin: str) -> Iterator[str]:
+    """A new, empty database shared by the test session (for slower stories that only add data)."""
+    with temporary_database(postgres_admin) as url:
+        yield url
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
+
+from collections.abc import Iterator
 
 import httpx
 
@@ -72,3 +75,20 @@ def refusal_reason(response: httpx.Response) -> str | None:
     if response.status_code >= 400:
         return body.get("code")
     return body.get("reason") if body.get("status") == "rejected" else None
+
+
+@contextlib.contextmanager
+def temporary_database(admin_url: str) -> Iterator[str]:
+    """The URL of a new, empty database on the admin URL's server; dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"paspor_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

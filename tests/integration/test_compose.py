@@ -13,19 +13,17 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import nats
-import psycopg
 import pytest
 
 from paspor.cluster import compose
 from paspor.cluster.local import LocalCluster
 from paspor.cluster.natsconf import NodeConfig, routes
-from support import bookable_day, booking_body
+from support import bookable_day, booking_body, temporary_database
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE = compose.load(ROOT / "compose.yaml")
@@ -104,12 +102,8 @@ def test_the_image_runs_the_paspor_cli():
 
 @pytest.fixture(scope="module")
 def cluster_database(postgres_admin: str) -> Iterator[str]:
-    name = f"paspor_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield postgres_admin.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(postgres_admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(postgres_admin) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
