@@ -47,7 +47,9 @@ def consumer_spec(partition: int, batch: int) -> ConsumerSpec:
     return ConsumerSpec(
         stream="PASPOR_BOOKING",
         durable=f"quota-p{partition:02d}",
-        exclusive=True,  # one owner per partition
+        # Per-message acks: a misassigned second owner, or a crashed one, can never "ack all" a batch
+        # another process still holds (the faster exclusive mode lost messages in those cases).
+        exclusive=False,
         filter_subjects=[
             partition_subject("booking", partition, "requested"),
             partition_subject("booking", partition, "cancelled"),
