@@ -16,6 +16,7 @@ from typing import Annotated
 import psycopg
 import typer
 
+from shared.events import DEFAULT_PARTITIONS
 from shared.offices import load_offices
 
 from .counter import prepare_postgres, run_postgres, run_sqlite, rush_targets
@@ -29,6 +30,7 @@ def command(
     sessions: Annotated[int, typer.Option(min=1, help="Sessions the requests spread over.")] = 250,
     runs: Annotated[int, typer.Option(min=1, max=9, help="Runs per contender (medians are reported).")] = 3,
     batch: Annotated[int, typer.Option(min=1, help="Quota worker batch size.")] = 1000,
+    workers: Annotated[str, typer.Option(help="Quota worker processes sharing the partitions, one figure each (e.g. 1,2).")] = "1,2",
     latency_rate: Annotated[int, typer.Option(min=100, help="Requests/s offered when measuring latency.")] = 2000,
     backends: Annotated[str, typer.Option(help="Comma-separated: postgres, sqlite.")] = "postgres,sqlite",
     memory: Annotated[bool, typer.Option(help="Also measure the worker's memory with a whole calendar.")] = True,
@@ -36,24 +38,43 @@ def command(
     day = _office_day()
     slots = bench_slots(sessions, day)
     targets = rush_targets(requests, sessions)
-    console.print(f"{requests:,} requests over {sessions} sessions (capacity 100 each), {runs} runs, batch {batch}")
-    for backend in [b.strip() for b in backends.split(",") if b.strip()]:
-        if backend not in ("postgres", "sqlite"):
-            raise typer.BadParameter(f"unknown backend {backend!r}", param_hint="--backends")
-        ours, theirs = Figures(f"quota service ({backend})"), Figures(f"SQL counter ({backend})")
+    counts = _worker_counts(workers)
+    chosen = [b.strip() for b in backends.split(",") if b.strip()]
+    if unknown := [b for b in chosen if b not in ("postgres", "sqlite")]:
+        raise typer.BadParameter(f"unknown backend {unknown[0]!r}", param_hint="--backends")
+    console.print(f"{requests:,} requests over {sessions} sessions (capacity 100 each), {runs} runs, batch {batch}, "
+                  f"quota service with {' and '.join(map(str, counts))} worker process(es)")
+    for backend in chosen:
+        ours = {n: Figures(f"quota service, {n} worker{'s' if n > 1 else ''} ({backend})") for n in counts}
+        theirs = Figures(f"SQL counter ({backend})")
         for run in range(runs):
-            with _database(backend, postgres_url) as url:
-                _run_ours(ours, backend, url, slots, targets, batch, latency_rate)
+            for n in counts:
+                with _database(backend, postgres_url) as url:
+                    _run_ours(ours[n], backend, url, slots, targets, batch, latency_rate, n)
             with _database(backend, postgres_url) as url:
                 _run_theirs(theirs, backend, url, sessions, targets, latency_rate)
-            console.print(f"  {backend} run {run + 1}: ours {ours.rates[-1]:,.0f}/s, counter {theirs.rates[-1]:,.0f}/s")
-        side_by_side(f"Decisions per second on {backend} (durable commits)", "decisions/s", ours, theirs)
+            mine = ", ".join(f"ours ({n}) {ours[n].rates[-1]:,.0f}/s" for n in counts)
+            console.print(f"  {backend} run {run + 1}: {mine}, counter {theirs.rates[-1]:,.0f}/s")
+        for n in counts:
+            side_by_side(f"Decisions per second on {backend} (durable commits), {n} quota worker(s)", "decisions/s",
+                         ours[n], theirs)
     if memory:
         _memory()
 
 
-def _run_ours(figures: Figures, backend: str, url: str | None, slots, targets, batch: int, rate: int) -> None:  # noqa: ANN001
-    with QuotaServiceRun(backend, url, batch) as run:
+def _worker_counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"expected numbers like 1,2 (got {text!r})", param_hint="--workers") from None
+    if not counts or not all(1 <= n <= DEFAULT_PARTITIONS for n in counts):
+        raise typer.BadParameter(f"each count must be between 1 and {DEFAULT_PARTITIONS}", param_hint="--workers")
+    return counts
+
+
+def _run_ours(figures: Figures, backend: str, url: str | None, slots, targets, batch: int, rate: int,  # noqa: ANN001
+              workers: int) -> None:
+    with QuotaServiceRun(backend, url, batch, workers) as run:
         figures.rates.append(asyncio.run(run.throughput(make_requests(slots, targets))))
         sample = make_requests(slots, rush_targets(min(4000, len(targets)), len(slots), seed=11))
         figures.latencies_ms.extend(asyncio.run(run.latency(sample, rate)))

@@ -5,73 +5,38 @@ one nats-server, same requests, same machine."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 from typing import Annotated
 
-import nats
 import typer
 
 from paspor.cluster.nodes import NatsCluster
-from shared.runtime.bus import ensure_streams
 
 from .counter import rush_targets
 from .quota import _database, _office_day
-from .quota_service import QuotaServiceRun, bench_slots, make_requests, publish_all
+from .quota_service import QuotaServiceRun, bench_slots, make_requests
 from .report import Figures, console, side_by_side
-
-HALVES = ("0,1,2,3", "4,5,6,7")
 
 
 class ClusterRun(QuotaServiceRun):
-    """Three routed nats-server nodes and two quota workers, each owning half of the partitions."""
+    """Three routed nats-server nodes (streams R3) and two quota workers, each owning half of the partitions."""
+
+    replicas = 3
 
     def __init__(self, postgres_url: str, batch: int, sync: str) -> None:
-        super().__init__("postgres", postgres_url, batch)
+        super().__init__("postgres", postgres_url, batch, workers=2)
         self.cluster = NatsCluster(self.folder / "nats", ["nats1", "nats2", "nats3"], sync)
-        self.workers: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def urls(self) -> list[str]:
+        return self.cluster.urls
 
     def __enter__(self) -> ClusterRun:
         self.cluster.start()
         return self
 
     def __exit__(self, *_: object) -> None:
-        for worker in self.workers:
-            worker.terminate()
-            worker.wait(30)
+        self.stop_workers()
         self.cluster.stop()
-
-    def start_worker(self) -> None:
-        for owned in HALVES:
-            env = os.environ | {
-                "PASPOR_NATS_URL": ",".join(self.cluster.urls), "PASPOR_STREAM_REPLICAS": "3",
-                "PASPOR_DATA_DIR": str(self.folder), "PASPOR_EVENT_STORE": "postgres",
-                "PASPOR_POSTGRES_URL": self.postgres_url, "PASPOR_QUOTA_BATCH_SIZE": str(self.batch),
-                "PASPOR_QUOTA_WINDOW_DAYS": "366", "PASPOR_QUOTA_PARTITIONS_OWNED": owned,
-            }
-            with open(self.folder / f"quota-{owned[0]}.log", "wb") as log:
-                self.workers.append(subprocess.Popen([sys.executable, "-m", "paspor", "service", "quota"], env=env,
-                                                     stdout=log, stderr=subprocess.STDOUT))
-        self.worker = self.workers[0]
-
-    async def throughput(self, requests) -> float:  # noqa: ANN001
-        nc = await nats.connect(servers=self.cluster.urls)
-        js = nc.jetstream()
-        await ensure_streams(js, 3)
-        began = time.perf_counter()
-        await publish_all(js, requests)
-        console.print(f"    published {len(requests):,} requests (R3) in {time.perf_counter() - began:.1f}s")
-        sub = await nc.subscribe("paspor.quota.*.*", cb=self._arrived)
-        self.start_worker()
-        await self._until(len(requests), timeout=900)
-        await sub.unsubscribe()
-        await nc.close()
-        times = sorted(self.arrivals.values())
-        return (len(times) - 1) / (times[-1] - times[0])
 
 
 def command(
@@ -94,6 +59,7 @@ def command(
         for _ in range(runs):
             with _database("postgres", postgres_url) as url, ClusterRun(url, batch, mode) as run:
                 cluster.rates.append(asyncio.run(run.throughput(make_requests(slots, targets))))
+                console.print(f"    published {requests:,} requests (R3) in {run.published_in:.1f}s")
         side_by_side(f"Quota decisions per second: cluster (sync {mode}) beside one node", "decisions/s", cluster, single)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import nats
 
 from paspor.natsserver import NatsServer
-from shared.events import BookingRequested, Slot, subject_for
+from shared.events import DEFAULT_PARTITIONS, BookingRequested, Slot, subject_for
 from shared.offices import load_offices
 from shared.runtime.bus import ensure_streams
 
@@ -33,46 +33,61 @@ def _days(n: int):  # noqa: ANN202
 
 
 class QuotaServiceRun:
-    """One nats-server and one quota worker on a fresh store, for one measurement."""
+    """One nats-server and the quota workers (sharing the partitions) on a fresh store, for one measurement."""
 
-    def __init__(self, store: str, postgres_url: str | None, batch: int) -> None:
+    replicas = 1
+
+    def __init__(self, store: str, postgres_url: str | None, batch: int, workers: int = 1) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="paspor-bench-"))
-        self.store, self.postgres_url, self.batch = store, postgres_url, batch
+        self.store, self.postgres_url, self.batch, self.worker_count = store, postgres_url, batch, workers
         self.server = NatsServer(self.folder / "nats")
-        self.worker: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
         self.arrivals: dict[str, float] = {}
+
+    @property
+    def urls(self) -> list[str]:
+        return [self.server.url]
 
     def __enter__(self) -> QuotaServiceRun:
         self.server.start()
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self.worker is not None:
-            self.worker.terminate()
-            self.worker.wait(30)
+        self.stop_workers()
         self.server.stop()
 
-    def start_worker(self) -> None:
-        env = os.environ | {
-            "PASPOR_NATS_URL": self.server.url, "PASPOR_DATA_DIR": str(self.folder),
-            "PASPOR_EVENT_STORE": self.store, "PASPOR_QUOTA_BATCH_SIZE": str(self.batch),
-            "PASPOR_QUOTA_WINDOW_DAYS": "366",
-        }
-        if self.postgres_url:
-            env["PASPOR_POSTGRES_URL"] = self.postgres_url
-        with open(self.folder / "quota.log", "wb") as log:
-            self.worker = subprocess.Popen([sys.executable, "-m", "paspor", "service", "quota"], env=env,
-                                           stdout=log, stderr=subprocess.STDOUT)
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.terminate()
+        for worker in self.workers:
+            worker.wait(30)
+
+    def start_workers(self) -> None:
+        """`paspor service quota` processes, each owning its share of the partitions (as in compose.yaml)."""
+        for number, owned in enumerate(partition_shares(self.worker_count), start=1):
+            env = os.environ | {
+                "PASPOR_NATS_URL": ",".join(self.urls), "PASPOR_STREAM_REPLICAS": str(self.replicas),
+                "PASPOR_DATA_DIR": str(self.folder), "PASPOR_EVENT_STORE": self.store,
+                "PASPOR_QUOTA_BATCH_SIZE": str(self.batch), "PASPOR_QUOTA_WINDOW_DAYS": "366",
+                "PASPOR_QUOTA_PARTITIONS_OWNED": owned,
+            }
+            if self.postgres_url:
+                env["PASPOR_POSTGRES_URL"] = self.postgres_url
+            with open(self.folder / f"quota-{number}.log", "wb") as log:
+                self.workers.append(subprocess.Popen([sys.executable, "-m", "paspor", "service", "quota"], env=env,
+                                                     stdout=log, stderr=subprocess.STDOUT))
 
     async def throughput(self, requests: list[BookingRequested]) -> float:
-        """Preload the requests, start the worker, and time the outcomes: decisions per second."""
-        nc = await nats.connect(self.server.url)
+        """Preload the requests, start the workers, and time the outcomes: decisions per second."""
+        nc = await nats.connect(servers=self.urls)
         js = nc.jetstream()
-        await ensure_streams(js)
+        await ensure_streams(js, self.replicas)
+        began = time.perf_counter()
         await publish_all(js, requests)
+        self.published_in = time.perf_counter() - began
         sub = await nc.subscribe("paspor.quota.*.*", cb=self._arrived)
-        self.start_worker()
-        await self._until(len(requests), timeout=600)
+        self.start_workers()
+        await self._until(len(requests), timeout=900)
         await sub.unsubscribe()
         await nc.close()
         times = sorted(self.arrivals.values())
@@ -81,7 +96,7 @@ class QuotaServiceRun:
     async def latency(self, requests: list[BookingRequested], rate: float) -> list[float]:
         """Publish at a steady `rate` to the running worker; milliseconds from publish to outcome."""
         self.arrivals.clear()
-        nc = await nats.connect(self.server.url)
+        nc = await nats.connect(servers=self.urls)
         js = nc.jetstream()
         sub = await nc.subscribe("paspor.quota.*.*", cb=self._arrived)
         sent: dict[str, float] = {}
@@ -105,10 +120,18 @@ class QuotaServiceRun:
         deadline = time.monotonic() + timeout
         while len(self.arrivals) < count:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"only {len(self.arrivals)} of {count} outcomes; see {self.folder / 'quota.log'}")
-            if self.worker is not None and self.worker.poll() is not None:
-                raise RuntimeError(f"the quota worker died; see {self.folder / 'quota.log'}")
+                raise TimeoutError(f"only {len(self.arrivals)} of {count} outcomes; see the logs in {self.folder}")
+            if any(worker.poll() is not None for worker in self.workers):
+                raise RuntimeError(f"a quota worker died; see the logs in {self.folder}")
             await asyncio.sleep(0.05)
+
+
+def partition_shares(workers: int, partitions: int = DEFAULT_PARTITIONS) -> list[str]:
+    """Contiguous shares of the partitions, one per worker: 2 workers -> '0,1,2,3' and '4,5,6,7'."""
+    if not 1 <= workers <= partitions:
+        raise ValueError(f"workers must be between 1 and {partitions}")
+    shares = [range(partitions)[i * partitions // workers:(i + 1) * partitions // workers] for i in range(workers)]
+    return [",".join(map(str, share)) for share in shares]
 
 
 def _occurrences(data: bytes, marker: bytes):  # noqa: ANN202

@@ -8,8 +8,9 @@ import functools
 
 from pydantic import Field, field_validator
 
+from shared.events import partition_of
 from shared.runtime.consumer import BatchConsumer
-from shared.runtime.relay import Relay
+from shared.runtime.relay import Relay, Scope
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
@@ -61,7 +62,9 @@ async def run(settings: QuotaSettings | None = None) -> None:
     runtime = Runtime("quota", settings)
     app = build_application(settings)
     js = await runtime.start()
-    relay = Relay("quota", app, js, functools.partial(to_wire, partitions=settings.partitions), runtime.writer)
+    # Workers owning other partitions write the same store: each relay publishes its own partitions.
+    scope = Scope(frozenset(owned), lambda event: partition_of(event.office, settings.partitions))
+    relay = Relay("quota", app, js, functools.partial(to_wire, partitions=settings.partitions), runtime.writer, scope=scope)
     worker = QuotaWorker(app, runtime.writer, relay.wake)
     await worker.open_read_model(js)
     for partition in owned:

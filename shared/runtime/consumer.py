@@ -106,7 +106,8 @@ class BatchConsumer:
         if self.spec.exclusive:
             await msgs[-1].ack()
         else:
-            await asyncio.gather(*(msg.ack() for msg in msgs))
+            for msg in msgs:  # one after the other: each only queues a line on the connection
+                await msg.ack()
         self.handled += len(parsed)
 
     async def _deliver(self, messages: list[Message], msgs: list[Msg]) -> bool:

@@ -5,6 +5,11 @@ application's notification log after the last position it published, turns each 
 event into wire messages, publishes them with ``Nats-Msg-Id`` (so JetStream drops what a
 restart sends twice), and only then moves its position forward. Nothing is published
 that was not stored, and nothing stored is skipped.
+
+When several processes write one store, each owning some partitions (quota workers), each
+relay publishes only its own partitions' events and keeps one position per partition: the
+work is not done twice, and a partition that changes hands continues from where its last
+owner's relay stopped.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
@@ -28,6 +35,17 @@ ToWire = Callable[[Any], Iterable[tuple[str, Message]]]
 ACK_TIMEOUT = 15.0
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The partitions one relay publishes, and the partition of a stored event."""
+
+    owned: frozenset[int]
+    partition_of: Callable[[Any], int]
+
+    def key(self, name: str, partition: int) -> str:
+        return f"{name}.p{partition:02d}"
+
+
 class Relay:
     """Publishes an application's stored events to JetStream, at least once, in order."""
 
@@ -40,10 +58,13 @@ class Relay:
         executor: Executor,
         *,
         batch: int = 1000,
+        scope: Scope | None = None,
     ) -> None:
         self.name, self.app, self.js, self.to_wire = name, app, js, to_wire
-        self.executor, self.batch = executor, batch
-        self.position = 0
+        self.executor, self.batch, self.scope = executor, batch, scope
+        self.position = 0  # everything up to here is published (of the owned partitions, when scoped)
+        self.positions: dict[int, int] = {}  # per owned partition, when scoped
+        self._partitions: dict[UUID, int] = {}  # aggregate id -> partition, learned once per aggregate
         self.published = 0
         self._wake = asyncio.Event()
         self._kv: Any = None
@@ -52,10 +73,14 @@ class Relay:
         """Tell the relay there is something new to publish."""
         self._wake.set()
 
+    async def open(self) -> None:
+        """Find where publishing stopped (the positions live in a key-value bucket)."""
+        self._kv = await open_bucket(self.js, "paspor_relay")  # replicated as the streams are
+        await patiently(self._load_positions)  # a cluster that is starting answers slowly
+
     async def run(self) -> None:
         """Publish forever; retries (never skips) when NATS is unreachable."""
-        self._kv = await open_bucket(self.js, "paspor_relay")  # replicated as the streams are
-        self.position = await patiently(self._load_position)  # a cluster that is starting answers slowly
+        await self.open()
         while True:
             try:
                 moved = await self.publish_pending()
@@ -85,7 +110,7 @@ class Relay:
                 future.cancel()  # frees the client's pending slots of what will never be acked
         self.position = last_id
         self.published += len(records)
-        await self._kv.put(self.name, str(self.position).encode())
+        await self._save_positions()
         return True
 
     def _read(self, position: int) -> tuple[int | None, list[tuple[int, str, Message]]]:
@@ -94,9 +119,42 @@ class Relay:
         )
         records: list[tuple[int, str, Message]] = []
         for notification in notifications:
-            event = self.app.mapper.to_domain_event(notification)
-            records.extend((notification.id, s, m) for s, m in self.to_wire(event))
+            event = self._owned_event(notification)
+            if event is not None:
+                records.extend((notification.id, s, m) for s, m in self.to_wire(event))
         return (notifications[-1].id if notifications else None), records
+
+    def _owned_event(self, notification: Any) -> Any:
+        """The stored event, or None when another relay publishes it (or this one already did)."""
+        if self.scope is None:
+            return self.app.mapper.to_domain_event(notification)
+        event = None
+        partition = self._partitions.get(notification.originator_id)
+        if partition is None:  # decoded once per aggregate to learn its partition
+            event = self.app.mapper.to_domain_event(notification)
+            partition = self._partitions[notification.originator_id] = self.scope.partition_of(event)
+        if partition not in self.scope.owned or notification.id <= self.positions[partition]:
+            return None
+        return event or self.app.mapper.to_domain_event(notification)
+
+    async def _load_positions(self) -> None:
+        legacy = await self._load(self.name) or 0  # one position for the whole store (unscoped relays)
+        if self.scope is None:
+            self.position = legacy
+            return
+        for partition in self.scope.owned:
+            stored = await self._load(self.scope.key(self.name, partition))
+            self.positions[partition] = stored if stored is not None else legacy
+        self.position = min(self.positions.values(), default=0)
+
+    async def _save_positions(self) -> None:
+        if self.scope is None:
+            await self._kv.put(self.name, str(self.position).encode())
+            return
+        for partition in self.scope.owned:
+            self.positions[partition] = max(self.positions[partition], self.position)
+        await asyncio.gather(*(self._kv.put(self.scope.key(self.name, p), str(self.position).encode())
+                               for p in self.scope.owned))
 
     async def _publish(self, subject: str, message: Message) -> asyncio.Future:
         """Send without waiting for the ack (pipelined); the returned future is the PubAck."""
@@ -106,9 +164,9 @@ class Relay:
             headers={"Nats-Msg-Id": str(message.message_id)},
         )
 
-    async def _load_position(self) -> int:
+    async def _load(self, key: str) -> int | None:
         try:
-            entry = await self._kv.get(self.name)
+            entry = await self._kv.get(key)
         except KeyNotFoundError:
-            return 0
+            return None
         return int(entry.value.decode()) if entry.value else 0

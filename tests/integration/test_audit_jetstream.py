@@ -32,7 +32,7 @@ async def publish_everything(pipeline: Pipeline, url: str) -> None:
     with ThreadPoolExecutor(1) as executor:
         for name, app in (("booking", pipeline.booking), ("quota", pipeline.quota), ("notifier", pipeline.notifier)):
             relay = Relay(name, app, js, wires[name], executor)
-            relay._kv = await js.create_key_value(bucket="paspor_relay", history=1)
+            await relay.open()
             while await relay.publish_pending():
                 pass
     await nc.close()
