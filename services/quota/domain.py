@@ -16,6 +16,8 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.events import derived_id
 
+from .holders import Holders
+
 SOLD_OUT = "sold_out"
 OFFICE_CLOSED = "office_closed"
 NOT_RELEASED = "not_released"
@@ -74,7 +76,7 @@ class SessionQuota(Aggregate):
         self.office, self.day, self.session, self.capacity = office, day, session, capacity
         self.closed = False
         # Keyed by the booking id as a 128-bit int: a worker holds every session of 90 days.
-        self.reservations: dict[int, int] = {}
+        self.reservations = Holders()
         self.rejections: dict[int, str] = {}
         self.released: set[int] = set()
 
@@ -171,7 +173,7 @@ class SessionQuota(Aggregate):
         room = self.capacity - self.booked
         if room <= 0 or self.closed:
             return []
-        taken = set(self.reservations.values())
+        taken = self.reservations.numbers()
         free = (n for n in range(1, self.capacity + self.booked + 1) if n not in taken)
         return [next(free) for _ in range(room)]
 
