@@ -47,9 +47,6 @@ def consumer_spec(partition: int, batch: int) -> ConsumerSpec:
     return ConsumerSpec(
         stream="PASPOR_BOOKING",
         durable=f"quota-p{partition:02d}",
-        # Per-message acks: a misassigned second owner, or a crashed one, can never "ack all" a batch
-        # another process still holds (the faster exclusive mode lost messages in those cases).
-        exclusive=False,
         filter_subjects=[
             partition_subject("booking", partition, "requested"),
             partition_subject("booking", partition, "cancelled"),
@@ -65,6 +62,7 @@ class QuotaWorker:
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.app, self.writer, self.on_saved, self.clock = app, writer, on_saved, clock
         self.availability: KeyValue | None = None
+        self._shown: dict[str, SessionRemaining] = {}  # what the read model holds, as this worker wrote it
         self._waiting: list[tuple[list[Message], asyncio.Future[None]]] = []
         self._committer: asyncio.Future[None] | None = None
 
@@ -124,10 +122,13 @@ class QuotaWorker:
         self.on_saved()
 
     async def publish_availability(self, quotas: Sequence[SessionQuota]) -> None:
+        """Write the sessions whose figures changed (a sold-out session refusing more stays as it is)."""
         if self.availability is None:
             return
         entries = {availability_key(q.office, q.day, q.session): remaining(q) for q in quotas}
-        await asyncio.gather(*(self.availability.put(k, v.model_dump_json().encode()) for k, v in entries.items()))
+        changed = {key: value for key, value in entries.items() if self._shown.get(key) != value}
+        await asyncio.gather(*(self.availability.put(k, v.model_dump_json().encode()) for k, v in changed.items()))
+        self._shown.update(changed)
 
     def register(self, broker: NatsBroker, partitions: Sequence[int]) -> None:
         """Serve the calendar (any worker) and operator commands (only the partition's owner)."""

@@ -1,9 +1,9 @@
 """Durable JetStream pull consumers that handle messages in order, in batches, and never lose one.
 
 A fetched batch is handed to the handler whole and acknowledged only after the handler returned,
-that is after its decisions were stored: with one ack ("ack all") when one process alone reads the
-consumer (a quota partition), else with one ack per message, so that replicas sharing a consumer
-never acknowledge each other's batches. At most one batch is pending at a time, so a batch that a
+that is after its decisions were stored, with one ack per message: a batch-wide "ack all" would
+also acknowledge a batch that another process sharing the consumer (a replica, a misassigned or
+crashed quota worker) still held. At most one batch is pending at a time, so a batch that a
 crashed process held comes back before anything newer. The consumer never moves past a batch it
 could not handle:
 
@@ -51,9 +51,6 @@ class ConsumerSpec:
     # How long a fetch may wait to fill its batch: a short wait keeps latency low when traffic is
     # light; under a rush batches fill at once anyway.
     linger: float = 0.02
-    # True when one process alone reads it (a quota partition): one "ack all" covers a batch.
-    # False when replicas share it: each message is acked, so no replica acks another's batch.
-    exclusive: bool = False
 
 
 class BatchConsumer:
@@ -80,7 +77,7 @@ class BatchConsumer:
             await self._handle_until_acked(msgs)
 
     async def _handle_until_acked(self, msgs: list[Msg]) -> None:
-        """Never fetch past a batch that is not acknowledged: acking a later one would ack it too."""
+        """Never fetch past a batch that is not acknowledged: the partition's order depends on it."""
         while True:
             try:
                 await self.handle(msgs)
@@ -90,7 +87,7 @@ class BatchConsumer:
                 await asyncio.sleep(0.5)
 
     async def handle(self, msgs: list[Msg]) -> None:
-        """Parse, hand over (retrying in place), then acknowledge the whole batch at once."""
+        """Parse, hand over (retrying in place), then acknowledge every message of the batch."""
         if not msgs:  # a fetch cut short by a reconnect
             return
         parsed: list[tuple[Msg, Message]] = []
@@ -103,11 +100,8 @@ class BatchConsumer:
             for msg, message in parsed:  # isolate what fails alone
                 if not await self._deliver([message], msgs):
                     await self.dead_letter(msg, f"failed {self.spec.attempts} times: {self.last_error!r}")
-        if self.spec.exclusive:
-            await msgs[-1].ack()
-        else:
-            for msg in msgs:  # one after the other: each only queues a line on the connection
-                await msg.ack()
+        for msg in msgs:  # one after the other: each only queues a line on the connection
+            await msg.ack()
         self.handled += len(parsed)
 
     async def _deliver(self, messages: list[Message], msgs: list[Msg]) -> bool:
@@ -163,12 +157,12 @@ class BatchConsumer:
         config = api.ConsumerConfig(
             durable_name=self.spec.durable,
             filter_subjects=list(self.spec.filter_subjects),
-            ack_policy=api.AckPolicy.ALL if self.spec.exclusive else api.AckPolicy.EXPLICIT,
+            ack_policy=api.AckPolicy.EXPLICIT,
             deliver_policy=api.DeliverPolicy.ALL,
             ack_wait=self.spec.ack_wait,
             max_deliver=-1,
             # One batch in flight: a batch held by a process that crashed is redelivered (after ack_wait)
-            # before anything newer, so no later "ack all" can acknowledge it unhandled.
+            # before anything newer is handed out, so a partition's requests are decided in order.
             max_ack_pending=self.spec.batch,
         )
         await self.js.add_consumer(self.spec.stream, config)

@@ -135,7 +135,7 @@ class Relay:
             partition = self._partitions[notification.originator_id] = self.scope.partition_of(event)
         if partition not in self.scope.owned or notification.id <= self.positions[partition]:
             return None
-        return event or self.app.mapper.to_domain_event(notification)
+        return event if event is not None else self.app.mapper.to_domain_event(notification)
 
     async def _load_positions(self) -> None:
         legacy = await self._load(self.name) or 0  # one position for the whole store (unscoped relays)
@@ -153,7 +153,7 @@ class Relay:
             return
         for partition in self.scope.owned:
             self.positions[partition] = max(self.positions[partition], self.position)
-        await asyncio.gather(*(self._kv.put(self.scope.key(self.name, p), str(self.position).encode())
+        await asyncio.gather(*(self._kv.put(self.scope.key(self.name, p), str(self.positions[p]).encode())
                                for p in self.scope.owned))
 
     async def _publish(self, subject: str, message: Message) -> asyncio.Future:
