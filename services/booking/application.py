@@ -20,7 +20,15 @@ from shared.runtime.store import FAST_CACHE, register_date
 from .account_actions import AccountActions
 from .accounts import Account, DeviceBinding
 from .domain import Booking, NikClaim, Rules
-from .errors import BookingError, BookingNotFound, ConcurrentRequest, ProfileRequired, UnknownOfficeCode
+from .errors import (
+    ActiveBookingExists,
+    BookingError,
+    BookingNotFound,
+    ConcurrentRequest,
+    NikAlreadyBooked,
+    ProfileRequired,
+    UnknownOfficeCode,
+)
 from .identity import check_kk, check_nik
 from .intake import aggregates_of, closed_because, new_booking
 from .outcomes import OutcomeActions
@@ -89,9 +97,21 @@ class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
 
     def _request(self, command: RequestBooking, now: dt.datetime, unit: Unit) -> BookingView:
         account_id = Account.id_for(command.caller.provider, command.caller.subject)
-        existing = unit.find(Booking.id_for(account_id, command.idempotency_key))
+        booking_id = Booking.id_for(account_id, command.idempotency_key)
+        existing = unit.find(booking_id)
         if existing is not None:
             return booking_view(existing, self.rules)
+        try:
+            return self._new_booking(command, now, unit, account_id)
+        except (ActiveBookingExists, NikAlreadyBooked):
+            # A double tap answered by two replicas: the other may have saved this very request
+            # after this one looked for it. A retry gets its booking, not a refusal.
+            twin = unit.stored(booking_id)
+            if twin is None:
+                raise
+            return booking_view(twin, self.rules)
+
+    def _new_booking(self, command: RequestBooking, now: dt.datetime, unit: Unit, account_id: UUID) -> BookingView:
         self._check_request(command, now)
         account, binding = self.caller(unit, command.caller)
         account.check_terms(self.rules.terms_version)

@@ -31,6 +31,10 @@ class Unit:
         wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self.loaded and i not in self.touched]
         self.loaded.update(zip(wanted, readers.map(self._load, wanted)))
 
+    def stored(self, aggregate_id: UUID) -> Any | None:
+        """The aggregate as stored now, whatever this unit read before (another process may have saved it since)."""
+        return self._load(aggregate_id)
+
     def _load(self, aggregate_id: UUID) -> Any | None:
         try:
             return self.repository.get(aggregate_id)

@@ -6,6 +6,8 @@ import pytest
 from booking_story import World, nik
 
 from services.booking.errors import ActiveBookingExists, NikAlreadyBooked
+from services.booking.intake import aggregates_of
+from services.booking.unit import Unit
 
 
 @pytest.mark.parametrize("readers", [1, 4], ids=["read-one-by-one", "read-ahead-in-parallel"])
@@ -32,3 +34,26 @@ def test_a_group_of_requests_decides_as_one_by_one_would_and_saves_once(monkeypa
     assert len(saves) == 1
     assert [b.booking_id for b in world.app.bookings(siti)] == [first.booking_id]
     assert world.app.bookings(budi) == []
+
+
+def test_a_double_tap_gets_its_booking_when_another_replica_saved_it_while_this_one_was_deciding(monkeypatch):
+    world = World()
+    siti = world.signed_up("siti")
+    tap = world.request(siti, [nik(1)], key="siti-double-tap")
+    booking_id = aggregates_of(tap)[0]
+    other_replica: list = []
+    load = Unit._load
+
+    def looked_just_before_the_other_replica_saved(unit, aggregate_id):  # noqa: ANN001, ANN202
+        found = load(unit, aggregate_id)
+        if aggregate_id == booking_id and found is None and not other_replica:
+            other_replica.append("deciding")
+            other_replica.append(world.app.request_booking(tap, world.now))
+        return found
+
+    monkeypatch.setattr(Unit, "_load", looked_just_before_the_other_replica_saved)
+
+    answer = world.app.request_booking(tap, world.now)
+
+    assert answer.booking_id == other_replica[-1].booking_id
+    assert [b.booking_id for b in world.app.bookings(siti)] == [answer.booking_id]
