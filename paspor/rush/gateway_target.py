@@ -12,7 +12,9 @@ from .outcome import CONFIRMED, FAILED, REFUSED, Answer
 from .scenario import Slot, User
 
 RETRYABLE = {429, 500, 502, 503, 504}
-POLL_SECONDS, POLL_LIMIT = 0.1, 300
+# A pending booking is looked at again when its Retry-After says (as the mobile app does), for at
+# most OUTCOME_PATIENCE seconds; POLL_SECONDS only when a response gives no Retry-After.
+POLL_SECONDS, OUTCOME_PATIENCE = 1.0, 60.0
 
 
 class GatewayTarget:
@@ -63,17 +65,16 @@ class GatewayTarget:
         body = response.json()
         if response.status_code >= 400:
             return Answer(REFUSED, body.get("code", str(response.status_code)), calls=calls, retries=retries)
-        for _ in range(POLL_LIMIT):
-            if body["status"] != "requested":
-                break
-            await asyncio.sleep(POLL_SECONDS)
+        deadline = asyncio.get_running_loop().time() + OUTCOME_PATIENCE
+        while body["status"] == "requested" and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(_retry_after(response, 0, POLL_SECONDS))
             try:
                 polled = await client.get(f"{self.url}/v1/bookings/{body['booking_id']}", headers=self.headers[user.serial])
             except httpx.TransportError:
                 continue
             calls += 1
             if polled.status_code == 200:
-                body = polled.json()
+                response, body = polled, polled.json()
         return _answer(body, calls, retries)
 
     async def cancel(self, client: httpx.AsyncClient, user: User, booking_id: str) -> bool:
@@ -114,9 +115,12 @@ def _status(response: httpx.Response | None) -> str:
     return "transport_error" if response is None else f"http_{response.status_code}"
 
 
-def _retry_after(response: httpx.Response | None, attempt: int) -> float:
+def _retry_after(response: httpx.Response | None, attempt: int, otherwise: float | None = None) -> float:
+    """The server's Retry-After (seconds), else `otherwise`, else a backoff growing with the attempt."""
     header = response.headers.get("Retry-After") if response is not None else None
-    return float(header) if header and header.isdigit() else min(0.2 * 2 ** attempt, 3.0)
+    if header and header.isdigit():
+        return float(header)
+    return otherwise if otherwise is not None else min(0.2 * 2 ** attempt, 3.0)
 
 
 def run_number() -> int:

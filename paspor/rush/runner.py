@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -63,11 +63,12 @@ async def run_rush(target: Target, scenario: Scenario, users: list[User], run: i
     """Sign everyone in, release the quota, and let the burst play out; returns every attempt."""
     # Idle connections are dropped before the server's keep-alive (uvicorn: 5 s) closes them under us.
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=4.0)
-    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(60.0)) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(60.0)) as pool:
+        client = GatedClient(pool, connections)
         began = time.monotonic()
-        await _bounded(connections, [target.prepare(client, u) for u in users])
+        await asyncio.gather(*(target.prepare(client, u) for u in users))  # type: ignore[arg-type]
         prepared = time.monotonic() - began
-        rush = _Rush(target, client, run, Live(len(users)), random.Random(scenario.seed), connections)
+        rush = _Rush(target, client, run, Live(len(users)), random.Random(scenario.seed))
         watcher = asyncio.create_task(_watch(rush.live, monitor))
         rush.release = asyncio.get_running_loop().time() + 0.2
         try:
@@ -79,12 +80,30 @@ async def run_rush(target: Target, scenario: Scenario, users: list[User], run: i
     return RushRun(target.name, rush.attempts, len(users), rush.live.cancelled, rush.cancel_failed, prepared, seconds)
 
 
+class GatedClient:
+    """The HTTP client with at most `limit` requests in flight: httpx's pool slows to a crawl with
+    thousands queued in it. A phone waiting to look again at its booking holds no place."""
+
+    def __init__(self, client: httpx.AsyncClient, limit: int) -> None:
+        self.client, self.gate = client, asyncio.Semaphore(limit)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        async with self.gate:
+            return await self.client.request(method, url, **kwargs)
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PUT", url, **kwargs)
+
+
 class _Rush:
-    def __init__(self, target: Target, client: httpx.AsyncClient, run: int, live: Live, rng: random.Random,
-                 connections: int) -> None:
+    def __init__(self, target: Target, client: GatedClient, run: int, live: Live, rng: random.Random) -> None:
         self.target, self.client, self.run, self.live, self.rng = target, client, run, live, rng
-        # At most `connections` requests at once: httpx's pool slows to a crawl with thousands queued in it.
-        self.gate = asyncio.Semaphore(connections)
         self.attempts: list[Attempt] = []
         self.cancel_failed = 0
         self.release = 0.0
@@ -120,13 +139,11 @@ class _Rush:
         return first
 
     async def _book(self, user: User, slot: Slot, key: str) -> Answer:
-        async with self.gate:
-            return await self.target.book(self.client, user, slot, key)
+        return await self.target.book(self.client, user, slot, key)  # type: ignore[arg-type]
 
     async def _cancel(self, user: User, answer: Answer) -> None:
         await asyncio.sleep(self.rng.uniform(0.2, 1.5))
-        async with self.gate:
-            cancelled = await self.target.cancel(self.client, user, answer.booking_id)
+        cancelled = await self.target.cancel(self.client, user, answer.booking_id)  # type: ignore[arg-type]
         if cancelled:
             self.live.cancelled += 1
         else:
@@ -137,16 +154,6 @@ def same_answer(first: Answer, second: Answer) -> bool:
     """Both taps told the same: status, reason and queue number (and the booking, when both name one)."""
     ids = {first.booking_id, second.booking_id} - {None}
     return (first.status, first.reason, first.queue_number) == (second.status, second.reason, second.queue_number) and len(ids) <= 1
-
-
-async def _bounded(limit: int, jobs: list) -> None:
-    gate = asyncio.Semaphore(limit)
-
-    async def one(job) -> None:
-        async with gate:
-            await job
-
-    await asyncio.gather(*(one(j) for j in jobs))
 
 
 async def _watch(live: Live, monitor: Callable[[Live], None]) -> None:

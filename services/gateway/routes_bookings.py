@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,9 @@ REFUSALS = {
     "sold_out": ("This session is full; choose another date or session.", "Sesi ini sudah penuh; pilih tanggal atau sesi lain."),
     "office_closed": ("The office is closed in this session.", "Kantor tutup pada sesi ini."),
 }
+# A booking not decided yet tells its client when to look again (`Retry-After`): in a rush, clients
+# asking many times a second would take the gateway's and the booking service's time from deciding.
+POLL_AFTER_SECONDS = 1
 
 
 class BookingBody(BaseModel):
@@ -67,7 +70,7 @@ async def final_or_pending(gw: Gateway, who: Identity, booking: dict) -> dict:
 
 
 @router.post("/bookings", status_code=201, summary="Book a session (201 when decided, 202 while pending)",
-             responses={202: {"model": BookingView, "description": "Recorded, not decided yet: follow the Location."}})
+             responses={202: {"model": BookingView, "description": "Recorded, not decided yet: follow the Location (after Retry-After seconds) or its events."}})
 async def create_booking(body: BookingBody, gw: GatewayDep, who: Who, device_id: DeviceId,
                          idempotency_key: IdempotencyKey) -> BookingView:
     refuse_at_once(gw, who, idempotency_key, body)
@@ -76,14 +79,19 @@ async def create_booking(body: BookingBody, gw: GatewayDep, who: Who, device_id:
                              kk_number=body.kk_number, applicants=body.applicants)
     booking = (await gw.ask(Commands.REQUEST_BOOKING, command))["booking"]
     booking = await final_or_pending(gw, who, booking)
-    status = 202 if booking["status"] == "requested" else 201
     location = f"/v1/bookings/{booking['booking_id']}"
-    return JSONResponse(booking, status_code=status, headers={"Location": location, "Link": f"<{location}/events>; rel=monitor"})
+    headers = {"Location": location, "Link": f"<{location}/events>; rel=monitor"}
+    if booking["status"] == "requested":
+        return JSONResponse(booking, status_code=202, headers=headers | {"Retry-After": str(POLL_AFTER_SECONDS)})
+    return JSONResponse(booking, status_code=201, headers=headers)
 
 
-@router.get("/bookings/{booking_id}", summary="One of my bookings")
-async def get_booking(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> BookingView:
-    return (await gw.ask(Commands.GET_BOOKING, GetBooking(booking_id=booking_id, account=who.account)))["booking"]
+@router.get("/bookings/{booking_id}", summary="One of my bookings (while it is requested, Retry-After says when to look again)")
+async def get_booking(booking_id: uuid.UUID, gw: GatewayDep, who: Who, response: Response) -> BookingView:
+    booking = (await gw.ask(Commands.GET_BOOKING, GetBooking(booking_id=booking_id, account=who.account)))["booking"]
+    if booking["status"] == "requested":
+        response.headers["Retry-After"] = str(POLL_AFTER_SECONDS)
+    return booking
 
 
 @router.post("/bookings/{booking_id}/cancel", summary="Cancel my upcoming booking")

@@ -73,10 +73,12 @@ async def test_a_booking_not_decided_within_the_wait_answers_202_and_its_stream_
         pending = await client.post("/v1/bookings", json=booking_body("GRESIK", day, "pagi", 1),
                                     headers=bearer(dev) | {"Idempotency-Key": "pending-key-01"})
         booking_id = pending.json()["booking_id"]
+        polled = await client.get(f"/v1/bookings/{booking_id}", headers=bearer(dev))
         asyncio.get_running_loop().call_later(0.2, services.decide, booking_id, "rejected", "sold_out")
         stream = await client.get(f"/v1/bookings/{booking_id}/events", headers=bearer(dev))
     assert pending.status_code == 202 and pending.json()["status"] == "requested"
-    assert pending.headers["Location"] == f"/v1/bookings/{booking_id}"
+    assert pending.headers["Location"] == f"/v1/bookings/{booking_id}" and pending.headers["Retry-After"] == "1"
+    assert polled.json()["status"] == "requested" and polled.headers["Retry-After"] == "1", "when to look again"
     assert stream.headers["content-type"].startswith("text/event-stream")
     statuses = [json.loads(line[6:])["status"] for line in stream.text.splitlines() if line.startswith("data: ")]
     assert statuses == ["requested", "rejected"]
