@@ -9,7 +9,7 @@ ID_BYTES = 16
 
 
 class Holders(MutableMapping[int, int]):
-    """Booking id (a UUID's 128-bit int) -> queue number, in 18 bytes a holder.
+    """Booking id (a UUID's 128-bit int) -> queue number (1..65,535), in 18 bytes a holder.
 
     A dict of ints takes about 100 bytes an entry; 2.25 million reservations (125 offices x
     90 days x 2 sessions x 100) would take 240 MB that way. A session holds at most its capacity
@@ -48,8 +48,8 @@ class Holders(MutableMapping[int, int]):
         if index >= 0:
             self._numbers[index] = number
         else:
+            self._numbers.append(number)  # first: a number out of range (over 65,535) changes nothing
             self._ids += key.to_bytes(ID_BYTES, "big")
-            self._numbers.append(number)
 
     def __delitem__(self, key: int) -> None:
         index = self._index(key)

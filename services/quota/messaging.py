@@ -110,6 +110,7 @@ class QuotaWorker:
                 if attempt == RACE_RETRIES:
                     raise
                 log.warning("quota: another writer raced on this batch (attempt %d); deciding again", attempt)
+                self._shown.clear()  # it may have written the read model too: write it afresh
                 await asyncio.sleep(random.uniform(0.005, 0.05 * attempt))
         await self._published(touched)
 

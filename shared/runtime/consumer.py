@@ -17,6 +17,7 @@ could not handle:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from eventsourcing.persistence import InterfaceError, OperationalError
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
+from nats.errors import MsgAlreadyAckdError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from pydantic import ValidationError
@@ -118,7 +120,8 @@ class BatchConsumer:
                 if not await self._deliver([message], msgs):
                     await self.dead_letter(msg, f"failed {self.spec.attempts} times: {self.last_error!r}")
         for msg in msgs:  # one after the other: each only queues a line on the connection
-            await msg.ack()
+            with contextlib.suppress(MsgAlreadyAckdError):  # acked before this batch was retried
+                await msg.ack()
         self.handled += len(parsed)
 
     async def _deliver(self, messages: list[Message], msgs: list[Msg]) -> bool:

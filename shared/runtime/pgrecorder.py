@@ -33,6 +33,8 @@ class LockedPostgresApplicationRecorder(PostgresApplicationRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.datastore.enable_db_functions:  # that path skips this insert and the table lock
+            raise ValueError("POSTGRES_ENABLE_DB_FUNCTIONS is not supported: the relays need the table lock")
         self.insert_columns_statement = SQL(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
             " SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[])"

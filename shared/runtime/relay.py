@@ -37,13 +37,15 @@ ACK_TIMEOUT = 15.0
 
 @dataclass(frozen=True)
 class Scope:
-    """The partitions one relay publishes, and the partition of a stored event."""
+    """The partitions one relay publishes (of how many there are), and the partition of a stored event."""
 
     owned: frozenset[int]
+    partitions: int
     partition_of: Callable[[Any], int]
 
     def key(self, name: str, partition: int) -> str:
-        return f"{name}.p{partition:02d}"
+        # With another number of partitions an office may land elsewhere: positions start anew.
+        return f"{name}.p{partition:02d}of{self.partitions}"
 
 
 class Relay:

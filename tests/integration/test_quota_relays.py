@@ -65,7 +65,7 @@ async def test_two_workers_publish_each_stored_decision_once_and_a_new_owner_goe
     wire = functools.partial(to_wire, partitions=PARTITIONS)
 
     def relay(owned: frozenset[int]) -> Relay:
-        scope = Scope(owned, lambda event: partition_of(event.office, PARTITIONS))
+        scope = Scope(owned, PARTITIONS, lambda event: partition_of(event.office, PARTITIONS))
         return Relay("quota", store, js, wire, executor, scope=scope)
 
     with ThreadPoolExecutor(1) as executor:
