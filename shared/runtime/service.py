@@ -73,9 +73,7 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop tasks, the broker and the connection; close the stores."""
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await cancel_all(self.tasks)
         # NATS may already be gone (it is stopped last, but may have died): never hang here.
         await bounded(self.broker.stop(), "stopping the broker")
         if self.nc is not None and not self.nc.is_closed:
@@ -88,6 +86,20 @@ class Runtime:
             if asyncio.iscoroutine(result):
                 await result
         log.info("%s stopped", self.name)
+
+
+async def cancel_all(tasks: list[asyncio.Task[Any]], rounds: int = 10) -> None:
+    """Cancel tasks until they are done, again if need be: in Python 3.11 a cancellation that meets
+    a result at the same moment inside `asyncio.wait_for` (as in nats-py's fetch) is swallowed, and
+    a single cancel then left a consumer running and the service unable to stop."""
+    pending = {task for task in tasks if not task.done()}
+    for _ in range(rounds):
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    log.warning("%d task(s) did not stop when cancelled", len(pending))
 
 
 def settle_garbage_collector(young: int = 50_000) -> None:
