@@ -116,13 +116,17 @@ def test_up_restarts_a_service_that_died_and_bookings_go_on(tmp_path):
     deadline = time.monotonic() + 30
     while "quota" not in children_of(process.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        citizen = sign_in(client, "after-crash@example.com")
-        booked = client.post("/v1/bookings", json=booking_body("JKT-SEL", bookable_day(5), "pagi", serial=78),
-                             headers=citizen.headers("after-crash-key")).json()
-        while booked["status"] == "requested" and time.monotonic() < deadline:
-            time.sleep(0.2)
-            booked = client.get(f"/v1/bookings/{booked['booking_id']}", headers=citizen.headers()).json()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            citizen = sign_in(client, "after-crash@example.com")
+            booked = client.post("/v1/bookings", json=booking_body("JKT-SEL", bookable_day(5), "pagi", serial=78),
+                                 headers=citizen.headers("after-crash-key")).json()
+            while booked["status"] == "requested" and time.monotonic() < deadline:
+                time.sleep(0.2)
+                booked = client.get(f"/v1/bookings/{booked['booking_id']}", headers=citizen.headers()).json()
+    except httpx.HTTPError as error:
+        process.kill()
+        pytest.fail(f"the gateway stopped answering ({error!r}); paspor up said:\n{process.communicate()[0][-6000:]}")
     output = stop_up(process)
     assert "service quota exited with code -9; restarting it" in output
     assert booked["status"] == "confirmed"
