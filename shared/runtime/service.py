@@ -26,7 +26,11 @@ class Runtime:
     def __init__(self, name: str, settings: CommonSettings) -> None:
         self.name, self.settings = name, settings
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-writer")
-        self.broker = NatsBroker(settings.nats_servers, log_level=logging.DEBUG, max_reconnect_attempts=-1)
+        # faststream logs each message at DEBUG and each subscriber task it ends at INFO ("callback
+        # for Task-12 is being executed..." twenty times at every stop): only its warnings are shown.
+        broker_log = logging.getLogger(f"paspor.{name}.broker")
+        broker_log.setLevel(logging.WARNING)
+        self.broker = NatsBroker(settings.nats_servers, logger=broker_log, log_level=logging.DEBUG, max_reconnect_attempts=-1)
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
         self.tasks: list[asyncio.Task[Any]] = []
