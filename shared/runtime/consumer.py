@@ -53,9 +53,6 @@ class ConsumerSpec:
     # How long a fetch may wait to fill its batch: a short wait keeps latency low when traffic is
     # light; under a rush batches fill at once anyway.
     linger: float = 0.02
-    # When nothing is waiting, one pull stays open this long for the next message (instead of
-    # asking 50 times a second: idle services burned a fifth of a core on a 2-core machine).
-    idle_wait: float = 5.0
 
 
 class BatchConsumer:
@@ -72,7 +69,7 @@ class BatchConsumer:
         sub = await self._subscribe_when_possible()
         while True:
             try:
-                msgs = await self._next_batch(sub)
+                msgs = await sub.fetch(self.spec.batch, timeout=self.spec.linger)
             except (NatsTimeout, asyncio.TimeoutError):
                 continue
             except (NatsError, OSError) as error:
@@ -80,20 +77,6 @@ class BatchConsumer:
                 await asyncio.sleep(0.5)
                 continue
             await self._handle_until_acked(msgs)
-
-    async def _next_batch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
-        """What is waiting, up to a batch; when nothing is, the next message and what came with it."""
-        try:
-            return await sub.fetch(self.spec.batch, timeout=self.spec.linger)
-        except (NatsTimeout, asyncio.TimeoutError):
-            pass
-        first = await sub.fetch(1, timeout=self.spec.idle_wait)  # a timeout here: still nothing
-        if self.spec.batch == 1:
-            return first
-        try:
-            return first + await sub.fetch(self.spec.batch - 1, timeout=self.spec.linger)
-        except (NatsTimeout, asyncio.TimeoutError):
-            return first
 
     async def _handle_until_acked(self, msgs: list[Msg]) -> None:
         """Never fetch past a batch that is not acknowledged: the partition's order depends on it."""

@@ -70,12 +70,22 @@ def test_up_prints_its_addresses_stops_cleanly_and_resumes_with_bookings_intact(
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
         citizen = sign_in(client, "resume@example.com")
         again = client.get(f"/v1/bookings/{booked['booking_id']}", headers=citizen.headers()).json()
-        ticket = client.get(f"/v1/bookings/{booked['booking_id']}/ticket", headers=citizen.headers())
+        ticket = issued_ticket(client, citizen, booked["booking_id"])
     output = stop_up(process)
     assert "resuming from data folder" in output
     assert again["status"] == "confirmed" and again["queue_number"] == booked["queue_number"]
     assert ticket.status_code == 200
     assert processes_using(data_dir) == []
+
+
+def issued_ticket(client: httpx.Client, citizen, booking_id: str, patience: float = 15.0) -> httpx.Response:  # noqa: ANN001
+    """The ticket, once the notifier (catching up after a restart) has issued it."""
+    deadline = time.monotonic() + patience
+    while True:
+        ticket = client.get(f"/v1/bookings/{booking_id}/ticket", headers=citizen.headers())
+        if ticket.status_code != 404 or time.monotonic() > deadline:
+            return ticket
+        time.sleep(0.2)
 
 
 def test_up_refuses_a_second_instance_on_the_same_data_folder(tmp_path):
