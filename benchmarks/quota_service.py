@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nats
 
+from paspor.embedded import stop_services
 from paspor.natsserver import NatsServer
 from shared.events import DEFAULT_PARTITIONS, BookingRequested, Slot, subject_for
 from shared.offices import load_offices
@@ -57,10 +58,7 @@ class QuotaServiceRun:
         self.server.stop()
 
     def stop_workers(self) -> None:
-        for worker in self.workers:
-            worker.terminate()
-        for worker in self.workers:
-            worker.wait(30)
+        stop_services([(f"quota-{number}", worker) for number, worker in enumerate(self.workers, start=1)])
 
     def start_workers(self) -> None:
         """`paspor service quota` processes, each owning its share of the partitions (as in compose.yaml)."""

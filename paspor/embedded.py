@@ -44,6 +44,20 @@ def running_addresses(data_dir: Path) -> dict[str, str]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def stop_services(services: list[tuple[str, subprocess.Popen[bytes]]], grace: float = 20.0) -> None:
+    """SIGTERM to each running service in the order given, then wait; kill one that outlasts `grace` seconds."""
+    for _, process in services:
+        if process.poll() is None:
+            process.terminate()
+    for name, process in services:
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            log.warning("service %s did not stop in time; killing it", name)
+            process.kill()
+            process.wait()
+
+
 class DataDirInUse(RuntimeError):
     """Another `paspor up` runs on this data folder."""
 
@@ -120,17 +134,7 @@ class EmbeddedSystem:
 
     def stop(self) -> None:
         """Stop the services (gateway first), then nats-server."""
-        for name in reversed(SERVICES):
-            child = self.children.get(name)
-            if child is not None and child.poll() is None:
-                child.terminate()
-        for name, child in self.children.items():
-            try:
-                child.wait(20)
-            except subprocess.TimeoutExpired:
-                log.warning("service %s did not stop in time; killing it", name)
-                child.kill()
-                child.wait()
+        stop_services([(name, self.children[name]) for name in reversed(SERVICES) if name in self.children])
         self.nats.stop()
         (self.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
         log.info("stopped")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from paspor.embedded import die_with_parent
+from paspor.embedded import die_with_parent, stop_services
 from paspor.natsserver import free_port
 from shared.runtime.store import data_key
 
@@ -124,15 +124,6 @@ class LocalCluster:
     def stop(self) -> None:
         """Gateways first, then the other services, then NATS."""
         order = sorted(self.processes, key=lambda n: self.specs[n].kind != "gateway")
-        for name in order:
-            if self.processes[name].poll() is None:
-                self.processes[name].terminate()
-        for name, process in self.processes.items():
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                log.warning("service %s did not stop in time; killing it", name)
-                process.kill()
-                process.wait()
+        stop_services([(name, self.processes[name]) for name in order])
         self.processes.clear()
         self.nats.stop()
