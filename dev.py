@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Quick start without installing anything first: creates (or reuses) .venv, then runs.
 
-    python3 dev.py up [paspor up options]   start the whole system (embedded: nats-server + SQLite)
-    python3 dev.py test [pytest options]    run the test suite
-    python3 dev.py paspor ...               any other `paspor` command
+python3 dev.py up [paspor up options]   start the whole system (embedded: nats-server + SQLite)
+python3 dev.py test [pytest options]    run the test suite
+python3 dev.py paspor ...               any other `paspor` command
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def python() -> Path:
 
 def ensure_venv() -> None:
     """Create the virtual environment once; reinstall only when pyproject.toml changed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - run by any python3, it must say why it stops
         sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]})")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted and python().exists():

@@ -52,5 +52,7 @@ def command(
     table.add_row("all", f"{best.events_read:,}")
     console.print(table)
     rates = ", ".join(f"{r.events_read / r.seconds:,.0f}" for r in results)
-    console.print(f"verdict: {'ok' if best.ok else 'BROKEN'}; best {best.seconds:.2f} s = "
-                  f"[bold]{best.events_read / best.seconds:,.0f} events/s[/bold] (rounds: {rates} events/s)")
+    console.print(
+        f"verdict: {'ok' if best.ok else 'BROKEN'}; best {best.seconds:.2f} s = "
+        f"[bold]{best.events_read / best.seconds:,.0f} events/s[/bold] (rounds: {rates} events/s)"
+    )

@@ -7,10 +7,11 @@ import datetime as dt
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Literal
+from typing import Annotated, Literal
 
 import psycopg
 import typer
@@ -36,15 +37,22 @@ def requests(count: int, run: str) -> list[RequestBooking]:
     return [
         RequestBooking(
             caller=Caller(provider="bench", subject=f"{run}-{i}", device_id=f"device-{run}-{i:07d}"),
-            idempotency_key=f"key-{run}-{i}", kk_number=f"317401{i:010d}",
-            slot={"office": OFFICES[i % len(OFFICES)], "date": days[i % len(days)], "session": ("pagi", "siang")[i % 2]},
+            idempotency_key=f"key-{run}-{i}",
+            kk_number=f"317401{i:010d}",
+            slot={
+                "office": OFFICES[i % len(OFFICES)],
+                "date": days[i % len(days)],
+                "session": ("pagi", "siang")[i % 2],
+            },
             applicants=[Applicant(name="Applicant", nik=nik(i), birth_date="1990-05-17")],
         )
         for i in range(count)
     ]
 
 
-async def rush(settings: BookingSettings, batch: list[RequestBooking], concurrency: int, group: int) -> tuple[int, float, int]:
+async def rush(
+    settings: BookingSettings, batch: list[RequestBooking], concurrency: int, group: int
+) -> tuple[int, float, int]:
     """Accepted requests, seconds taken, and saves made, with `concurrency` requests in flight."""
     app = build_application(settings)
     writer = ThreadPoolExecutor(max_workers=1)
@@ -86,19 +94,26 @@ def store(kind: str, postgres_server: str) -> Iterator[dict]:
 def command(
     count: Annotated[int, typer.Option("--requests", help="Requests per mode.")] = 5000,
     concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 500,
-    backend: Annotated[Literal["sqlite", "postgres", "memory"], typer.Option("--store", help="Event store.")] = "sqlite",
-    postgres_server: Annotated[str, typer.Option(help="PostgreSQL server (a database is created and dropped).")]
-    = "postgresql://postgres@127.0.0.1:5432",
+    backend: Annotated[
+        Literal["sqlite", "postgres", "memory"], typer.Option("--store", help="Event store.")
+    ] = "sqlite",
+    postgres_server: Annotated[
+        str, typer.Option(help="PostgreSQL server (a database is created and dropped).")
+    ] = "postgresql://postgres@127.0.0.1:5432",
     group: Annotated[int, typer.Option(help="Largest group in the grouped mode.")] = 500,
 ) -> None:
     """Booking requests accepted per second, with and without grouped saves (same run, same store kind)."""
-    table = Table(title=f"booking service: {count} requests, {concurrency} in flight, {backend}, personal data encrypted")
+    table = Table(
+        title=f"booking service: {count} requests, {concurrency} in flight, {backend}, personal data encrypted"
+    )
     for column in ("mode", "accepted", "saves", "seconds", "accepted/s"):
         table.add_column(column, justify="right" if column != "mode" else "left")
     for mode, size in (("one save per request", 1), (f"grouped saves (up to {group})", group)):
         with store(backend, postgres_server) as where:
             settings = BookingSettings(**where, booking_terms_version="", cipher_key=None)
-            accepted, seconds, saves = asyncio.run(rush(settings, requests(count, uuid.uuid4().hex[:6]), concurrency, size))
+            accepted, seconds, saves = asyncio.run(
+                rush(settings, requests(count, uuid.uuid4().hex[:6]), concurrency, size)
+            )
         table.add_row(mode, str(accepted), str(saves), f"{seconds:.2f}", f"{accepted / seconds:,.0f}")
     Console().print(table)
     Console().print("Terms acceptance is off (it happens at sign-up, before a rush); every other rule is checked.")

@@ -18,8 +18,12 @@ UPDATE_SQLITE = "UPDATE sessions SET reserved = reserved + 1 WHERE id = ? AND re
 def prepare_postgres(url: str, sessions: int, capacity: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS sessions")
-        conn.execute("CREATE TABLE sessions (id int PRIMARY KEY, capacity int NOT NULL, reserved int NOT NULL DEFAULT 0)")
-        conn.execute("INSERT INTO sessions (id, capacity) SELECT g, %s FROM generate_series(0, %s) g", (capacity, sessions - 1))
+        conn.execute(
+            "CREATE TABLE sessions (id int PRIMARY KEY, capacity int NOT NULL, reserved int NOT NULL DEFAULT 0)"
+        )
+        conn.execute(
+            "INSERT INTO sessions (id, capacity) SELECT g, %s FROM generate_series(0, %s) g", (capacity, sessions - 1)
+        )
 
 
 async def run_postgres(url: str, targets: list[int], connections: int = 32) -> tuple[float, list[float]]:
@@ -28,7 +32,9 @@ async def run_postgres(url: str, targets: list[int], connections: int = 32) -> t
     for target in targets:
         queue.put_nowait(target)
     latencies: list[float] = []
-    async with AsyncConnectionPool(url, min_size=connections, max_size=connections, kwargs={"autocommit": True, "prepare_threshold": 0}) as pool:
+    async with AsyncConnectionPool(
+        url, min_size=connections, max_size=connections, kwargs={"autocommit": True, "prepare_threshold": 0}
+    ) as pool:
         await pool.wait()
 
         async def client() -> None:

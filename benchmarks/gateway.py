@@ -40,17 +40,29 @@ def office_day(start_in: int) -> dt.date:
 
 def body(office: str, day: dt.date, session: str, serial: int) -> dict:
     nik = f"3174{serial // 9999 % 99 + 1:02d}170590{serial % 9999 + 1:04d}"
-    return {"office": office, "date": day.isoformat(), "session": session, "kk_number": f"317401{serial:010d}",
-            "applicants": [{"name": f"Bench {serial}", "nik": nik, "birth_date": "1990-05-17"}]}
+    return {
+        "office": office,
+        "date": day.isoformat(),
+        "session": session,
+        "kk_number": f"317401{serial:010d}",
+        "applicants": [{"name": f"Bench {serial}", "nik": nik, "birth_date": "1990-05-17"}],
+    }
 
 
-async def measure(ours: httpx.AsyncClient, theirs: httpx.AsyncClient, requests: int, bookings: int, concurrency: int) -> list[Burst]:
+async def measure(
+    ours: httpx.AsyncClient, theirs: httpx.AsyncClient, requests: int, bookings: int, concurrency: int
+) -> list[Burst]:
     day = office_day(10)
     operator = await staff_token(ours, "bench-operator@kanim", "operator")
     for office, session in [SOLD_OUT, *((o, s) for o in OPEN_OFFICES for s in ("pagi", "siang"))]:
         capacity = 0 if (office, session) == SOLD_OUT else 10000
-        (await ours.put(f"/v1/operator/offices/{office}/capacity", headers=operator,
-                        json={"date": day.isoformat(), "session": session, "capacity": capacity})).raise_for_status()
+        (
+            await ours.put(
+                f"/v1/operator/offices/{office}/capacity",
+                headers=operator,
+                json={"date": day.isoformat(), "session": session, "capacity": capacity},
+            )
+        ).raise_for_status()
     await until(lambda: sold_out_shown(ours, day))
     triers = await citizens(ours, concurrency, "trier")
     bookers = await citizens(ours, bookings, "booker")
@@ -59,19 +71,35 @@ async def measure(ours: httpx.AsyncClient, theirs: httpx.AsyncClient, requests: 
     keys = (f"bench-key-{i:08d}" for i in itertools.count())
 
     def attempts(count: int) -> list[Request]:
-        return [request("POST", "/v1/bookings", triers[i % concurrency] | {"Idempotency-Key": next(keys)},
-                        body(SOLD_OUT[0], day, SOLD_OUT[1], i % concurrency)) for i in range(count)]
+        return [
+            request(
+                "POST",
+                "/v1/bookings",
+                triers[i % concurrency] | {"Idempotency-Key": next(keys)},
+                body(SOLD_OUT[0], day, SOLD_OUT[1], i % concurrency),
+            )
+            for i in range(count)
+        ]
 
     slots = [(o, s) for o in OPEN_OFFICES for s in ("pagi", "siang")]
-    successes = [request("POST", "/v1/bookings", bookers[i] | {"Idempotency-Key": f"bench-book-{i:06d}"},
-                         body(slots[i % len(slots)][0], day, slots[i % len(slots)][1], 10_000 + i)) for i in range(bookings)]
+    successes = [
+        request(
+            "POST",
+            "/v1/bookings",
+            bookers[i] | {"Idempotency-Key": f"bench-book-{i:06d}"},
+            body(slots[i % len(slots)][0], day, slots[i % len(slots)][1], 10_000 + i),
+        )
+        for i in range(bookings)
+    ]
     ours_url, theirs_url = str(ours.base_url).rstrip("/"), str(theirs.base_url).rstrip("/")
     return [
         await burst("GET /health (for scale)", ours_url, [request("GET", "/health")] * requests, concurrency),
         await burst("calendar, 31 days: read model (ours)", ours_url, calendar, concurrency),
         await burst("calendar, 31 days: asked of quota", theirs_url, calendar, concurrency),
         await burst("sold-out attempt: fast path (ours)", ours_url, attempts(requests), concurrency),
-        await burst("sold-out attempt: through the pipeline", theirs_url, attempts(max(concurrency, requests // 4)), concurrency),
+        await burst(
+            "sold-out attempt: through the pipeline", theirs_url, attempts(max(concurrency, requests // 4)), concurrency
+        ),
         await burst("successful booking (201 confirmed)", ours_url, successes, concurrency),
     ]
 
@@ -88,9 +116,18 @@ def report(bursts: list[Burst]) -> None:
         table.add_column(column, justify="left" if column == "operation" else "right")
     for b in bursts:
         answers = ", ".join(f"{status}: {count}" for status, count in sorted(b.statuses.items()))
-        table.add_row(b.name, str(len(b.latencies_ms)), answers, f"{b.rate:,.0f}", f"{b.percentile(50):.1f}", f"{b.percentile(99):.1f}")
+        table.add_row(
+            b.name,
+            str(len(b.latencies_ms)),
+            answers,
+            f"{b.rate:,.0f}",
+            f"{b.percentile(50):.1f}",
+            f"{b.percentile(99):.1f}",
+        )
     calendar, sold = bursts[1].rate / bursts[2].rate, bursts[3].rate / bursts[4].rate
-    table.caption = f"calendar: read model / quota query = {calendar:.1f}x; sold-out: fast path / pipeline = {sold:.1f}x"
+    table.caption = (
+        f"calendar: read model / quota query = {calendar:.1f}x; sold-out: fast path / pipeline = {sold:.1f}x"
+    )
     console.print(table)
 
 
@@ -117,6 +154,8 @@ def command(
 
 async def _run(ours_url: str, theirs_url: str, requests: int, bookings: int, concurrency: int) -> None:
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
-    async with httpx.AsyncClient(base_url=ours_url, timeout=60, limits=limits) as ours, \
-            httpx.AsyncClient(base_url=theirs_url, timeout=60, limits=limits) as theirs:
+    async with (
+        httpx.AsyncClient(base_url=ours_url, timeout=60, limits=limits) as ours,
+        httpx.AsyncClient(base_url=theirs_url, timeout=60, limits=limits) as theirs,
+    ):
         report(await measure(ours, theirs, requests, bookings, concurrency))

@@ -17,19 +17,36 @@ import httpx
 from paspor.embedded import EmbeddedSystem, die_with_parent
 from paspor.natsserver import free_port
 
-UNLIMITED = {"PASPOR_GATEWAY_RATE_ADDRESS": "1000000", "PASPOR_GATEWAY_RATE_ACCOUNT": "1000000",
-             "PASPOR_GATEWAY_RATE_DEVICE": "1000000", "PASPOR_GATEWAY_OUTCOME_WAIT": "10"}
+UNLIMITED = {
+    "PASPOR_GATEWAY_RATE_ADDRESS": "1000000",
+    "PASPOR_GATEWAY_RATE_ACCOUNT": "1000000",
+    "PASPOR_GATEWAY_RATE_DEVICE": "1000000",
+    "PASPOR_GATEWAY_OUTCOME_WAIT": "10",
+}
 
 
 def conventional_gateway(system: EmbeddedSystem, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     """A second gateway on the same system, without the read model: calendar and refusals from the services."""
     port = free_port()
-    env = os.environ | UNLIMITED | {
-        "PASPOR_NATS_URL": system.nats.url, "PASPOR_DATA_DIR": str(system.data_dir), "PASPOR_GATEWAY_PORT": str(port),
-        "PASPOR_GATEWAY_DEV_ISSUER": "true", "PASPOR_GATEWAY_READ_MODEL": "false"}
+    env = (
+        os.environ
+        | UNLIMITED
+        | {
+            "PASPOR_NATS_URL": system.nats.url,
+            "PASPOR_DATA_DIR": str(system.data_dir),
+            "PASPOR_GATEWAY_PORT": str(port),
+            "PASPOR_GATEWAY_DEV_ISSUER": "true",
+            "PASPOR_GATEWAY_READ_MODEL": "false",
+        }
+    )
     with open(folder / "gateway-conventional.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "paspor", "service", "gateway"], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "paspor", "service", "gateway"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -80,8 +97,13 @@ class Connection:
         return cls(*await asyncio.open_connection(host, int(port)), host)
 
     async def send(self, method: str, target: str, headers: dict[str, str], body: bytes) -> int:
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(body)}",
-                 "Content-Type: application/json", *(f"{k}: {v}" for k, v in headers.items())]
+        lines = [
+            f"{method} {target} HTTP/1.1",
+            f"Host: {self.host}",
+            f"Content-Length: {len(body)}",
+            "Content-Type: application/json",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
         length = next(int(h.split(":", 1)[1]) for h in head if h.lower().startswith("content-length:"))

@@ -25,12 +25,16 @@ from .report import Figures, console, side_by_side
 
 
 def command(
-    postgres_url: Annotated[str, typer.Option(help="A PostgreSQL server (a fresh database is made and dropped).")] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    postgres_url: Annotated[
+        str, typer.Option(help="A PostgreSQL server (a fresh database is made and dropped).")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
     requests: Annotated[int, typer.Option(min=1000, help="Booking requests per run.")] = 100_000,
     sessions: Annotated[int, typer.Option(min=1, help="Sessions the requests spread over.")] = 250,
     runs: Annotated[int, typer.Option(min=1, max=9, help="Runs per contender (medians are reported).")] = 3,
     batch: Annotated[int, typer.Option(min=1, help="Quota worker batch size.")] = 1000,
-    workers: Annotated[str, typer.Option(help="Quota worker processes sharing the partitions, one figure each (e.g. 1,2).")] = "1,2",
+    workers: Annotated[
+        str, typer.Option(help="Quota worker processes sharing the partitions, one figure each (e.g. 1,2).")
+    ] = "1,2",
     latency_rate: Annotated[int, typer.Option(min=100, help="Requests/s offered when measuring latency.")] = 2000,
     backends: Annotated[str, typer.Option(help="Comma-separated: postgres, sqlite.")] = "postgres,sqlite",
     memory: Annotated[bool, typer.Option(help="Also measure the worker's memory with a whole calendar.")] = True,
@@ -42,8 +46,10 @@ def command(
     chosen = [b.strip() for b in backends.split(",") if b.strip()]
     if unknown := [b for b in chosen if b not in ("postgres", "sqlite")]:
         raise typer.BadParameter(f"unknown backend {unknown[0]!r}", param_hint="--backends")
-    console.print(f"{requests:,} requests over {sessions} sessions (capacity 100 each), {runs} runs, batch {batch}, "
-                  f"quota service with {' and '.join(map(str, counts))} worker process(es)")
+    console.print(
+        f"{requests:,} requests over {sessions} sessions (capacity 100 each), {runs} runs, batch {batch}, "
+        f"quota service with {' and '.join(map(str, counts))} worker process(es)"
+    )
     for backend in chosen:
         ours = {n: Figures(f"quota service, {n} worker{'s' if n > 1 else ''} ({backend})") for n in counts}
         theirs = Figures(f"SQL counter ({backend})")
@@ -56,8 +62,12 @@ def command(
             mine = ", ".join(f"ours ({n}) {ours[n].rates[-1]:,.0f}/s" for n in counts)
             console.print(f"  {backend} run {run + 1}: {mine}, counter {theirs.rates[-1]:,.0f}/s")
         for n in counts:
-            side_by_side(f"Decisions per second on {backend} (durable commits), {n} quota worker(s)", "decisions/s",
-                         ours[n], theirs)
+            side_by_side(
+                f"Decisions per second on {backend} (durable commits), {n} quota worker(s)",
+                "decisions/s",
+                ours[n],
+                theirs,
+            )
     if memory:
         _memory()
 
@@ -72,8 +82,16 @@ def _worker_counts(text: str) -> list[int]:
     return counts
 
 
-def _run_ours(figures: Figures, backend: str, url: str | None, slots, targets, batch: int, rate: int,  # noqa: ANN001
-              workers: int) -> None:
+def _run_ours(
+    figures: Figures,
+    backend: str,
+    url: str | None,
+    slots,
+    targets,
+    batch: int,
+    rate: int,  # noqa: ANN001
+    workers: int,
+) -> None:
     with QuotaServiceRun(backend, url, batch, workers) as run:
         figures.rates.append(asyncio.run(run.throughput(make_requests(slots, targets))))
         sample = make_requests(slots, rush_targets(min(4000, len(targets)), len(slots), seed=11))
@@ -116,10 +134,16 @@ class _database:
 def _memory() -> None:
     sessions = len(load_offices()) and 125 * 90 * 2
     for fill in (0, 100):
-        out = subprocess.run([sys.executable, "-m", "benchmarks.quota_memory", str(sessions), str(fill)],
-                             capture_output=True, text=True, check=True).stdout.split()
-        console.print(f"worker memory, {sessions:,} sessions (125 offices x 90 days x 2) cached, {fill} booked each: "
-                      f"[bold]{float(out[0]):.0f} MB[/bold] resident")
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.quota_memory", str(sessions), str(fill)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        console.print(
+            f"worker memory, {sessions:,} sessions (125 offices x 90 days x 2) cached, {fill} booked each: "
+            f"[bold]{float(out[0]):.0f} MB[/bold] resident"
+        )
 
 
 def _office_day() -> dt.date:

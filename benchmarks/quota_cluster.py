@@ -40,7 +40,9 @@ class ClusterRun(QuotaServiceRun):
 
 
 def command(
-    postgres_url: Annotated[str, typer.Option(help="A PostgreSQL server (a fresh database is made and dropped).")] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    postgres_url: Annotated[
+        str, typer.Option(help="A PostgreSQL server (a fresh database is made and dropped).")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
     requests: Annotated[int, typer.Option(min=1000, help="Booking requests per run.")] = 50_000,
     sessions: Annotated[int, typer.Option(min=1, help="Sessions the requests spread over.")] = 250,
     runs: Annotated[int, typer.Option(min=1, max=9, help="Runs per contender (medians are reported).")] = 1,
@@ -54,13 +56,15 @@ def command(
     for _ in range(runs):
         with _database("postgres", postgres_url) as url, QuotaServiceRun("postgres", url, batch) as run:
             single.rates.append(asyncio.run(run.throughput(make_requests(slots, targets))))
-    for mode in (("always", "default") if sync == "both" else (sync,)):
+    for mode in ("always", "default") if sync == "both" else (sync,):
         cluster = Figures(f"2 workers, 3-node cluster R3, sync {mode}")
         for _ in range(runs):
             with _database("postgres", postgres_url) as url, ClusterRun(url, batch, mode) as run:
                 cluster.rates.append(asyncio.run(run.throughput(make_requests(slots, targets))))
                 console.print(f"    published {requests:,} requests (R3) in {run.published_in:.1f}s")
-        side_by_side(f"Quota decisions per second: cluster (sync {mode}) beside one node", "decisions/s", cluster, single)
+        side_by_side(
+            f"Quota decisions per second: cluster (sync {mode}) beside one node", "decisions/s", cluster, single
+        )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,9 @@ def load(sessions: int, fill: int) -> QuotaApplication:
     day, offices = dt.date(2027, 1, 4), 125
     batch: list[SessionQuota] = []
     for i in range(sessions):
-        quota = SessionQuota(f"OFFICE-{i % offices:03d}", day + dt.timedelta(days=i // (2 * offices)), ("pagi", "siang")[i % 2], 100)
+        quota = SessionQuota(
+            f"OFFICE-{i % offices:03d}", day + dt.timedelta(days=i // (2 * offices)), ("pagi", "siang")[i % 2], 100
+        )
         quota.decide([Request(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(fill)])
         batch.append(quota)
         if len(batch) == 500:

@@ -23,8 +23,14 @@ from shared.runtime.bus import ensure_streams
 def bench_slots(count: int, day) -> list[Slot]:  # noqa: ANN001
     """`count` sessions: the offices' two sessions on one day, as many offices as needed."""
     offices = [o.code for o in load_offices()]
-    return [Slot(office=offices[i // 2 % len(offices)], date=day + _days(i // (2 * len(offices))),
-                 session=("pagi", "siang")[i % 2]) for i in range(count)]
+    return [
+        Slot(
+            office=offices[i // 2 % len(offices)],
+            date=day + _days(i // (2 * len(offices))),
+            session=("pagi", "siang")[i % 2],
+        )
+        for i in range(count)
+    ]
 
 
 def _days(n: int):  # noqa: ANN202
@@ -64,16 +70,25 @@ class QuotaServiceRun:
         """`paspor service quota` processes, each owning its share of the partitions (as in compose.yaml)."""
         for number, owned in enumerate(partition_shares(self.worker_count), start=1):
             env = os.environ | {
-                "PASPOR_NATS_URL": ",".join(self.urls), "PASPOR_STREAM_REPLICAS": str(self.replicas),
-                "PASPOR_DATA_DIR": str(self.folder), "PASPOR_EVENT_STORE": self.store,
-                "PASPOR_QUOTA_BATCH_SIZE": str(self.batch), "PASPOR_QUOTA_WINDOW_DAYS": "366",
+                "PASPOR_NATS_URL": ",".join(self.urls),
+                "PASPOR_STREAM_REPLICAS": str(self.replicas),
+                "PASPOR_DATA_DIR": str(self.folder),
+                "PASPOR_EVENT_STORE": self.store,
+                "PASPOR_QUOTA_BATCH_SIZE": str(self.batch),
+                "PASPOR_QUOTA_WINDOW_DAYS": "366",
                 "PASPOR_QUOTA_PARTITIONS_OWNED": owned,
             }
             if self.postgres_url:
                 env["PASPOR_POSTGRES_URL"] = self.postgres_url
             with open(self.folder / f"quota-{number}.log", "wb") as log:
-                self.workers.append(subprocess.Popen([sys.executable, "-m", "paspor", "service", "quota"], env=env,
-                                                     stdout=log, stderr=subprocess.STDOUT))
+                self.workers.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "paspor", "service", "quota"],
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
 
     async def throughput(self, requests: list[BookingRequested]) -> float:
         """Preload the requests, start the workers, and time the outcomes: decisions per second."""
@@ -102,8 +117,11 @@ class QuotaServiceRun:
         for i, request in enumerate(requests):
             await asyncio.sleep(max(0.0, began + i / rate - time.perf_counter()))
             sent[str(request.booking_id)] = time.perf_counter()
-            await js.publish(subject_for(request, request.slot.office), request.model_dump_json().encode(),
-                             headers={"Nats-Msg-Id": str(request.message_id)})
+            await js.publish(
+                subject_for(request, request.slot.office),
+                request.model_dump_json().encode(),
+                headers={"Nats-Msg-Id": str(request.message_id)},
+            )
         await self._until(len(requests), timeout=120)
         await sub.unsubscribe()
         await nc.close()
@@ -128,7 +146,7 @@ def partition_shares(workers: int, partitions: int = DEFAULT_PARTITIONS) -> list
     """Contiguous shares of the partitions, one per worker: 2 workers -> '0,1,2,3' and '4,5,6,7'."""
     if not 1 <= workers <= partitions:
         raise ValueError(f"workers must be between 1 and {partitions}")
-    shares = [range(partitions)[i * partitions // workers:(i + 1) * partitions // workers] for i in range(workers)]
+    shares = [range(partitions)[i * partitions // workers : (i + 1) * partitions // workers] for i in range(workers)]
     return [",".join(map(str, share)) for share in shares]
 
 
@@ -141,9 +159,16 @@ def _occurrences(data: bytes, marker: bytes):  # noqa: ANN202
 
 async def publish_all(js, requests: list[BookingRequested]) -> None:  # noqa: ANN001
     for start in range(0, len(requests), 2000):
-        await asyncio.gather(*(
-            js.publish(subject_for(r, r.slot.office), r.model_dump_json().encode(), headers={"Nats-Msg-Id": str(r.message_id)})
-            for r in requests[start : start + 2000]))
+        await asyncio.gather(
+            *(
+                js.publish(
+                    subject_for(r, r.slot.office),
+                    r.model_dump_json().encode(),
+                    headers={"Nats-Msg-Id": str(r.message_id)},
+                )
+                for r in requests[start : start + 2000]
+            )
+        )
 
 
 def make_requests(slots: list[Slot], targets: list[int]) -> list[BookingRequested]:

@@ -37,7 +37,9 @@ def side_by_side(title: str, unit: str, ours: Figures, theirs: Figures) -> float
         table.add_column(column, justify="right" if column else "left")
     for figures in (ours, theirs):
         runs = ", ".join(f"{r:,.0f}" for r in figures.rates)
-        table.add_row(figures.name, f"{figures.rate:,.0f}", runs, f"{figures.percentile(50):.1f}", f"{figures.percentile(99):.1f}")
+        table.add_row(
+            figures.name, f"{figures.rate:,.0f}", runs, f"{figures.percentile(50):.1f}", f"{figures.percentile(99):.1f}"
+        )
     ratio = ours.rate / theirs.rate if theirs.rate else float("inf")
     table.caption = f"ratio (ours / conventional): {ratio:.2f}x"
     console.print(table)

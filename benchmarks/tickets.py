@@ -26,8 +26,15 @@ BATCH = 500
 
 def confirmations(count: int) -> list[BookingConfirmed]:
     day = dt.date(2027, 1, 5)
-    return [BookingConfirmed(booking_id=uuid.uuid4(), slot=Slot(office="JKT-SEL", date=day, session=("pagi", "siang")[i % 2]),
-                             applicants=1 + i % 5, queue_number=1 + i % 100) for i in range(count)]
+    return [
+        BookingConfirmed(
+            booking_id=uuid.uuid4(),
+            slot=Slot(office="JKT-SEL", date=day, session=("pagi", "siang")[i % 2]),
+            applicants=1 + i % 5,
+            queue_number=1 + i % 100,
+        )
+        for i in range(count)
+    ]
 
 
 def fresh_notifier() -> NotifierApplication:
@@ -38,7 +45,7 @@ def fresh_notifier() -> NotifierApplication:
 def issue_all(messages: list[BookingConfirmed], eager_png: bool, figures: Figures) -> None:
     """Tickets issued per second into a durable SQLite store (batches of 500), optionally rendering each PNG;
     the latencies are the time each batch took until its tickets were stored."""
-    app, now = fresh_notifier(), dt.datetime.now(dt.timezone.utc)
+    app, now = fresh_notifier(), dt.datetime.now(dt.UTC)
     started = time.perf_counter()
     for start in range(0, len(messages), BATCH):
         batch, batch_started = messages[start : start + BATCH], time.perf_counter()
@@ -56,13 +63,13 @@ def renders(count: int) -> tuple[float, float, float, int]:
     """PNG renders/s (fresh), cached PNGs/s, offline verifications/s, and the payload's length."""
     app = fresh_notifier()
     messages = confirmations(count)
-    app.apply_batch(messages, dt.datetime.now(dt.timezone.utc))
+    app.apply_batch(messages, dt.datetime.now(dt.UTC))
     tickets = [app.ticket(m.booking_id) for m in messages]
     work = [(t.payload, schedule_of(t, app.policy)) for t in tickets]
     ticket_png.cache_clear()
     fresh = _rate(lambda: [ticket_png(p, s) for p, s in work], count)
     cached = _rate(lambda: [ticket_png(p, s) for p, s in work], count)
-    keys, now = {app.key_id: app.signing_key.public_key()}, dt.datetime(2027, 1, 5, 2, tzinfo=dt.timezone.utc)
+    keys, now = {app.key_id: app.signing_key.public_key()}, dt.datetime(2027, 1, 5, 2, tzinfo=dt.UTC)
     verified = _rate(lambda: [verify(t.payload, keys, now) for t in tickets], count)
     app.close()
     return fresh, cached, verified, len(tickets[0].payload)
@@ -82,10 +89,13 @@ def command(
     for _ in range(runs):
         issue_all(confirmations(tickets), eager_png=False, figures=lazy)
         issue_all(confirmations(tickets), eager_png=True, figures=eager)
-    side_by_side(f"Tickets issued/s ({tickets} per run, SQLite, batches of {BATCH}; ms per batch)", "tickets/s",
-                 lazy, eager)
+    side_by_side(
+        f"Tickets issued/s ({tickets} per run, SQLite, batches of {BATCH}; ms per batch)", "tickets/s", lazy, eager
+    )
     fresh, cached, verified, length = renders(min(tickets, 1000))
-    console.print(f"PNG renders/s (QR + schedule, uncached): {fresh:,.0f}\n"
-                  f"PNG served from cache/s: {cached:,.0f}\n"
-                  f"offline verifications/s (Ed25519): {verified:,.0f}\n"
-                  f"payload: {length} characters")
+    console.print(
+        f"PNG renders/s (QR + schedule, uncached): {fresh:,.0f}\n"
+        f"PNG served from cache/s: {cached:,.0f}\n"
+        f"offline verifications/s (Ed25519): {verified:,.0f}\n"
+        f"payload: {length} characters"
+    )

@@ -24,6 +24,8 @@ def _add_command_groups() -> None:
     for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
         app.add_typer(module.app, name=module_info.name.replace("_", "-"), help=module.HELP)
+
+
 console = Console()
 SERVICE_NAMES = ("booking", "quota", "notifier", "gateway")
 
@@ -35,7 +37,9 @@ def _logging(level: str = "INFO") -> None:
 
 @app.command()
 def up(
-    data_dir: Annotated[Path, typer.Option(help="Folder for the event stores, NATS store and keys.")] = Path("paspor-data"),
+    data_dir: Annotated[Path, typer.Option(help="Folder for the event stores, NATS store and keys.")] = Path(
+        "paspor-data"
+    ),
     port: Annotated[int, typer.Option(min=1, max=65535, help="Gateway HTTP port.")] = 8080,
     nats_port: Annotated[int | None, typer.Option(min=1, max=65535, help="NATS port (default: a free one).")] = None,
 ) -> None:
@@ -54,8 +58,10 @@ def up(
         system.stop()
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
-    console.print(f"[bold green]Antrian Paspor is up.[/bold green]\n  gateway: {system.gateway_url}  (API docs: {system.gateway_url}/docs)\n"
-                  f"  NATS:    {system.nats.url}\n  data:    {system.data_dir}\nPress Ctrl-C to stop.")
+    console.print(
+        f"[bold green]Antrian Paspor is up.[/bold green]\n  gateway: {system.gateway_url}  (API docs: {system.gateway_url}/docs)\n"
+        f"  NATS:    {system.nats.url}\n  data:    {system.data_dir}\nPress Ctrl-C to stop."
+    )
     failure = None
     while not stop.wait(0.5):
         try:

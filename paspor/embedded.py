@@ -65,8 +65,9 @@ class DataDirInUse(RuntimeError):
 class EmbeddedSystem:
     """Starts, watches and stops the whole system on one machine."""
 
-    def __init__(self, data_dir: Path, gateway_port: int = 8080, nats_port: int | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, gateway_port: int = 8080, nats_port: int | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.gateway_port = gateway_port
         self.nats = NatsServer(self.data_dir / "nats", nats_port, name="paspor-embedded")
@@ -94,17 +95,22 @@ class EmbeddedSystem:
         write_runtime_file(self.data_dir, nats_url=self.nats.url, gateway_url=self.gateway_url)
 
     def _spawn(self, name: str) -> subprocess.Popen[bytes]:
-        env = os.environ | {
-            "PASPOR_NATS_URL": self.nats.url,
-            "PASPOR_DATA_DIR": str(self.data_dir),
-            "PASPOR_EVENT_STORE": "sqlite",
-            "PASPOR_GATEWAY_PORT": str(self.gateway_port),
-            "PASPOR_GATEWAY_DEV_ISSUER": "true",
-        } | self.extra_env
+        env = (
+            os.environ
+            | {
+                "PASPOR_NATS_URL": self.nats.url,
+                "PASPOR_DATA_DIR": str(self.data_dir),
+                "PASPOR_EVENT_STORE": "sqlite",
+                "PASPOR_GATEWAY_PORT": str(self.gateway_port),
+                "PASPOR_GATEWAY_DEV_ISSUER": "true",
+            }
+            | self.extra_env
+        )
         command = [sys.executable, "-m", "paspor", "service", name]
         # Own session: a Ctrl-C in the terminal reaches `paspor up` only, which stops them in order.
-        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
-                                start_new_session=True)
+        return subprocess.Popen(
+            command, env=env, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent, start_new_session=True
+        )
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

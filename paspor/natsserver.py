@@ -62,15 +62,29 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        return [binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir),
-                "-n", self.name, "-l", str(self.log_path), *self.extra]
+        return [
+            binary(),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+            "-n",
+            self.name,
+            "-l",
+            str(self.log_path),
+            *self.extra,
+        ]
 
     def start(self, timeout: float = 20.0, preexec_fn=None) -> NatsServer:  # noqa: ANN001
         self.store_dir.mkdir(parents=True, exist_ok=True)
         if not port_is_free(self.port):
             raise NatsServerError(f"port {self.port} is already in use; choose another with --nats-port")
-        self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, preexec_fn=preexec_fn,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command(), stdin=subprocess.DEVNULL, preexec_fn=preexec_fn, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -103,14 +117,15 @@ async def _quiet(_: Exception) -> None:
 
 async def _jetstream_ready(url: str) -> bool:
     try:
-        nc = await nats.connect(url, connect_timeout=0.5, max_reconnect_attempts=0,
-                                allow_reconnect=False, error_cb=_quiet)
-    except (OSError, NoServersError, NatsTimeout, asyncio.TimeoutError):
+        nc = await nats.connect(
+            url, connect_timeout=0.5, max_reconnect_attempts=0, allow_reconnect=False, error_cb=_quiet
+        )
+    except (TimeoutError, OSError, NoServersError, NatsTimeout):
         return False
     try:
         await nc.jetstream().account_info()
         return True
-    except (NatsError, asyncio.TimeoutError):  # JetStream still recovering its store
+    except (TimeoutError, NatsError):  # JetStream still recovering its store
         return False
     finally:
         await nc.close()

@@ -46,7 +46,9 @@ def parse_session_hours(text: str) -> tuple[SessionHours, ...]:
 
 
 def session_window(
-    day: dt.date, session: str, timezone: str | dt.tzinfo,
+    day: dt.date,
+    session: str,
+    timezone: str | dt.tzinfo,
     hours: tuple[SessionHours, ...] = DEFAULT_SESSION_HOURS,
 ) -> tuple[dt.datetime, dt.datetime]:
     """When a session starts and ends on a day, as aware datetimes in the office's time zone."""

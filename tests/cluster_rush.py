@@ -16,7 +16,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
-
 from support import booking_body
 
 FINAL = ("confirmed", "rejected")
@@ -64,21 +63,28 @@ def make_rush(cluster, sessions: list[tuple[str, dt.date, str]], per_session: in
 
 async def accept_terms(rush: Rush) -> None:
     async with httpx.AsyncClient(timeout=30) as client:
+
         async def one(citizen: Citizen) -> None:
             terms = await _answered(lambda: client.get(f"{citizen.gateway}/v1/me/terms", headers=citizen.headers()))
             version = terms.json()["current_version"]
-            await _answered(lambda: client.post(f"{citizen.gateway}/v1/me/terms", json={"version": version},
-                                                headers=citizen.headers()))
+            await _answered(
+                lambda: client.post(
+                    f"{citizen.gateway}/v1/me/terms", json={"version": version}, headers=citizen.headers()
+                )
+            )
+
         await _bounded(rush.citizens, one, 16)
 
 
 async def book_all(rush: Rush, concurrency: int = 6, pause: float = 0.05) -> None:
     """Every citizen books once (retrying failed calls with the same key); paced to last a few seconds."""
     async with httpx.AsyncClient(timeout=30) as client:
+
         async def one(citizen: Citizen) -> None:
             headers = citizen.headers(f"key-{citizen.subject}")
-            answer = await _answered(lambda: client.post(f"{citizen.gateway}/v1/bookings", json=citizen.body,
-                                                         headers=headers))
+            answer = await _answered(
+                lambda: client.post(f"{citizen.gateway}/v1/bookings", json=citizen.body, headers=headers)
+            )
             rush.sent_at.append(time.monotonic())
             if len(rush.sent_at) * 2 >= len(rush.citizens):
                 rush.half_sent.set()
@@ -89,6 +95,7 @@ async def book_all(rush: Rush, concurrency: int = 6, pause: float = 0.05) -> Non
                 citizen.booking_id, citizen.status = body["booking_id"], body["status"]
                 citizen.queue_number = body.get("queue_number")
             await asyncio.sleep(pause)
+
         await _bounded(rush.citizens, one, concurrency)
 
 
@@ -96,14 +103,17 @@ async def final_outcomes(rush: Rush, timeout: float = 90) -> None:
     """Follow every booking until it is confirmed or rejected (or time runs out)."""
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=30) as client:
+
         async def one(citizen: Citizen) -> None:
             while citizen.booking_id and citizen.status not in FINAL and time.monotonic() < deadline:
-                answer = await _answered(lambda: client.get(f"{citizen.gateway}/v1/bookings/{citizen.booking_id}",
-                                                            headers=citizen.headers()))
+                answer = await _answered(
+                    lambda: client.get(f"{citizen.gateway}/v1/bookings/{citizen.booking_id}", headers=citizen.headers())
+                )
                 body = answer.json()
                 citizen.status, citizen.queue_number = body["status"], body.get("queue_number")
                 if citizen.status not in FINAL:
                     await asyncio.sleep(0.5)
+
         await _bounded(rush.citizens, one, 16)
 
 

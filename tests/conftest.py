@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import temporary_database
 
 from paspor.embedded import EmbeddedSystem
 from paspor.natsserver import NatsServer, free_port
-from support import temporary_database
 
 
 @pytest.fixture

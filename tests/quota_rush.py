@@ -22,14 +22,25 @@ from shared.runtime.bus import ensure_streams
 
 def start_worker(nats_url: str, data_dir: Path, owned: str = "all", **env: str) -> subprocess.Popen[bytes]:
     """A quota worker process, as `paspor up` or compose would start it."""
-    environment = os.environ | {
-        "PASPOR_NATS_URL": nats_url, "PASPOR_DATA_DIR": str(data_dir), "PASPOR_EVENT_STORE": "sqlite",
-        "PASPOR_QUOTA_PARTITIONS_OWNED": owned,
-    } | env  # env may choose another store (PASPOR_EVENT_STORE, PASPOR_POSTGRES_URL)
+    environment = (
+        os.environ
+        | {
+            "PASPOR_NATS_URL": nats_url,
+            "PASPOR_DATA_DIR": str(data_dir),
+            "PASPOR_EVENT_STORE": "sqlite",
+            "PASPOR_QUOTA_PARTITIONS_OWNED": owned,
+        }
+        | env
+    )  # env may choose another store (PASPOR_EVENT_STORE, PASPOR_POSTGRES_URL)
     log_path = data_dir / f"quota-{owned.replace(',', '_')}-{uuid.uuid4().hex[:6]}.log"
     with open(log_path, "wb") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "paspor", "service", "quota"], env=environment,
-                                  stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "paspor", "service", "quota"],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
     worker.log_path = log_path  # type: ignore[attr-defined]
     return worker
 
@@ -61,12 +72,14 @@ def wait_ready(workers: list[subprocess.Popen[bytes]], timeout: float = 30) -> N
 
 def make_requests(slots: list[Slot], per_slot: int) -> list[BookingRequested]:
     """Interleaved requests: the sessions fill at the same time, as in a real rush."""
-    return [BookingRequested(booking_id=uuid.uuid4(), slot=slot, applicants=1)
-            for _ in range(per_slot) for slot in slots]
+    return [
+        BookingRequested(booking_id=uuid.uuid4(), slot=slot, applicants=1) for _ in range(per_slot) for slot in slots
+    ]
 
 
-async def publish(nats_url: str, requests: list[BookingRequested], duplicates: bool = False,
-                  chunk: int = 200, pause: float = 0.0) -> None:
+async def publish(
+    nats_url: str, requests: list[BookingRequested], duplicates: bool = False, chunk: int = 200, pause: float = 0.0
+) -> None:
     """Publish every request until JetStream acknowledged it (retrying through server restarts).
 
     With `duplicates`, each request is also published a second time under another message id,
@@ -120,9 +133,12 @@ async def read_outcomes(nats_url: str, expected: int, timeout: float = 90) -> Ou
     """Read the quota stream from the start until `expected` bookings have an outcome (or time runs out)."""
     nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
     js = nc.jetstream()
-    sub = await js.pull_subscribe("paspor.quota.>", durable=None, stream="PASPOR_QUOTA",
-                                  config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL,
-                                                            ack_policy=api.AckPolicy.NONE))
+    sub = await js.pull_subscribe(
+        "paspor.quota.>",
+        durable=None,
+        stream="PASPOR_QUOTA",
+        config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL, ack_policy=api.AckPolicy.NONE),
+    )
     outcomes = Outcomes()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -133,7 +149,7 @@ async def read_outcomes(nats_url: str, expected: int, timeout: float = 90) -> Ou
                     for single in SlotsDecided.model_validate_json(msg.data).expand():
                         body = json.loads(single.model_dump_json())
                         outcomes.by_booking[body["booking_id"]].append(body)
-        except (nats.errors.TimeoutError, asyncio.TimeoutError):  # fetch raises either when nothing came
+        except (TimeoutError, nats.errors.TimeoutError):  # fetch raises either when nothing came
             continue
     await nc.close()
     return outcomes

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
-
 from collections.abc import Iterator
 
 import httpx
@@ -13,8 +12,9 @@ import httpx
 from shared.calendar import is_office_day
 
 
-def nik(number: int, province: str = "31", regency: str = "74",
-        birth: dt.date = dt.date(1990, 5, 17), woman: bool = False) -> str:
+def nik(
+    number: int, province: str = "31", regency: str = "74", birth: dt.date = dt.date(1990, 5, 17), woman: bool = False
+) -> str:
     """A distinct NIK per number, with a valid structure: region, birth date (DD+40 for women), serial."""
     district = number // 9999 % 99 + 1
     day = birth.day + (40 if woman else 0)
@@ -35,10 +35,18 @@ def bookable_day(start_in: int = 3) -> dt.date:
 
 def booking_body(office: str, day: dt.date, session: str, serial: int, applicants: int = 1) -> dict:
     return {
-        "office": office, "date": day.isoformat(), "session": session, "kk_number": kk(serial),
+        "office": office,
+        "date": day.isoformat(),
+        "session": session,
+        "kk_number": kk(serial),
         "applicants": [
-            {"name": f"Applicant {serial}-{i}", "nik": nik(serial * 10 + i), "birth_date": "1990-05-17",
-             "service": "new", "passport_type": "regular"}
+            {
+                "name": f"Applicant {serial}-{i}",
+                "nik": nik(serial * 10 + i),
+                "birth_date": "1990-05-17",
+                "service": "new",
+                "passport_type": "regular",
+            }
             for i in range(applicants)
         ],
     }
@@ -64,7 +72,9 @@ def sign_in(client: httpx.Client, subject: str) -> Citizen:
     citizen = Citizen(client, subject, response.json()["access_token"])
     terms = client.get("/v1/me/terms", headers=citizen.headers())
     terms.raise_for_status()  # the terms in force must be accepted before the first booking
-    client.post("/v1/me/terms", json={"version": terms.json()["current_version"]}, headers=citizen.headers()).raise_for_status()
+    client.post(
+        "/v1/me/terms", json={"version": terms.json()["current_version"]}, headers=citizen.headers()
+    ).raise_for_status()
     return citizen
 
 

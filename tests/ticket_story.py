@@ -19,13 +19,18 @@ DAY = dt.date(2026, 12, 1)  # a Tuesday
 def at(office: str, day: dt.date, hhmm: str) -> dt.datetime:
     """A moment given in an office's local time, as UTC."""
     zone = ZoneInfo(office_by_code(office).timezone)
-    return dt.datetime.combine(day, dt.time.fromisoformat(hhmm), zone).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time.fromisoformat(hhmm), zone).astimezone(dt.UTC)
 
 
-def confirmed(office: str = "JKT-SEL", day: dt.date = DAY, session: str = "pagi", queue: int = 7,
-              applicants: int = 2) -> BookingConfirmed:
-    return BookingConfirmed(booking_id=uuid.uuid4(), slot=Slot(office=office, date=day, session=session),
-                            applicants=applicants, queue_number=queue)
+def confirmed(
+    office: str = "JKT-SEL", day: dt.date = DAY, session: str = "pagi", queue: int = 7, applicants: int = 2
+) -> BookingConfirmed:
+    return BookingConfirmed(
+        booking_id=uuid.uuid4(),
+        slot=Slot(office=office, date=day, session=session),
+        applicants=applicants,
+        queue_number=queue,
+    )
 
 
 def cancelled(booking: BookingConfirmed) -> BookingCancelled:

@@ -12,10 +12,18 @@ from .records import Record, ident, plain
 from .scope import Scope
 
 UPCOMING = ("requested", "confirmed")
-IGNORED = frozenset({
-    "Account.Registered", "Account.DeviceBound", "Account.TermsAccepted", "Account.ProfileUpdated",
-    "DeviceBinding.Bound", "NikClaim.Opened", "NikClaim.Claimed", "NikClaim.Freed",
-})
+IGNORED = frozenset(
+    {
+        "Account.Registered",
+        "Account.DeviceBound",
+        "Account.TermsAccepted",
+        "Account.ProfileUpdated",
+        "DeviceBinding.Bound",
+        "NikClaim.Opened",
+        "NikClaim.Claimed",
+        "NikClaim.Freed",
+    }
+)
 
 
 @dataclass
@@ -50,11 +58,23 @@ class AccountTrail:
 class BookingLedger:
     """Bookings, accounts and NIKs; checks the account rules and the anti-broker rule as it goes."""
 
-    kinds = frozenset({
-        "Booking.Requested", "Booking.Confirmed", "Booking.Rejected", "Booking.Withdrawn", "Booking.Cancelled",
-        "Booking.Attended", "Account.RegistrationStarted", "Account.RegistrationReturned",
-        "Account.RegistrationCancelled", "Account.RegistrationEnded",
-    }) | IGNORED
+    kinds = (
+        frozenset(
+            {
+                "Booking.Requested",
+                "Booking.Confirmed",
+                "Booking.Rejected",
+                "Booking.Withdrawn",
+                "Booking.Cancelled",
+                "Booking.Attended",
+                "Account.RegistrationStarted",
+                "Account.RegistrationReturned",
+                "Account.RegistrationCancelled",
+                "Account.RegistrationEnded",
+            }
+        )
+        | IGNORED
+    )
 
     def __init__(self, result: AuditResult, scope: Scope, rules: object) -> None:
         self.result, self.scope, self.rules = result, scope, rules
@@ -75,8 +95,9 @@ class BookingLedger:
         booking_id, state = record.aggregate_id, record.state
         if kind == "Booking.Requested":
             niks = [a["nik"] for a in state["applicants"]]
-            trail = BookingTrail(plain(state["account_id"]), state["office"], plain(state["day"]), state["session"],
-                                 niks, record)
+            trail = BookingTrail(
+                plain(state["account_id"]), state["office"], plain(state["day"]), state["session"], niks, record
+            )
             self._check_niks(booking_id, trail, record)
             self.bookings[booking_id] = trail
             return
@@ -85,7 +106,9 @@ class BookingLedger:
             return  # its Requested is missing: reported as a version gap
         if kind == "Booking.Confirmed":
             if trail.status != "requested" or trail.confirmed is not None:
-                self._report(trail, "confirmed_twice", f"booking {booking_id}", f"confirmed while {trail.status}", record)
+                self._report(
+                    trail, "confirmed_twice", f"booking {booking_id}", f"confirmed while {trail.status}", record
+                )
             trail.status, trail.confirmed = "confirmed", record
         elif kind == "Booking.Cancelled":
             trail.status, trail.cancelled = "cancelled", record
@@ -98,9 +121,14 @@ class BookingLedger:
         for nik in trail.niks:
             other = self.bookings.get(self.nik_holder.get(nik, ""))
             if other is not None and other.status in UPCOMING:
-                self._report(trail, "nik_in_two_upcoming_bookings", f"NIK {mask_number(nik)}",
-                             f"in booking {booking_id} while booking {other.requested.aggregate_id} is {other.status}",
-                             other.requested, record)
+                self._report(
+                    trail,
+                    "nik_in_two_upcoming_bookings",
+                    f"NIK {mask_number(nik)}",
+                    f"in booking {booking_id} while booking {other.requested.aggregate_id} is {other.status}",
+                    other.requested,
+                    record,
+                )
             self.nik_holder[nik] = booking_id
 
     def _account(self, kind: str, record: Record) -> None:
@@ -125,15 +153,28 @@ class BookingLedger:
         if account.active is not None:
             self.result.add("two_active_bookings", subject, f"booking {account.active} was still upcoming", record)
         if len(account.registrations) >= rules.max_registrations:
-            self.result.add("registration_limit_exceeded", subject,
-                            f"registration {len(account.registrations) + 1} (limit {rules.max_registrations})", record)
+            self.result.add(
+                "registration_limit_exceeded",
+                subject,
+                f"registration {len(account.registrations) + 1} (limit {rules.max_registrations})",
+                record,
+            )
         if account.cooldown_until and at < account.cooldown_until:
-            self.result.add("cooldown_violated", subject, f"registered at {at:%Y-%m-%d %H:%M}, cooldown until "
-                            f"{account.cooldown_until:%Y-%m-%d %H:%M}", record)
+            self.result.add(
+                "cooldown_violated",
+                subject,
+                f"registered at {at:%Y-%m-%d %H:%M}, cooldown until {account.cooldown_until:%Y-%m-%d %H:%M}",
+                record,
+            )
         if account.registrations and at < max(account.registrations.values()) + dt.timedelta(days=rules.spacing_days):
             last = max(account.registrations.values())
-            self.result.add("spacing_violated", subject, f"registered at {at:%Y-%m-%d %H:%M}, "
-                            f"{(at - last).days} days after the last (spacing {rules.spacing_days})", record)
+            self.result.add(
+                "spacing_violated",
+                subject,
+                f"registered at {at:%Y-%m-%d %H:%M}, "
+                f"{(at - last).days} days after the last (spacing {rules.spacing_days})",
+                record,
+            )
 
     def _report(self, trail: BookingTrail, code: str, subject: str, detail: str, *records: Record) -> None:
         if self.scope.covers(trail.office, trail.day):

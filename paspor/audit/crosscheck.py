@@ -21,8 +21,14 @@ SETTLED = ("confirmed", "checked_in", "no_show")
 class CrossCheck:
     """Compares the three rebuilt ledgers with one another."""
 
-    def __init__(self, result: AuditResult, quota: QuotaLedger, bookings: BookingLedger, tickets: TicketLedger,
-                 horizon: dt.datetime) -> None:
+    def __init__(
+        self,
+        result: AuditResult,
+        quota: QuotaLedger,
+        bookings: BookingLedger,
+        tickets: TicketLedger,
+        horizon: dt.datetime,
+    ) -> None:
         self.result, self.quota, self.bookings, self.tickets, self.horizon = result, quota, bookings, tickets, horizon
 
     def run(self) -> None:
@@ -48,23 +54,42 @@ class CrossCheck:
             self._ticket_of(booking_id, trail)
         if trail.cancelled is not None and self.quota.holding(booking_id) is not None:
             if not self._recent(trail.cancelled, "release"):
-                self.result.add("cancellation_not_released", subject, f"cancelled; its slot in "
-                                f"{self.quota.holding(booking_id).name} is still held", trail.cancelled, reservations[0].record)
+                self.result.add(
+                    "cancellation_not_released",
+                    subject,
+                    f"cancelled; its slot in {self.quota.holding(booking_id).name} is still held",
+                    trail.cancelled,
+                    reservations[0].record,
+                )
         rejected = trail.ended is not None and trail.ended.kind in ("Booking.Rejected", "Booking.Withdrawn")
         if rejected and booking_id not in self.quota.refused and booking_id not in self.quota.released:
-            self.result.add("rejection_without_decision", subject, f"rejected ({trail.ended.state.get('reason')}) "
-                            "but quota neither refused nor withdrew it", trail.ended)
+            self.result.add(
+                "rejection_without_decision",
+                subject,
+                f"rejected ({trail.ended.state.get('reason')}) but quota neither refused nor withdrew it",
+                trail.ended,
+            )
 
     def _confirmation(self, subject: str, trail: BookingTrail, reservations: list[Reservation]) -> None:
         if not reservations:
-            self.result.add("confirmed_without_reservation", subject, f"confirmed in {' '.join(trail.slot)} "
-                            "with no reservation in the quota store", trail.confirmed)
+            self.result.add(
+                "confirmed_without_reservation",
+                subject,
+                f"confirmed in {' '.join(trail.slot)} with no reservation in the quota store",
+                trail.confirmed,
+            )
             return
         first, state = reservations[0], trail.confirmed.state
         reserved_slot = (first.session.office, str(first.session.day), first.session.session)
         if reserved_slot != trail.slot or first.number != state["queue_number"]:
-            self.result.add("confirmation_mismatch", subject, f"confirmed {' '.join(trail.slot)} #{state['queue_number']}, "
-                            f"reserved {' '.join(reserved_slot)} #{first.number}", trail.confirmed, first.record)
+            self.result.add(
+                "confirmation_mismatch",
+                subject,
+                f"confirmed {' '.join(trail.slot)} #{state['queue_number']}, "
+                f"reserved {' '.join(reserved_slot)} #{first.number}",
+                trail.confirmed,
+                first.record,
+            )
 
     def _ticket_of(self, booking_id: str, trail: BookingTrail) -> None:
         ticket, subject = self.tickets.tickets.get(booking_id), f"booking {booking_id}"
@@ -73,7 +98,9 @@ class CrossCheck:
                 self.result.add("confirmed_without_ticket", subject, "confirmed, no ticket issued", trail.confirmed)
         elif trail.cancelled is not None and ticket.revoked is None and ticket.checked_in is None:
             if not self._recent(trail.cancelled, "revocation"):
-                self.result.add("ticket_not_revoked", subject, "cancelled, its ticket still valid", trail.cancelled, ticket.issued)
+                self.result.add(
+                    "ticket_not_revoked", subject, "cancelled, its ticket still valid", trail.cancelled, ticket.issued
+                )
 
     def _reservation(self, booking_id: str, reservations: list[Reservation]) -> None:
         first = reservations[0]
@@ -81,28 +108,52 @@ class CrossCheck:
             return
         trail, subject = self.bookings.bookings.get(booking_id), f"booking {booking_id}"
         if trail is None:
-            self.result.add("reservation_without_booking", subject, f"reserved in {first.session.name} "
-                            f"#{first.number}; the booking store has no such booking", first.record)
+            self.result.add(
+                "reservation_without_booking",
+                subject,
+                f"reserved in {first.session.name} #{first.number}; the booking store has no such booking",
+                first.record,
+            )
             return
         held = self.quota.holding(booking_id)
         if held is None or trail.status in SETTLED or trail.status == "cancelled":
             return  # a cancelled booking's held slot is reported as cancellation_not_released
         if trail.status == "requested":
             if not self._recent(first.record, "confirmation"):
-                self.result.add("slot_held_without_confirmed_booking", subject,
-                                f"reserved in {held.name}, the booking was never confirmed", first.record)
+                self.result.add(
+                    "slot_held_without_confirmed_booking",
+                    subject,
+                    f"reserved in {held.name}, the booking was never confirmed",
+                    first.record,
+                )
             return
-        self.result.add("slot_held_without_confirmed_booking", subject, f"holds a slot in {held.name} "
-                        f"but the booking is {trail.status}", first.record, trail.ended)
+        self.result.add(
+            "slot_held_without_confirmed_booking",
+            subject,
+            f"holds a slot in {held.name} but the booking is {trail.status}",
+            first.record,
+            trail.ended,
+        )
 
     def _ticket(self, booking_id: str, ticket) -> None:
         trail, subject = self.bookings.bookings.get(booking_id), f"ticket of booking {booking_id}"
         if trail is None or trail.confirmed is None:
-            self.result.add("ticket_without_confirmed_booking", subject, "the booking store has no confirmation for it",
-                            ticket.issued)
+            self.result.add(
+                "ticket_without_confirmed_booking",
+                subject,
+                "the booking store has no confirmation for it",
+                ticket.issued,
+            )
             return
         state = trail.confirmed.state
-        if (ticket.office, str(ticket.day), ticket.session) != trail.slot or ticket.queue_number != state["queue_number"]:
-            self.result.add("ticket_mismatch", subject, f"ticket {ticket.office} {ticket.day} {ticket.session} "
-                            f"#{ticket.queue_number}, booking {' '.join(trail.slot)} #{state['queue_number']}",
-                            ticket.issued, trail.confirmed)
+        if (ticket.office, str(ticket.day), ticket.session) != trail.slot or ticket.queue_number != state[
+            "queue_number"
+        ]:
+            self.result.add(
+                "ticket_mismatch",
+                subject,
+                f"ticket {ticket.office} {ticket.day} {ticket.session} "
+                f"#{ticket.queue_number}, booking {' '.join(trail.slot)} #{state['queue_number']}",
+                ticket.issued,
+                trail.confirmed,
+            )

@@ -56,12 +56,24 @@ class Evidence:
 
     @classmethod
     def of(cls, record: Record) -> Evidence:
-        return cls(record.store, record.position, record.kind, str(record.aggregate_id), record.version,
-                   record.state.get("timestamp"))
+        return cls(
+            record.store,
+            record.position,
+            record.kind,
+            str(record.aggregate_id),
+            record.version,
+            record.state.get("timestamp"),
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"store": self.store, "position": self.position, "kind": self.kind,
-                "aggregate_id": self.aggregate_id, "version": self.version, "at": self.at.isoformat() if self.at else None}
+        return {
+            "store": self.store,
+            "position": self.position,
+            "kind": self.kind,
+            "aggregate_id": self.aggregate_id,
+            "version": self.version,
+            "at": self.at.isoformat() if self.at else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -74,8 +86,13 @@ class Finding:
     evidence: tuple[Evidence, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"invariant": self.code, "meaning": INVARIANTS.get(self.code, ""), "subject": self.subject,
-                "detail": self.detail, "events": [e.as_dict() for e in self.evidence]}
+        return {
+            "invariant": self.code,
+            "meaning": INVARIANTS.get(self.code, ""),
+            "subject": self.subject,
+            "detail": self.detail,
+            "events": [e.as_dict() for e in self.evidence],
+        }
 
 
 @dataclass
@@ -109,9 +126,16 @@ class AuditResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "verdict": "ok" if self.ok else "broken", "scope": self.scope, "seconds": round(self.seconds, 3),
-            "events_read": dict(self.events), "events_per_second": round(self.events_read / self.seconds) if self.seconds else None,
-            "totals": self.totals, "invariants_checked": list(INVARIANTS), "broken": dict(self.broken()),
-            "pending": dict(self.pending), "unknown_event_types": dict(self.unknown),
-            "skipped_stores": self.skipped_stores, "findings": [f.as_dict() for f in self.findings],
+            "verdict": "ok" if self.ok else "broken",
+            "scope": self.scope,
+            "seconds": round(self.seconds, 3),
+            "events_read": dict(self.events),
+            "events_per_second": round(self.events_read / self.seconds) if self.seconds else None,
+            "totals": self.totals,
+            "invariants_checked": list(INVARIANTS),
+            "broken": dict(self.broken()),
+            "pending": dict(self.pending),
+            "unknown_event_types": dict(self.unknown),
+            "skipped_stores": self.skipped_stores,
+            "findings": [f.as_dict() for f in self.findings],
         }

@@ -31,8 +31,10 @@ def wire_functions(partitions: int) -> dict[str, Callable[[Any], Iterable[tuple[
     from services.notifier.messaging import to_wire as notifier
     from services.quota.wire import to_wire as quota
 
-    return {name: functools.partial(f, partitions=partitions) for name, f in
-            (("booking", booking), ("quota", quota), ("notifier", notifier))}
+    return {
+        name: functools.partial(f, partitions=partitions)
+        for name, f in (("booking", booking), ("quota", quota), ("notifier", notifier))
+    }
 
 
 def expected_messages(settings: CommonSettings, as_of: dt.datetime | None) -> Expected:
@@ -49,8 +51,14 @@ def expected_messages(settings: CommonSettings, as_of: dt.datetime | None) -> Ex
                 for notification in page:
                     event = reader.mapper.to_domain_event(notification)
                     if as_of is None or event.timestamp <= as_of:
-                        proof = Evidence(name, notification.id, notification.topic.rpartition(":")[2],
-                                         str(notification.originator_id), notification.originator_version, event.timestamp)
+                        proof = Evidence(
+                            name,
+                            notification.id,
+                            notification.topic.rpartition(":")[2],
+                            str(notification.originator_id),
+                            notification.originator_version,
+                            event.timestamp,
+                        )
                         expected.update((str(m.message_id), (proof, m)) for _, m in to_wire(event))
                 position = page[-1].id
         finally:
@@ -91,20 +99,33 @@ async def _read_stream(js: Any, stream: str, last: int) -> dict[str, tuple[str, 
     return found
 
 
-def cross_check_streams(settings: CommonSettings, result: AuditResult, nats_url: str, as_of: dt.datetime | None = None,
-                        grace: dt.timedelta = dt.timedelta(seconds=60)) -> None:
+def cross_check_streams(
+    settings: CommonSettings,
+    result: AuditResult,
+    nats_url: str,
+    as_of: dt.datetime | None = None,
+    grace: dt.timedelta = dt.timedelta(seconds=60),
+) -> None:
     """Add `unpublished_event` and `published_not_stored` findings (and pending publishes) to `result`."""
     expected = expected_messages(settings, as_of)
     published = asyncio.run(published_messages(nats_url))
-    horizon = (as_of or max((p.at for p, _ in expected.values()), default=dt.datetime.now(dt.timezone.utc))) - grace
+    horizon = (as_of or max((p.at for p, _ in expected.values()), default=dt.datetime.now(dt.UTC))) - grace
     result.scope["jetstream"] = {"url": nats_url, "messages_read": len(published), "messages_expected": len(expected)}
     for message_id, (proof, message) in expected.items():
         if message_id not in published:
             if proof.at > horizon:
                 result.pending["publish"] += 1
             else:
-                result.add("unpublished_event", f"message {message_id}",
-                           f"{type(message).__name__} from {proof.kind} is in no stream", proof)
+                result.add(
+                    "unpublished_event",
+                    f"message {message_id}",
+                    f"{type(message).__name__} from {proof.kind} is in no stream",
+                    proof,
+                )
     for message_id, (stream, seq, subject) in published.items():
         if message_id not in expected:
-            result.add("published_not_stored", f"message {message_id}", f"{stream} #{seq} on {subject}: no stored event made it")
+            result.add(
+                "published_not_stored",
+                f"message {message_id}",
+                f"{stream} #{seq} on {subject}: no stored event made it",
+            )

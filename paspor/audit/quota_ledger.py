@@ -43,8 +43,18 @@ class Reservation:
 class QuotaLedger:
     """Every session's state, and per booking what quota decided (reservations, refusals, releases)."""
 
-    kinds = frozenset({"SessionQuota.Opened", "SessionQuota.Decided", "SessionQuota.Released",
-                       "SessionQuota.CapacityChanged", "SessionQuota.Closed"}) | IGNORED
+    kinds = (
+        frozenset(
+            {
+                "SessionQuota.Opened",
+                "SessionQuota.Decided",
+                "SessionQuota.Released",
+                "SessionQuota.CapacityChanged",
+                "SessionQuota.Closed",
+            }
+        )
+        | IGNORED
+    )
 
     def __init__(self, result: AuditResult, scope: Scope) -> None:
         self.result, self.scope = result, scope
@@ -56,7 +66,9 @@ class QuotaLedger:
     def apply(self, record: Record) -> None:
         kind, state = record.kind, record.state
         if kind == "SessionQuota.Opened":
-            self.sessions[record.aggregate_id] = SessionState(state["office"], plain(state["day"]), state["session"], state["capacity"])
+            self.sessions[record.aggregate_id] = SessionState(
+                state["office"], plain(state["day"]), state["session"], state["capacity"]
+            )
             return
         session = self.sessions.get(record.aggregate_id)
         if session is None:
@@ -82,20 +94,38 @@ class QuotaLedger:
             self._reserve(session, booking_id, number, record)
             reserved += 1
         if reserved and len(session.held) > session.capacity:
-            self._report(session, "over_capacity", session.name,
-                         f"{len(session.held)} reservations held, capacity {session.capacity}", record)
+            self._report(
+                session,
+                "over_capacity",
+                session.name,
+                f"{len(session.held)} reservations held, capacity {session.capacity}",
+                record,
+            )
         if reserved and session.closed:
-            self._report(session, "reserved_in_closed_session", session.name, f"{reserved} reserved after closing", record)
+            self._report(
+                session, "reserved_in_closed_session", session.name, f"{reserved} reserved after closing", record
+            )
 
     def _reserve(self, session: SessionState, booking_id: str, number: int, record: Record) -> None:
         earlier = self.reservations.setdefault(booking_id, [])
         if earlier:
-            self._report(session, "reserved_twice", f"booking {booking_id}",
-                         f"reserved again in {session.name} (first in {earlier[0].session.name})", earlier[0].record, record)
+            self._report(
+                session,
+                "reserved_twice",
+                f"booking {booking_id}",
+                f"reserved again in {session.name} (first in {earlier[0].session.name})",
+                earlier[0].record,
+                record,
+            )
         holder = session.numbers.get(number)
         if holder is not None and holder != booking_id:
-            self._report(session, "queue_number_duplicated", session.name,
-                         f"queue number {number} given to {booking_id} while {holder} holds it", record)
+            self._report(
+                session,
+                "queue_number_duplicated",
+                session.name,
+                f"queue number {number} given to {booking_id} while {holder} holds it",
+                record,
+            )
         if number < 1:
             self._report(session, "queue_number_invalid", session.name, f"queue number {number}", record)
         earlier.append(Reservation(session, number, record))
@@ -104,8 +134,13 @@ class QuotaLedger:
 
     def _released(self, session: SessionState, booking_id: str, record: Record) -> None:
         if booking_id not in session.held:
-            self._report(session, "release_without_reservation", f"booking {booking_id}",
-                         f"released in {session.name}, where it held no slot", record)
+            self._report(
+                session,
+                "release_without_reservation",
+                f"booking {booking_id}",
+                f"released in {session.name}, where it held no slot",
+                record,
+            )
             return
         session.let_go(booking_id)
         self.released[booking_id] = record
@@ -123,5 +158,8 @@ class QuotaLedger:
 
     def totals(self) -> dict[str, int]:
         covered = [s for s in self.sessions.values() if self.scope.covers(s.office, s.day)]
-        return {"sessions": len(covered), "slots_held": sum(len(s.held) for s in covered),
-                "capacity": sum(s.capacity for s in covered)}
+        return {
+            "sessions": len(covered),
+            "slots_held": sum(len(s.held) for s in covered),
+            "capacity": sum(s.capacity for s in covered),
+        }

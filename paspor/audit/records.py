@@ -16,11 +16,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.application import Application
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import register_date, store_env
@@ -60,7 +60,9 @@ def ident(value: str | UUID) -> str:
 # when read, by `plain`. Ids stay text, 32 hex digits (see `ident`). A value of a type it does not
 # know stays its raw {_type_, _data_} dict.
 DECODERS: dict[str, Callable[[str], Any]] = {
-    "uuid_hex": str, "datetime_iso": dt.datetime.fromisoformat, "date_iso": dt.date.fromisoformat,
+    "uuid_hex": str,
+    "datetime_iso": dt.datetime.fromisoformat,
+    "date_iso": dt.date.fromisoformat,
     "decimal_str": Decimal,
 }
 
@@ -117,9 +119,11 @@ class StoreReader(Application[UUID]):
         if isinstance(recorder, SQLiteApplicationRecorder):
             with recorder.datastore.transaction(commit=False) as cursor:
                 cursor.row_factory = None  # plain tuples: much cheaper than sqlite3.Row
-                cursor.execute(f"SELECT rowid, originator_id, originator_version, topic, state "  # noqa: S608
-                               f"FROM {recorder.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                               (position, limit))
+                cursor.execute(
+                    f"SELECT rowid, originator_id, originator_version, topic, state "  # noqa: S608
+                    f"FROM {recorder.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    (position, limit),
+                )
                 return cursor.fetchall()
         page = recorder.select_notifications(position, limit, inclusive_of_start=False)
         return [(n.id, UUID(str(n.originator_id)).hex, n.originator_version, n.topic, bytes(n.state)) for n in page]
@@ -127,7 +131,11 @@ class StoreReader(Application[UUID]):
 
 def open_store(settings: CommonSettings, name: str) -> StoreReader:
     """The reader of one service's store, as that service configures it; StoreMissing if there is none."""
-    env = store_env(settings, name, encrypt=name in ENCRYPTED) if name not in ENCRYPTED else _encrypted_env(settings, name)
+    env = (
+        store_env(settings, name, encrypt=name in ENCRYPTED)
+        if name not in ENCRYPTED
+        else _encrypted_env(settings, name)
+    )
     if settings.event_store == "sqlite" and not (settings.data_dir / f"{name}.sqlite").exists():
         raise StoreMissing(f"no {name} event store at {settings.data_dir / f'{name}.sqlite'}")
     env["CREATE_TABLE"] = "n"

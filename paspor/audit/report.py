@@ -25,8 +25,9 @@ def as_csv(result: AuditResult) -> str:
     for finding in result.findings:
         for event in finding.evidence or (None,):
             where = event.as_dict() if event else {}
-            writer.writerow([finding.code, finding.subject, finding.detail,
-                             *(where.get(c, "") for c in CSV_COLUMNS[3:])])
+            writer.writerow(
+                [finding.code, finding.subject, finding.detail, *(where.get(c, "") for c in CSV_COLUMNS[3:])]
+            )
     return out.getvalue()
 
 
@@ -43,15 +44,22 @@ def print_report(result: AuditResult, console: Console, limit: int = 50) -> None
     if result.pending:
         pending = ", ".join(f"{what} ×{count}" for what, count in result.pending.items())
         console.print(f"[cyan]in flight (newer than the grace period, not judged):[/cyan] {pending}")
-    verdict = "[bold green]VERDICT: OK[/bold green] — every invariant holds" if result.ok else \
-        f"[bold red]VERDICT: BROKEN[/bold red] — {len(result.findings)} finding(s)"
+    verdict = (
+        "[bold green]VERDICT: OK[/bold green] — every invariant holds"
+        if result.ok
+        else f"[bold red]VERDICT: BROKEN[/bold red] — {len(result.findings)} finding(s)"
+    )
     console.print(verdict)
 
 
 def _read(result: AuditResult) -> Table:
     rate = result.events_read / result.seconds if result.seconds else 0
-    table = Table(title="Events replayed", title_justify="left", caption=f"{result.seconds:.2f} s, {rate:,.0f} events/s",
-                  caption_justify="left")
+    table = Table(
+        title="Events replayed",
+        title_justify="left",
+        caption=f"{result.seconds:.2f} s, {rate:,.0f} events/s",
+        caption_justify="left",
+    )
     table.add_column("store")
     table.add_column("events", justify="right")
     for store, count in result.events.items():
@@ -86,6 +94,9 @@ def _findings(result: AuditResult, limit: int) -> Group:
     lines = [f"[bold]Findings[/bold] (first {min(limit, len(result.findings))} of {len(result.findings)})"]
     for finding in result.findings[:limit]:
         lines.append(f"[red]✗ {finding.code}[/red] — {finding.subject}: {finding.detail}")
-        lines.extend(f"    {e.store} #{e.position} {e.kind} v{e.version} aggregate {e.aggregate_id}"
-                     + (f" at {e.at:%Y-%m-%d %H:%M:%S}" if e.at else "") for e in finding.evidence)
+        lines.extend(
+            f"    {e.store} #{e.position} {e.kind} v{e.version} aggregate {e.aggregate_id}"
+            + (f" at {e.at:%Y-%m-%d %H:%M:%S}" if e.at else "")
+            for e in finding.evidence
+        )
     return Group(*lines)

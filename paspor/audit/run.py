@@ -22,14 +22,21 @@ from .ticket_ledger import TicketLedger
 Progress = Callable[[str, int, int], None]  # store, events read so far, events in the store
 
 
-def run_audit(settings: BookingSettings | None = None, scope: Scope | None = None,
-              progress: Progress = lambda store, done, total: None) -> AuditResult:
+def run_audit(
+    settings: BookingSettings | None = None,
+    scope: Scope | None = None,
+    progress: Progress = lambda store, done, total: None,
+) -> AuditResult:
     """Replay the quota, booking and notifier stores the settings point at; every invariant checked."""
     settings, scope = settings or BookingSettings(), scope or Scope()
     result = AuditResult(scope=scope.as_dict())
-    quota, bookings, tickets = QuotaLedger(result, scope), BookingLedger(result, scope, rules_from(settings)), TicketLedger(result, scope)
+    quota, bookings, tickets = (
+        QuotaLedger(result, scope),
+        BookingLedger(result, scope, rules_from(settings)),
+        TicketLedger(result, scope),
+    )
     ledgers = {"quota": quota, "booking": bookings, "notifier": tickets}
-    began, latest = time.perf_counter(), dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    began, latest = time.perf_counter(), dt.datetime.min.replace(tzinfo=dt.UTC)
     for name in STORES:
         try:
             reader = open_store(settings, name)
@@ -53,7 +60,7 @@ def replay(reader: StoreReader, ledger, result: AuditResult, scope: Scope, progr
     name, total, done = reader.name, reader.last_position(), [0]
     versions: dict[object, int] = {}
     known, as_of, apply = ledger.kinds, scope.as_of, ledger.apply
-    latest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    latest = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def page_read(count: int) -> None:
         done[0] += count
@@ -68,8 +75,12 @@ def replay(reader: StoreReader, ledger, result: AuditResult, scope: Scope, progr
         kinds[record.kind] += 1
         expected = versions.get(record.aggregate_id, 0) + 1
         if record.version != expected:
-            result.add("version_gap", f"aggregate {record.aggregate_id}",
-                       f"{name} store: version {record.version} follows {expected - 1}", record)
+            result.add(
+                "version_gap",
+                f"aggregate {record.aggregate_id}",
+                f"{name} store: version {record.version} follows {expected - 1}",
+                record,
+            )
         versions[record.aggregate_id] = record.version
         if record.kind in known:
             apply(record)
@@ -97,6 +108,13 @@ def no_garbage_collection() -> Iterator[None]:
 def booking_totals(bookings: BookingLedger) -> dict[str, int]:
     covered = bookings.in_scope()
     count = lambda status: sum(1 for _, t in covered if t.status == status)  # noqa: E731
-    return {"bookings": len(covered), "confirmed": count("confirmed"), "checked_in": count("checked_in"),
-            "no_show": count("no_show"), "cancelled": count("cancelled"), "rejected": count("rejected"),
-            "requested": count("requested"), "accounts": len(bookings.accounts)}
+    return {
+        "bookings": len(covered),
+        "confirmed": count("confirmed"),
+        "checked_in": count("checked_in"),
+        "no_show": count("no_show"),
+        "cancelled": count("cancelled"),
+        "rejected": count("rejected"),
+        "requested": count("requested"),
+        "accounts": len(bookings.accounts),
+    }

@@ -23,8 +23,19 @@ from services.quota.main import QuotaSettings
 from services.quota.main import build_application as quota_app
 from services.quota.wire import to_wire as quota_wire
 from shared.events import (
-    Applicant, BookingCancelled, BookingCheckedIn, BookingConfirmed, BookingNoShow, BookingRequested, Caller,
-    Message, RequestBooking, SlotRejected, SlotReserved, SlotsDecided, SlotWithdrawn,
+    Applicant,
+    BookingCancelled,
+    BookingCheckedIn,
+    BookingConfirmed,
+    BookingNoShow,
+    BookingRequested,
+    Caller,
+    Message,
+    RequestBooking,
+    SlotRejected,
+    SlotReserved,
+    SlotsDecided,
+    SlotWithdrawn,
 )
 
 TO_QUOTA = (BookingRequested, BookingCancelled)
@@ -43,7 +54,9 @@ def citizen(serial: int) -> Caller:
 
 def request(serial: int, office: str, day: dt.date, session: str, key: str = "first") -> RequestBooking:
     return RequestBooking(
-        caller=citizen(serial), idempotency_key=f"{key}-{serial:08d}", kk_number=f"317401{serial % 10**10:010d}",
+        caller=citizen(serial),
+        idempotency_key=f"{key}-{serial:08d}",
+        kk_number=f"317401{serial % 10**10:010d}",
         slot={"office": office, "date": day, "session": session},
         applicants=[Applicant(name=f"Applicant {serial}", nik=nik(serial), birth_date="1990-05-17")],
     )
@@ -101,8 +114,16 @@ class Pipeline:
             app.close()
 
 
-def fill(data_dir: Path, bookings: int, offices: tuple[str, ...], days: list[dt.date], now: dt.datetime,
-         event_store: str = "sqlite", postgres_url: str | None = None, group: int = 500) -> BookingSettings:
+def fill(
+    data_dir: Path,
+    bookings: int,
+    offices: tuple[str, ...],
+    days: list[dt.date],
+    now: dt.datetime,
+    event_store: str = "sqlite",
+    postgres_url: str | None = None,
+    group: int = 500,
+) -> BookingSettings:
     """`bookings` citizens book over the offices' sessions (more than fit: some are refused); a tenth cancel."""
     pipeline = Pipeline(data_dir, event_store, postgres_url)
     slots = [(o, d, s) for o in offices for d in days for s in ("pagi", "siang")]
@@ -110,7 +131,7 @@ def fill(data_dir: Path, bookings: int, offices: tuple[str, ...], days: list[dt.
         serials = range(start, min(start + group, bookings))
         pipeline.sign_up(serials, now)
         views = pipeline.book([request(i, *slots[i % len(slots)]) for i in serials], now)
-        for serial, view in zip(serials, views):
+        for serial, view in zip(serials, views, strict=True):
             if serial % 10 == 0 and not isinstance(view, BookingError):
                 with contextlib.suppress(BookingError):  # a refused booking cannot be cancelled
                     pipeline.booking.cancel(citizen(serial), view.booking_id, now)

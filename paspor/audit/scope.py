@@ -24,8 +24,13 @@ class Scope:
         return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"office": self.office, "start": _iso(self.start), "end": _iso(self.end), "as_of": _iso(self.as_of),
-                "grace_seconds": self.grace.total_seconds()}
+        return {
+            "office": self.office,
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "as_of": _iso(self.as_of),
+            "grace_seconds": self.grace.total_seconds(),
+        }
 
 
 def _iso(value: dt.date | None) -> str | None:

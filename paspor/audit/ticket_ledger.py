@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from shared.offices import UnknownOffice, office_by_code
@@ -44,8 +44,14 @@ class TicketLedger:
     def apply(self, record: Record) -> None:
         kind, state = record.kind, record.state
         if kind == "Ticket.Issued":
-            trail = TicketTrail(plain(state["booking_id"]), state["office"], plain(state["day"]), state["session"],
-                                state["queue_number"], record)
+            trail = TicketTrail(
+                plain(state["booking_id"]),
+                state["office"],
+                plain(state["day"]),
+                state["session"],
+                state["queue_number"],
+                record,
+            )
             self.tickets[trail.booking_id] = self.by_aggregate[record.aggregate_id] = trail
             return
         trail = self.by_aggregate.get(record.aggregate_id)
@@ -66,12 +72,24 @@ class TicketLedger:
             ended = trail.revoked or trail.no_show
             self._report(trail, "checked_in_after_end", subject, f"checked in after {ended.kind}", ended, record)
         if state.get("office", trail.office) != trail.office:
-            self._report(trail, "checked_in_at_wrong_office", subject,
-                         f"checked in at {state['office']}, ticket for {trail.office}", trail.issued, record)
+            self._report(
+                trail,
+                "checked_in_at_wrong_office",
+                subject,
+                f"checked in at {state['office']}, ticket for {trail.office}",
+                trail.issued,
+                record,
+            )
         local_day = local_date(plain(state.get("at")) or record.timestamp, trail.office)
         if local_day is not None and local_day != trail.day:
-            self._report(trail, "checked_in_on_wrong_day", subject,
-                         f"checked in on {local_day}, ticket for {trail.day}", trail.issued, record)
+            self._report(
+                trail,
+                "checked_in_on_wrong_day",
+                subject,
+                f"checked in on {local_day}, ticket for {trail.day}",
+                trail.issued,
+                record,
+            )
         trail.checked_in = trail.checked_in or record
 
     def _report(self, trail: TicketTrail, code: str, subject: str, detail: str, *records: Record) -> None:
@@ -85,7 +103,7 @@ def local_date(moment: dt.datetime, office: str) -> dt.date | None:
     return moment.astimezone(zone).date() if zone else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zone(office: str) -> ZoneInfo | None:
     try:
         return ZoneInfo(office_by_code(office).timezone)

@@ -64,15 +64,18 @@ def interpolate(value: str, variables: Mapping[str, str]) -> str:
     return INTERPOLATION.sub(replace, value)
 
 
-def paspor_services(compose: dict[str, Any], variables: Mapping[str, str],
-                    rewrite: Callable[[str], str] = lambda v: v) -> list[ServiceSpec]:
+def paspor_services(
+    compose: dict[str, Any], variables: Mapping[str, str], rewrite: Callable[[str], str] = lambda v: v
+) -> list[ServiceSpec]:
     """The services whose image is the project's, with their environments resolved."""
     specs = []
     for name, service in compose["services"].items():
         if not str(service.get("image", "")).startswith("antrian-paspor"):
             continue
-        environment = {key: rewrite(interpolate(str(value), variables))
-                       for key, value in (service.get("environment") or {}).items()}
+        environment = {
+            key: rewrite(interpolate(str(value), variables))
+            for key, value in (service.get("environment") or {}).items()
+        }
         specs.append(ServiceSpec(name, [str(part) for part in service["command"]], environment))
     if not specs:
         raise ComposeError("compose.yaml has no service of the antrian-paspor image")

@@ -19,14 +19,15 @@ from shared.runtime.settings import CommonSettings
 
 async def _jetstream(servers: list[str]) -> str | None:
     try:
-        nc = await nats.connect(servers=servers, connect_timeout=2, max_reconnect_attempts=1,
-                                 allow_reconnect=False, error_cb=_quiet)
-    except (NatsError, OSError, asyncio.TimeoutError) as error:
+        nc = await nats.connect(
+            servers=servers, connect_timeout=2, max_reconnect_attempts=1, allow_reconnect=False, error_cb=_quiet
+        )
+    except (TimeoutError, NatsError, OSError) as error:
         return f"NATS unreachable: {error!r}"
     try:
         await nc.jetstream(timeout=3).account_info()
         return None
-    except (NatsError, asyncio.TimeoutError) as error:
+    except (TimeoutError, NatsError) as error:
         return f"JetStream not answering: {error!r}"
     finally:
         await nc.close()

@@ -34,11 +34,19 @@ class LocalIssuer:
         """The gateways' PASPOR_GATEWAY_ISSUERS value (roles trusted, as for a staff directory)."""
         return json.dumps([{"issuer": ISSUER, "jwks": str(self.jwks_path), "provider": "local", "grants_roles": True}])
 
-    def token(self, subject: str, role: str = "citizen", office: str | None = None,
-              ttl: dt.timedelta = dt.timedelta(hours=12)) -> str:
-        now = dt.datetime.now(dt.timezone.utc)
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "role": role, "iat": now, "exp": now + ttl,
-                  "jti": uuid.uuid4().hex}
+    def token(
+        self, subject: str, role: str = "citizen", office: str | None = None, ttl: dt.timedelta = dt.timedelta(hours=12)
+    ) -> str:
+        now = dt.datetime.now(dt.UTC)
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": subject,
+            "role": role,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": uuid.uuid4().hex,
+        }
         if office:
             claims["office"] = office
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": KEY_ID})

@@ -31,8 +31,15 @@ log = logging.getLogger("paspor.cluster")
 class LocalCluster:
     """The distributed topology of compose.yaml, as processes on this machine."""
 
-    def __init__(self, data_dir: Path, postgres_url: str, compose_path: Path | None = None, *,
-                 sync: str = "always", env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        postgres_url: str,
+        compose_path: Path | None = None,
+        *,
+        sync: str = "always",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.postgres_url = postgres_url
         self.file = compose.load(compose_path or compose.default_path())
@@ -50,8 +57,10 @@ class LocalCluster:
 
     def _variables(self) -> dict[str, str]:
         """What compose would take from the operator's environment."""
-        return {"PASPOR_CIPHER_KEY": data_key(self.data_dir, "store-cipher.key"),
-                "PASPOR_GATEWAY_ISSUERS": self.issuer.trusted_issuers()}
+        return {
+            "PASPOR_CIPHER_KEY": data_key(self.data_dir, "store-cipher.key"),
+            "PASPOR_GATEWAY_ISSUERS": self.issuer.trusted_issuers(),
+        }
 
     def _rewrite(self, value: str) -> str:
         """Container host names to the local nodes' addresses."""
@@ -85,8 +94,14 @@ class LocalCluster:
         command = [sys.executable, "-m", "paspor", *self.specs[name].command]
         with open(log_path, "ab") as output:
             self.processes[name] = subprocess.Popen(
-                command, env=os.environ | self.environment(name), stdin=subprocess.DEVNULL, stdout=output,
-                stderr=subprocess.STDOUT, preexec_fn=die_with_parent, start_new_session=True)
+                command,
+                env=os.environ | self.environment(name),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
+                start_new_session=True,
+            )
 
     def log_path(self, name: str) -> Path:
         return self.data_dir / "logs" / f"{name}.log"

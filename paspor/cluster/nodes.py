@@ -29,8 +29,12 @@ class ClusterNode:
     def start(self) -> None:
         path = self.config.write(self.folder / f"{self.name}.conf")
         log = self.folder / f"{self.name}.log"
-        self.process = subprocess.Popen([binary(), "-c", str(path), "-l", str(log)], stdin=subprocess.DEVNULL,
-                                        preexec_fn=die_with_parent, start_new_session=True)
+        self.process = subprocess.Popen(
+            [binary(), "-c", str(path), "-l", str(log)],
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
+            start_new_session=True,
+        )
 
     def healthy(self) -> bool:
         """JetStream on this node is up and current with the cluster (what compose's health check asks)."""
@@ -64,8 +68,11 @@ class NatsCluster:
         ports = {name: (free_port(), free_port(), free_port()) for name in names}
         peers = routes([("127.0.0.1", ports[name][1]) for name in names])
         self.nodes = {
-            name: ClusterNode(name, folder / name, NodeConfig(
-                name, "127.0.0.1", client, cluster, monitor, str(folder / name / "jetstream"), peers, sync))
+            name: ClusterNode(
+                name,
+                folder / name,
+                NodeConfig(name, "127.0.0.1", client, cluster, monitor, str(folder / name / "jetstream"), peers, sync),
+            )
             for name, (client, cluster, monitor) in ports.items()
         }
 
@@ -83,7 +90,9 @@ class NatsCluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             # healthy nodes, and a JetStream meta leader elected (a stream can be created)
-            if all(self.nodes[name].healthy() for name in names) and asyncio.run(_jetstream_ready(self.nodes[names[0]].url)):
+            if all(self.nodes[name].healthy() for name in names) and asyncio.run(
+                _jetstream_ready(self.nodes[names[0]].url)
+            ):
                 return
             for name in names:
                 process = self.nodes[name].process

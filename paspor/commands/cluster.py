@@ -18,12 +18,16 @@ console = Console()
 
 @app.command()
 def up(
-    postgres_url: Annotated[str, typer.Option(help="PostgreSQL for the event stores (the database is created if missing).")]
-    = "postgresql://postgres@127.0.0.1:5432/paspor_cluster",
+    postgres_url: Annotated[
+        str, typer.Option(help="PostgreSQL for the event stores (the database is created if missing).")
+    ] = "postgresql://postgres@127.0.0.1:5432/paspor_cluster",
     data_dir: Annotated[Path, typer.Option(help="Folder for NATS stores, logs and keys.")] = Path("paspor-cluster"),
-    compose_file: Annotated[Path | None, typer.Option("--compose", help="The compose file (default: ./compose.yaml).")] = None,
-    sync: Annotated[str, typer.Option(help="JetStream fsync: 'always' (before each ack) or 'default' (every 2 min).")]
-    = "always",
+    compose_file: Annotated[
+        Path | None, typer.Option("--compose", help="The compose file (default: ./compose.yaml).")
+    ] = None,
+    sync: Annotated[
+        str, typer.Option(help="JetStream fsync: 'always' (before each ack) or 'default' (every 2 min).")
+    ] = "always",
 ) -> None:
     """Start compose.yaml's topology as local processes: 3 nats-server nodes, the services, on loopback."""
     from paspor.cluster.local import LocalCluster
@@ -40,10 +44,12 @@ def up(
         cluster.stop()
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
-    console.print("[bold green]The local cluster is up.[/bold green]\n"
-                  f"  gateways: {', '.join(cluster.gateway_urls)}\n  NATS:     {', '.join(cluster.nats.urls)}\n"
-                  f"  logs:     {cluster.data_dir / 'logs'}\n"
-                  f"  a token:  paspor cluster token SUBJECT --data-dir {data_dir}\nPress Ctrl-C to stop.")
+    console.print(
+        "[bold green]The local cluster is up.[/bold green]\n"
+        f"  gateways: {', '.join(cluster.gateway_urls)}\n  NATS:     {', '.join(cluster.nats.urls)}\n"
+        f"  logs:     {cluster.data_dir / 'logs'}\n"
+        f"  a token:  paspor cluster token SUBJECT --data-dir {data_dir}\nPress Ctrl-C to stop."
+    )
     failure = _watch(cluster, stop)
     cluster.stop()
     console.print("stopped")

@@ -34,11 +34,15 @@ def set_capacity(
     office: Annotated[str, typer.Argument(help="Office code, e.g. GRESIK.")],
     date: Annotated[dt.datetime, typer.Argument(formats=["%Y-%m-%d"], help="YYYY-MM-DD.")],
     capacity: Annotated[int, typer.Argument(min=0, max=10000, help="New capacity per session.")],
-    session: Session = None, operator: Operator = os.environ.get("USER", "operator"),
-    data_dir: DataDir = Path("paspor-data"), nats_url: NatsUrl = None,
+    session: Session = None,
+    operator: Operator = os.environ.get("USER", "operator"),
+    data_dir: DataDir = Path("paspor-data"),
+    nats_url: NatsUrl = None,
 ) -> None:
     """Set the capacity of a date's session(s); lowering it never drops existing bookings."""
-    command = _build(ChangeCapacity, office=office, date=date.date(), session=session, capacity=capacity, operator=operator)
+    command = _build(
+        ChangeCapacity, office=office, date=date.date(), session=session, capacity=capacity, operator=operator
+    )
     _send(Commands.CHANGE_CAPACITY, command, _nats(nats_url, data_dir))
 
 
@@ -47,8 +51,10 @@ def close(
     office: Annotated[str, typer.Argument(help="Office code, e.g. GRESIK.")],
     date: Annotated[dt.datetime, typer.Argument(formats=["%Y-%m-%d"], help="YYYY-MM-DD.")],
     reason: Annotated[str, typer.Option(help="Why; the affected citizens are told.")],
-    session: Session = None, operator: Operator = os.environ.get("USER", "operator"),
-    data_dir: DataDir = Path("paspor-data"), nats_url: NatsUrl = None,
+    session: Session = None,
+    operator: Operator = os.environ.get("USER", "operator"),
+    data_dir: DataDir = Path("paspor-data"),
+    nats_url: NatsUrl = None,
 ) -> None:
     """Close a date's session(s), e.g. for an unplanned closure; booked applicants are told."""
     command = _build(CloseSessions, office=office, date=date.date(), session=session, reason=reason, operator=operator)
@@ -79,7 +85,14 @@ def _send(template: str, command: Message, url: str) -> None:
         raise typer.Exit(1)
     table = Table("date", "session", "capacity", "booked", "remaining", "closed")
     for row in reply["sessions"]:
-        table.add_row(row["date"], row["session"], str(row["capacity"]), str(row["booked"]), str(row["remaining"]), str(row["closed"]))
+        table.add_row(
+            row["date"],
+            row["session"],
+            str(row["capacity"]),
+            str(row["booked"]),
+            str(row["remaining"]),
+            str(row["closed"]),
+        )
     console.print(table)
 
 

@@ -22,12 +22,24 @@ def rush(
     cancel: Annotated[float, typer.Option(min=0, max=1, help="Share of confirmed users who cancel soon after.")] = 0.03,
     fallbacks: Annotated[int, typer.Option(min=0, max=10, help="Other choices a refused user tries.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed of the population (same seed, same users).")] = 2026,
-    gateway_url: Annotated[str | None, typer.Option(help="A running gateway (default: start the embedded system).")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Data folder: of the running system (to audit it), or for the embedded one.")] = None,
-    compare: Annotated[bool, typer.Option(help="Also run the same rush against the conventional SQL-counter baseline.")] = False,
-    postgres_admin: Annotated[str, typer.Option(help="PostgreSQL server for the baseline (a fresh database is made).")] = "postgresql://postgres@127.0.0.1:5432/postgres",
-    baseline_workers: Annotated[int | None, typer.Option(min=1, help="Baseline server processes (default: one per core).")] = None,
-    connections: Annotated[int, typer.Option(min=1, max=2000, help="Simultaneous HTTP connections of the simulated phones.")] = 200,
+    gateway_url: Annotated[
+        str | None, typer.Option(help="A running gateway (default: start the embedded system).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data folder: of the running system (to audit it), or for the embedded one.")
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option(help="Also run the same rush against the conventional SQL-counter baseline.")
+    ] = False,
+    postgres_admin: Annotated[
+        str, typer.Option(help="PostgreSQL server for the baseline (a fresh database is made).")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    baseline_workers: Annotated[
+        int | None, typer.Option(min=1, help="Baseline server processes (default: one per core).")
+    ] = None,
+    connections: Annotated[
+        int, typer.Option(min=1, max=2000, help="Simultaneous HTTP connections of the simulated phones.")
+    ] = 200,
     output_dir: Annotated[Path, typer.Option(help="Where rush.json and rush.png go.")] = Path("rush-report"),
     audit: Annotated[bool, typer.Option(help="Audit the event stores afterwards and print the verdict.")] = True,
 ) -> None:
@@ -36,10 +48,19 @@ def rush(
     from paspor.rush.session import RushOptions
     from paspor.rush.session import rush as run
 
-    scenario = Scenario(users=users, offices=offices, days=days, burst_seconds=burst, double_tap=double_tap,
-                        cancel=cancel, fallbacks=fallbacks, seed=seed)
-    options = RushOptions(scenario, gateway_url, data_dir, compare, postgres_admin, baseline_workers, connections,
-                          output_dir, audit)
+    scenario = Scenario(
+        users=users,
+        offices=offices,
+        days=days,
+        burst_seconds=burst,
+        double_tap=double_tap,
+        cancel=cancel,
+        fallbacks=fallbacks,
+        seed=seed,
+    )
+    options = RushOptions(
+        scenario, gateway_url, data_dir, compare, postgres_admin, baseline_workers, connections, output_dir, audit
+    )
     report = run(options, Console())
     audit_ok = report.get("audit") is None or report["audit"]["verdict"] == "ok"
     baseline_ok = not any(report.get("baseline_check", {}).values())

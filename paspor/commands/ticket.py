@@ -40,12 +40,15 @@ def verify_command(
     keys: KeysDir = DEFAULT_KEYS,
     office: Annotated[str | None, typer.Option(help="This office's code: refuse tickets for other offices.")] = None,
     at: Annotated[str | None, typer.Option(help="Check as of this time (ISO 8601, default now).")] = None,
-    any_day: Annotated[bool, typer.Option(help="Only check that the ticket is genuine, not that it is for today.")] = False,
-    session_hours: Annotated[str, typer.Option(envvar="PASPOR_SESSION_HOURS", help="Session hours, office time.")]
-    = "pagi=08:00-12:00,siang=13:00-16:00",
+    any_day: Annotated[
+        bool, typer.Option(help="Only check that the ticket is genuine, not that it is for today.")
+    ] = False,
+    session_hours: Annotated[
+        str, typer.Option(envvar="PASPOR_SESSION_HOURS", help="Session hours, office time.")
+    ] = "pagi=08:00-12:00,siang=13:00-16:00",
 ) -> None:
     """Verify a ticket with no network: genuine, unexpired, and (unless --any-day) for today's session."""
-    now = dt.datetime.fromisoformat(at).astimezone(dt.timezone.utc) if at else dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.fromisoformat(at).astimezone(dt.UTC) if at else dt.datetime.now(dt.UTC)
     policy = AdmissionPolicy(hours=parse_session_hours(session_hours))
     public = load_public_keys(keys / PUBLIC_KEYS_FILE)
     if not public:
@@ -58,8 +61,10 @@ def verify_command(
         elif office and claims.office != office:
             raise TicketInvalid("wrong_office", f"the ticket is for office {claims.office}, not {office}")
     except TicketInvalid as invalid:
-        console.print(f"[bold red]INVALID[/bold red] ({invalid.reason}): {INVALID.get(invalid.reason, ('', ''))[1]}\n"
-                      f"  {invalid.detail}")
+        console.print(
+            f"[bold red]INVALID[/bold red] ({invalid.reason}): {INVALID.get(invalid.reason, ('', ''))[1]}\n"
+            f"  {invalid.detail}"
+        )
         raise typer.Exit(1) from None
     console.print("[bold green]VALID[/bold green]")
     console.print(_claims_table(claims, policy))
@@ -80,10 +85,14 @@ def _claims_table(claims: TicketClaims, policy: AdmissionPolicy) -> Table:
     starts, ends = policy.session(claims.office, claims.day, claims.session)
     table = Table("", "", show_header=False, box=None)
     for field, value in (
-        ("booking", str(claims.booking_id)), ("office", claims.office), ("date", claims.day.isoformat()),
+        ("booking", str(claims.booking_id)),
+        ("office", claims.office),
+        ("date", claims.day.isoformat()),
         ("session", f"{claims.session} {starts:%H:%M}-{ends:%H:%M} {starts.tzname()}"),
-        ("queue number", str(claims.queue_number)), ("applicants", str(claims.applicants)),
-        ("key", claims.key_id), ("expires", f"{claims.expires_at:%Y-%m-%d %H:%M} UTC"),
+        ("queue number", str(claims.queue_number)),
+        ("applicants", str(claims.applicants)),
+        ("key", claims.key_id),
+        ("expires", f"{claims.expires_at:%Y-%m-%d %H:%M} UTC"),
     ):
         table.add_row(field, value)
     return table
@@ -110,13 +119,15 @@ def rotate(keys: KeysDir = DEFAULT_KEYS) -> None:
 
 
 @keys_app.command("revoke")
-def revoke(kid: Annotated[str, typer.Argument(help="The key id to stop trusting.")], keys: KeysDir = DEFAULT_KEYS) -> None:
+def revoke(
+    kid: Annotated[str, typer.Argument(help="The key id to stop trusting.")], keys: KeysDir = DEFAULT_KEYS
+) -> None:
     """Refuse every ticket signed with a key (rotate first if it is the current one)."""
     if kid == _current_key_id(keys):
         console.print(f"[red]error:[/red] {kid} is the current signing key: run `paspor ticket keys rotate` first")
         raise typer.Exit(2)
     try:
-        revoke_key(keys, kid, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        revoke_key(keys, kid, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     except KeyError:
         console.print(f"[red]error:[/red] no key {kid!r} in {keys}")
         raise typer.Exit(2) from None

@@ -36,15 +36,21 @@ CREATE TABLE IF NOT EXISTS bookings (
     UNIQUE (account, idempotency_key));
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_booking ON bookings (account) WHERE status IN ('requested', 'confirmed');
 """
-INSERT = ("INSERT INTO bookings (id, account, idempotency_key, office, day, session, applicants, status) "
-          "VALUES (%s, %s, %s, %s, %s, %s, %s, 'requested') ON CONFLICT (account, idempotency_key) DO NOTHING RETURNING id")
+INSERT = (
+    "INSERT INTO bookings (id, account, idempotency_key, office, day, session, applicants, status) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, 'requested') ON CONFLICT (account, idempotency_key) DO NOTHING RETURNING id"
+)
 EXISTING = "SELECT id, status, queue_number, reason FROM bookings WHERE account = %s AND idempotency_key = %s"
 # `issued` numbers the queue: a cancelled booking's number is never handed out twice.
-RESERVE = ("UPDATE sessions SET reserved = reserved + 1, issued = issued + 1 WHERE office = %s AND day = %s "
-           "AND session = %s AND reserved < capacity RETURNING issued")
+RESERVE = (
+    "UPDATE sessions SET reserved = reserved + 1, issued = issued + 1 WHERE office = %s AND day = %s "
+    "AND session = %s AND reserved < capacity RETURNING issued"
+)
 DECIDE = "UPDATE bookings SET status = %s, queue_number = %s, reason = %s WHERE id = %s"
-CANCEL = ("UPDATE bookings SET status = 'cancelled' WHERE id = %s AND account = %s AND status = 'confirmed' "
-          "RETURNING office, day, session")
+CANCEL = (
+    "UPDATE bookings SET status = 'cancelled' WHERE id = %s AND account = %s AND status = 'confirmed' "
+    "RETURNING office, day, session"
+)
 RELEASE = "UPDATE sessions SET reserved = reserved - 1 WHERE office = %s AND day = %s AND session = %s"
 
 
@@ -83,8 +89,11 @@ def create_app(url: str | None = None, pool_size: int = 16) -> FastAPI:
     async def open_sessions(body: SessionsBody) -> dict:
         async with pool.connection() as conn:
             async with conn.cursor() as cur:
-                await cur.executemany("INSERT INTO sessions (office, day, session, capacity) VALUES (%s, %s, %s, %s) "
-                                      "ON CONFLICT DO NOTHING", [(*s, body.capacity) for s in body.sessions])
+                await cur.executemany(
+                    "INSERT INTO sessions (office, day, session, capacity) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT DO NOTHING",
+                    [(*s, body.capacity) for s in body.sessions],
+                )
         return {"sessions": len(body.sessions)}
 
     @api.post("/v1/bookings")
@@ -115,7 +124,9 @@ def create_app(url: str | None = None, pool_size: int = 16) -> FastAPI:
 async def _book(conn: psycopg.AsyncConnection, body: BookingBody) -> dict:
     booking_id = uuid.uuid4()
     slot = (body.office, body.date, body.session)
-    inserted = await (await conn.execute(INSERT, (booking_id, body.account, body.idempotency_key, *slot, body.applicants))).fetchone()
+    inserted = await (
+        await conn.execute(INSERT, (booking_id, body.account, body.idempotency_key, *slot, body.applicants))
+    ).fetchone()
     if inserted is None:  # the same request again (a double tap or a retry): the same answer
         found = await (await conn.execute(EXISTING, (body.account, body.idempotency_key))).fetchone()
         return {"booking_id": str(found[0]), "status": found[1], "queue_number": found[2], "reason": found[3]}
@@ -142,12 +153,21 @@ def main() -> None:
     create_schema(args.postgres_url)
     os.environ["PASPOR_BASELINE_POSTGRES_URL"] = args.postgres_url
     os.environ["PASPOR_BASELINE_POOL_SIZE"] = str(args.pool_size)
-    uvicorn.run("paspor.rush.baseline:app_from_env", factory=True, host="127.0.0.1", port=args.port,
-                workers=args.workers, log_level="warning", access_log=False)
+    uvicorn.run(
+        "paspor.rush.baseline:app_from_env",
+        factory=True,
+        host="127.0.0.1",
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def app_from_env() -> FastAPI:
-    return create_app(os.environ["PASPOR_BASELINE_POSTGRES_URL"], int(os.environ.get("PASPOR_BASELINE_POOL_SIZE", "16")))
+    return create_app(
+        os.environ["PASPOR_BASELINE_POSTGRES_URL"], int(os.environ.get("PASPOR_BASELINE_POOL_SIZE", "16"))
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ RETRYABLE = {429, 500, 502, 503, 504}
 class BaselineServer:
     """A fresh database on the PostgreSQL server and the baseline service on a free port; both gone on stop."""
 
-    def __init__(self, admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres", workers: int | None = None) -> None:
+    def __init__(
+        self, admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres", workers: int | None = None
+    ) -> None:
         self.admin_url, self.workers = admin_url, workers
         self.database = f"paspor_rush_baseline_{uuid.uuid4().hex[:10]}"
         self.url = admin_url.rsplit("/", 1)[0] + f"/{self.database}"
@@ -56,10 +58,12 @@ class BaselineServer:
             over = conn.execute("SELECT count(*) FROM sessions WHERE reserved > capacity").fetchone()[0]
             drift = conn.execute(
                 "SELECT count(*) FROM sessions s WHERE reserved <> (SELECT count(*) FROM bookings b WHERE b.office = s.office "
-                "AND b.day = s.day AND b.session = s.session AND b.status = 'confirmed')").fetchone()[0]
+                "AND b.day = s.day AND b.session = s.session AND b.status = 'confirmed')"
+            ).fetchone()[0]
             duplicated = conn.execute(
                 "SELECT count(*) FROM (SELECT 1 FROM bookings WHERE status = 'confirmed' GROUP BY office, day, session, "
-                "queue_number HAVING count(*) > 1) d").fetchone()[0]
+                "queue_number HAVING count(*) > 1) d"
+            ).fetchone()[0]
         return {"over_capacity": over, "counter_drift": drift, "queue_number_duplicated": duplicated}
 
     def stop(self) -> None:
@@ -84,15 +88,23 @@ class BaselineTarget:
 
     async def open_sessions(self, client: httpx.AsyncClient) -> None:
         sessions = [(o, d.isoformat(), s) for o, d, s in self.scenario.sessions()]
-        (await client.put(f"{self.url}/v1/sessions", json={"sessions": sessions, "capacity": self.capacity})).raise_for_status()
+        (
+            await client.put(f"{self.url}/v1/sessions", json={"sessions": sessions, "capacity": self.capacity})
+        ).raise_for_status()
 
     async def prepare(self, client: httpx.AsyncClient, user: User) -> None:
         """Nothing to sign in to: the baseline trusts the account it is given (an advantage it keeps)."""
 
     async def book(self, client: httpx.AsyncClient, user: User, slot: Slot, key: str) -> Answer:
         office, day, session = slot
-        body = {"account": self._account(user), "idempotency_key": key, "office": office, "date": day.isoformat(),
-                "session": session, "applicants": user.applicants}
+        body = {
+            "account": self._account(user),
+            "idempotency_key": key,
+            "office": office,
+            "date": day.isoformat(),
+            "session": session,
+            "applicants": user.applicants,
+        }
         for attempt in range(self.retries + 1):
             try:
                 response = await client.post(f"{self.url}/v1/bookings", json=body)
@@ -100,12 +112,18 @@ class BaselineTarget:
                 response = None
             if response is not None and response.status_code not in RETRYABLE:
                 return _answer(response, attempt + 1, attempt)
-            await asyncio.sleep(min(0.2 * 2 ** attempt, 3.0))
-        return Answer(FAILED, "transport_error" if response is None else f"http_{response.status_code}",
-                      calls=self.retries + 1, retries=self.retries)
+            await asyncio.sleep(min(0.2 * 2**attempt, 3.0))
+        return Answer(
+            FAILED,
+            "transport_error" if response is None else f"http_{response.status_code}",
+            calls=self.retries + 1,
+            retries=self.retries,
+        )
 
     async def cancel(self, client: httpx.AsyncClient, user: User, booking_id: str) -> bool:
-        response = await client.post(f"{self.url}/v1/bookings/{booking_id}/cancel", params={"account": self._account(user)})
+        response = await client.post(
+            f"{self.url}/v1/bookings/{booking_id}/cancel", params={"account": self._account(user)}
+        )
         return response.status_code == 200
 
     def _account(self, user: User) -> str:

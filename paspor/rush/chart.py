@@ -19,16 +19,23 @@ def draw(results: list[dict[str, Any]], latencies: list[list[float]], path: Path
     for result in results:
         points = result["timeline"]
         times = [p["t"] for p in points]
-        line, = left.plot(times, [p["answered_per_s"] for p in points], label=f"{result['target']}: answered")
-        left.plot(times, [p["confirmed_per_s"] for p in points], linestyle="--", color=line.get_color(),
-                  label=f"{result['target']}: confirmed")
+        (line,) = left.plot(times, [p["answered_per_s"] for p in points], label=f"{result['target']}: answered")
+        left.plot(
+            times,
+            [p["confirmed_per_s"] for p in points],
+            linestyle="--",
+            color=line.get_color(),
+            label=f"{result['target']}: confirmed",
+        )
     left.set(xlabel="seconds after the release", ylabel="attempts per second", title="Throughput over time")
     left.legend(fontsize=8)
     left.grid(alpha=0.3)
     ps = [p / 10 for p in range(0, 1000, 5)] + [99.5, 99.9, 100]
-    for result, values in zip(results, latencies):
+    for result, values in zip(results, latencies, strict=True):
         right.plot(ps, [percentile(values, p) for p in ps], label=result["target"])
-    right.set(xlabel="percentile", ylabel="ms from request to final outcome", title="Latency distribution", yscale="log")
+    right.set(
+        xlabel="percentile", ylabel="ms from request to final outcome", title="Latency distribution", yscale="log"
+    )
     right.legend(fontsize=8)
     right.grid(alpha=0.3, which="both")
     figure.suptitle(title)

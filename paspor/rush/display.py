@@ -30,6 +30,14 @@ class LiveView:
         table = Table(title=self.title, title_justify="left")
         for column in ("arrived", "in flight", "confirmed", "refused", "failed", "cancelled", "answered/s", "elapsed"):
             table.add_column(column, justify="right")
-        table.add_row(f"{live.arrived:,}/{live.users:,}", f"{live.in_flight:,}", f"{live.confirmed:,}", f"{live.refused:,}",
-                      f"{live.failed:,}", f"{live.cancelled:,}", f"{done / elapsed:,.0f}", f"{elapsed:,.1f} s")
+        table.add_row(
+            f"{live.arrived:,}/{live.users:,}",
+            f"{live.in_flight:,}",
+            f"{live.confirmed:,}",
+            f"{live.refused:,}",
+            f"{live.failed:,}",
+            f"{live.cancelled:,}",
+            f"{done / elapsed:,.0f}",
+            f"{elapsed:,.1f} s",
+        )
         self.live.update(table)

@@ -30,10 +30,18 @@ class GatewayTarget:
     async def prepare(self, client: httpx.AsyncClient, user: User) -> None:
         """Sign in and accept the terms (before the release: not measured)."""
         base = self._base_headers(user)
-        token = await send(client, "POST", f"{self.url}/v1/dev/token", json={"subject": f"rush-{self.run}-{user.serial}"}, headers=base)
+        token = await send(
+            client, "POST", f"{self.url}/v1/dev/token", json={"subject": f"rush-{self.run}-{user.serial}"}, headers=base
+        )
         headers = base | {"Authorization": f"Bearer {token.json()['access_token']}"}
         terms = await send(client, "GET", f"{self.url}/v1/me/terms", headers=headers)
-        await send(client, "POST", f"{self.url}/v1/me/terms", json={"version": terms.json()["current_version"]}, headers=headers)
+        await send(
+            client,
+            "POST",
+            f"{self.url}/v1/me/terms",
+            json={"version": terms.json()["current_version"]},
+            headers=headers,
+        )
         self.headers[user.serial] = headers
 
     def _base_headers(self, user: User) -> dict[str, str]:
@@ -43,8 +51,13 @@ class GatewayTarget:
 
     async def book(self, client: httpx.AsyncClient, user: User, slot: Slot, key: str) -> Answer:
         office, day, session = slot
-        body = {"office": office, "date": day.isoformat(), "session": session, "kk_number": self.identities.kk(user.serial),
-                "applicants": self.identities.applicants(user.serial, user.applicants)}
+        body = {
+            "office": office,
+            "date": day.isoformat(),
+            "session": session,
+            "kk_number": self.identities.kk(user.serial),
+            "applicants": self.identities.applicants(user.serial, user.applicants),
+        }
         headers = self.headers[user.serial] | {"Idempotency-Key": key}
         calls = retries = 0
         while True:
@@ -61,7 +74,9 @@ class GatewayTarget:
             await asyncio.sleep(_retry_after(response, retries))
         return await self._outcome(client, user, response, calls, retries)
 
-    async def _outcome(self, client: httpx.AsyncClient, user: User, response: httpx.Response, calls: int, retries: int) -> Answer:
+    async def _outcome(
+        self, client: httpx.AsyncClient, user: User, response: httpx.Response, calls: int, retries: int
+    ) -> Answer:
         body = response.json()
         if response.status_code >= 400:
             return Answer(REFUSED, body.get("code", str(response.status_code)), calls=calls, retries=retries)
@@ -69,7 +84,9 @@ class GatewayTarget:
         while body["status"] == "requested" and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(_retry_after(response, 0, POLL_SECONDS))
             try:
-                polled = await client.get(f"{self.url}/v1/bookings/{body['booking_id']}", headers=self.headers[user.serial])
+                polled = await client.get(
+                    f"{self.url}/v1/bookings/{body['booking_id']}", headers=self.headers[user.serial]
+                )
             except httpx.TransportError:
                 continue
             calls += 1
@@ -79,7 +96,9 @@ class GatewayTarget:
 
     async def cancel(self, client: httpx.AsyncClient, user: User, booking_id: str) -> bool:
         try:
-            response = await send(client, "POST", f"{self.url}/v1/bookings/{booking_id}/cancel", headers=self.headers[user.serial])
+            response = await send(
+                client, "POST", f"{self.url}/v1/bookings/{booking_id}/cancel", headers=self.headers[user.serial]
+            )
         except httpx.HTTPError:
             return False
         return response.status_code == 200
@@ -120,7 +139,7 @@ def _retry_after(response: httpx.Response | None, attempt: int, otherwise: float
     header = response.headers.get("Retry-After") if response is not None else None
     if header and header.isdigit():
         return float(header)
-    return otherwise if otherwise is not None else min(0.2 * 2 ** attempt, 3.0)
+    return otherwise if otherwise is not None else min(0.2 * 2**attempt, 3.0)
 
 
 def run_number() -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-
 NAMES = ("Siti Aminah", "Budi Santoso", "Dewi Lestari", "Agus Salim", "Nur Aisyah", "Rina Wati", "Joko Widodo")
 
 
@@ -23,5 +22,11 @@ class Identities:
         return f"317401{(self.run * 1_000_003 + serial) % 10**10:010d}"
 
     def applicants(self, serial: int, count: int) -> list[dict[str, str]]:
-        return [{"name": NAMES[(serial + i) % len(NAMES)], "nik": self.nik(serial * 5 + i), "birth_date": self.birth.isoformat()}
-                for i in range(count)]
+        return [
+            {
+                "name": NAMES[(serial + i) % len(NAMES)],
+                "nik": self.nik(serial * 5 + i),
+                "birth_date": self.birth.isoformat(),
+            }
+            for i in range(count)
+        ]

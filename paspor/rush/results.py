@@ -30,19 +30,31 @@ def figures(run: RushRun) -> dict[str, Any]:
     per_user = [(max(s) - min(s)) * 1000 for s in spans.values()]
     status = Counter(a.answer.status for a in attempts)
     return {
-        "target": run.target, "users": run.users, "attempts": len(attempts),
-        "seconds": round(run.seconds, 3), "attempts_per_second": round(len(attempts) / run.seconds, 1) if run.seconds else 0,
-        "confirmed": status[CONFIRMED], "refused": status[REFUSED], "failed": status[FAILED],
+        "target": run.target,
+        "users": run.users,
+        "attempts": len(attempts),
+        "seconds": round(run.seconds, 3),
+        "attempts_per_second": round(len(attempts) / run.seconds, 1) if run.seconds else 0,
+        "confirmed": status[CONFIRMED],
+        "refused": status[REFUSED],
+        "failed": status[FAILED],
         "users_confirmed": len({a.user for a in attempts if a.answer.status == CONFIRMED}),
-        "refused_by_reason": dict(Counter(a.answer.reason for a in attempts if a.answer.status == REFUSED).most_common()),
+        "refused_by_reason": dict(
+            Counter(a.answer.reason for a in attempts if a.answer.status == REFUSED).most_common()
+        ),
         "failed_by_reason": dict(Counter(a.answer.reason for a in attempts if a.answer.status == FAILED).most_common()),
-        "latency_ms": {f"p{p}": round(percentile(latencies, p), 1) for p in (50, 95, 99)} | {"max": round(max(latencies, default=0), 1)},
+        "latency_ms": {f"p{p}": round(percentile(latencies, p), 1) for p in (50, 95, 99)}
+        | {"max": round(max(latencies, default=0), 1)},
         "user_time_to_outcome_ms": {f"p{p}": round(percentile(per_user, p), 1) for p in (50, 95, 99)},
-        "double_taps": sum(a.double_tap for a in attempts), "double_taps_disagreeing": sum(not a.taps_agree for a in attempts),
+        "double_taps": sum(a.double_tap for a in attempts),
+        "double_taps_disagreeing": sum(not a.taps_agree for a in attempts),
         "double_tap_disagreements": [_pair(a) for a in attempts if not a.taps_agree][:10],
         "double_taps_two_bookings": sum(_two_bookings(a) for a in attempts if not a.taps_agree),
-        "retries": sum(a.answer.retries for a in attempts), "http_calls": sum(a.answer.calls for a in attempts),
-        "cancelled": run.cancelled, "cancel_failed": run.cancel_failed, "sign_in_seconds": round(run.prepare_seconds, 2),
+        "retries": sum(a.answer.retries for a in attempts),
+        "http_calls": sum(a.answer.calls for a in attempts),
+        "cancelled": run.cancelled,
+        "cancel_failed": run.cancel_failed,
+        "sign_in_seconds": round(run.prepare_seconds, 2),
         "timeline": timeline(run),
     }
 
@@ -67,8 +79,10 @@ def timeline(run: RushRun) -> list[dict[str, float]]:
         answered[bucket] += 1
         confirmed[bucket] += a.answer.status == CONFIRMED
     last = max(answered, default=-1)
-    return [{"t": round(b * BUCKET, 2), "answered_per_s": answered[b] / BUCKET, "confirmed_per_s": confirmed[b] / BUCKET}
-            for b in range(last + 1)]
+    return [
+        {"t": round(b * BUCKET, 2), "answered_per_s": answered[b] / BUCKET, "confirmed_per_s": confirmed[b] / BUCKET}
+        for b in range(last + 1)
+    ]
 
 
 ROWS = (
@@ -103,8 +117,13 @@ def table(results: list[dict[str, Any]]) -> Table:
             a, b = value(results[0]), value(results[1])
             cells.append(f"{a / b:.2f}×" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else "")
         table.add_row(label, *cells)
-    reasons = sorted({k for r in results for k in r["refused_by_reason"]} | {k for r in results for k in r["failed_by_reason"]})
+    reasons = sorted(
+        {k for r in results for k in r["refused_by_reason"]} | {k for r in results for k in r["failed_by_reason"]}
+    )
     for reason in reasons:
-        table.add_row(f"  refused/failed: {reason}", *[str(r["refused_by_reason"].get(reason, r["failed_by_reason"].get(reason, 0)))
-                                                       for r in results], *([""] if len(results) == 2 else []))
+        table.add_row(
+            f"  refused/failed: {reason}",
+            *[str(r["refused_by_reason"].get(reason, r["failed_by_reason"].get(reason, 0))) for r in results],
+            *([""] if len(results) == 2 else []),
+        )
     return table

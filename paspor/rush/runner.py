@@ -58,8 +58,14 @@ class RushRun:
     seconds: float
 
 
-async def run_rush(target: Target, scenario: Scenario, users: list[User], run: int, connections: int = 200,
-                   monitor: Callable[[Live], None] = lambda live: None) -> RushRun:
+async def run_rush(
+    target: Target,
+    scenario: Scenario,
+    users: list[User],
+    run: int,
+    connections: int = 200,
+    monitor: Callable[[Live], None] = lambda live: None,
+) -> RushRun:
     """Sign everyone in, release the quota, and let the burst play out; returns every attempt."""
     # Idle connections are dropped before the server's keep-alive (uvicorn: 5 s) closes them under us.
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=4.0)
@@ -134,8 +140,9 @@ class _Rush:
             first, second, agree = await self._book(user, slot, key), None, True
         self.live.in_flight -= 1
         self.live.count(first)
-        self.attempts.append(Attempt(user.serial, index, sent, self.clock(), first, user.double_tap, agree,
-                                     None if agree else second))
+        self.attempts.append(
+            Attempt(user.serial, index, sent, self.clock(), first, user.double_tap, agree, None if agree else second)
+        )
         return first
 
     async def _book(self, user: User, slot: Slot, key: str) -> Answer:
@@ -153,11 +160,14 @@ class _Rush:
 def same_answer(first: Answer, second: Answer) -> bool:
     """Both taps told the same: status, reason and queue number (and the booking, when both name one)."""
     ids = {first.booking_id, second.booking_id} - {None}
-    return (first.status, first.reason, first.queue_number) == (second.status, second.reason, second.queue_number) and len(ids) <= 1
+    return (first.status, first.reason, first.queue_number) == (
+        second.status,
+        second.reason,
+        second.queue_number,
+    ) and len(ids) <= 1
 
 
 async def _watch(live: Live, monitor: Callable[[Live], None]) -> None:
     while True:
         monitor(live)
         await asyncio.sleep(0.25)
-

@@ -16,8 +16,26 @@ from shared.calendar import is_office_day
 from shared.offices import Office, nearest_offices, office_by_code
 
 # Big-city offices, busiest first (Jakarta, Surabaya, Bandung, Medan, Semarang, Denpasar, Makassar, ...).
-POPULAR = ("JKT-SEL", "SBY-TPI", "BANDUNG", "MDN-TPI", "SEMARANG", "DENPASAR", "MAKASSAR", "YOGYAKARTA", "MALANG",
-           "GRESIK", "TG-PERAK", "JKT-UTARA", "JKT-BARAT", "JKT-TIMUR", "JKT-PUSAT", "BOGOR", "BEKASI", "DEPOK")
+POPULAR = (
+    "JKT-SEL",
+    "SBY-TPI",
+    "BANDUNG",
+    "MDN-TPI",
+    "SEMARANG",
+    "DENPASAR",
+    "MAKASSAR",
+    "YOGYAKARTA",
+    "MALANG",
+    "GRESIK",
+    "TG-PERAK",
+    "JKT-UTARA",
+    "JKT-BARAT",
+    "JKT-TIMUR",
+    "JKT-PUSAT",
+    "BOGOR",
+    "BEKASI",
+    "DEPOK",
+)
 Slot = tuple[str, dt.date, str]
 
 
@@ -80,9 +98,16 @@ def population(scenario: Scenario) -> list[User]:
         day = rng.choices(dates, date_weights)[0]
         session = "pagi" if rng.random() < scenario.morning else "siang"
         choices = [(office, day, session)] + fallbacks(rng, (office, day, session), offices, dates, scenario.fallbacks)
-        users.append(User(serial, arrival=rng.betavariate(1.2, 4) * scenario.burst_seconds, choices=choices,
-                          double_tap=rng.random() < scenario.double_tap, cancels=rng.random() < scenario.cancel,
-                          applicants=rng.choices((1, 2, 3, 4), (60, 25, 10, 5))[0]))
+        users.append(
+            User(
+                serial,
+                arrival=rng.betavariate(1.2, 4) * scenario.burst_seconds,
+                choices=choices,
+                double_tap=rng.random() < scenario.double_tap,
+                cancels=rng.random() < scenario.cancel,
+                applicants=rng.choices((1, 2, 3, 4), (60, 25, 10, 5))[0],
+            )
+        )
     users.sort(key=lambda u: u.arrival)
     return users
 
@@ -91,7 +116,11 @@ def fallbacks(rng: random.Random, first: Slot, offices: list[str], dates: list[d
     """The other session that day, then the nearest released office, then later dates; no repeats."""
     office, day, session = first
     other = "siang" if session == "pagi" else "pagi"
-    near = [o.code for o, _ in nearest_offices(*_position(office), limit=len(POPULAR) + 40) if o.code in offices and o.code != office]
+    near = [
+        o.code
+        for o, _ in nearest_offices(*_position(office), limit=len(POPULAR) + 40)
+        if o.code in offices and o.code != office
+    ]
     later = [d for d in dates if d > day] or [d for d in dates if d != day]
     options = [(office, day, other)]
     if near:

@@ -38,7 +38,7 @@ def rush(options: RushOptions, console: Console) -> dict[str, Any]:
     """Run everything the options ask for; print and write the report; return it."""
     options.output_dir.mkdir(parents=True, exist_ok=True)
     run, runs = run_number(), []
-    report: dict[str, Any] = {"when": dt.datetime.now(dt.timezone.utc).isoformat(), "scenario": options.scenario.as_dict()}
+    report: dict[str, Any] = {"when": dt.datetime.now(dt.UTC).isoformat(), "scenario": options.scenario.as_dict()}
     ours, audit = _ours(options, run, console)
     runs.append(ours)
     report["audit"] = audit
@@ -50,8 +50,12 @@ def rush(options: RushOptions, console: Console) -> dict[str, Any]:
     report["results"] = results
     if len(results) == 2:
         report["ratio"] = _ratios(results)
-    chart = draw(results, [[a.latency_ms for a in r.attempts] for r in runs], options.output_dir / "rush.png",
-                 f"Rush: {options.scenario.users:,} users, {len(options.scenario.sessions())} sessions")
+    chart = draw(
+        results,
+        [[a.latency_ms for a in r.attempts] for r in runs],
+        options.output_dir / "rush.png",
+        f"Rush: {options.scenario.users:,} users, {len(options.scenario.sessions())} sessions",
+    )
     report["chart"] = str(chart)
     (options.output_dir / "rush.json").write_text(json.dumps(report, indent=2, default=str))
     console.print(table(results))
@@ -82,7 +86,9 @@ def _ours(options: RushOptions, run: int, console: Console) -> tuple[RushRun, di
 
 def _drive(target: Target, options: RushOptions, console: Console, before=None) -> RushRun:
     users = population(options.scenario)
-    console.print(f"[bold]{target.name}[/bold]: preparing {len(users):,} users (sign-in, terms), then releasing the quota …")
+    console.print(
+        f"[bold]{target.name}[/bold]: preparing {len(users):,} users (sign-in, terms), then releasing the quota …"
+    )
 
     async def go() -> RushRun:
         if before is not None:
@@ -157,6 +163,9 @@ def _audit(folder: Path, console: Console, settled: bool, nats_url: str | None =
 
 def _ratios(results: list[dict[str, Any]]) -> dict[str, float | None]:
     ours, theirs = results
-    pick = {"attempts_per_second": lambda r: r["attempts_per_second"], "confirmed": lambda r: r["confirmed"],
-            **{f"latency_{p}": (lambda r, p=p: r["latency_ms"][p]) for p in ("p50", "p95", "p99")}}
+    pick = {
+        "attempts_per_second": lambda r: r["attempts_per_second"],
+        "confirmed": lambda r: r["confirmed"],
+        **{f"latency_{p}": (lambda r, p=p: r["latency_ms"][p]) for p in ("p50", "p95", "p99")},
+    }
     return {k: round(f(ours) / f(theirs), 3) if f(theirs) else None for k, f in pick.items()}

@@ -50,7 +50,9 @@ class UnknownTermsVersion(BookingError):
     """Accepting a version of the terms that is not the current one."""
 
     code = "unknown_terms_version"
-    message_id = "Versi syarat dan ketentuan {version} bukan versi yang berlaku ({current}); muat ulang dan setujui lagi."
+    message_id = (
+        "Versi syarat dan ketentuan {version} bukan versi yang berlaku ({current}); muat ulang dan setujui lagi."
+    )
     message_en = "Terms version {version} is not the current one ({current}); reload and accept again."
 
 
@@ -140,8 +142,10 @@ class Account(Aggregate):
     def registrations_left(self, now: dt.datetime, rules: Rules) -> Registrations:
         ends = [t for t in (self.cooldown_until, self._spacing_end(rules.spacing_days)) if t and t > now]
         return Registrations(
-            used=len(self.registrations), left=max(rules.max_registrations - len(self.registrations), 0),
-            next_allowed_at=max(ends) if ends else None, cooldown_until=self.cooldown_until,
+            used=len(self.registrations),
+            left=max(rules.max_registrations - len(self.registrations), 0),
+            next_allowed_at=max(ends) if ends else None,
+            cooldown_until=self.cooldown_until,
             active_booking=self.active_booking,
         )
 

@@ -66,7 +66,9 @@ class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
             raise result
         return result
 
-    def request_bookings(self, commands: Sequence[RequestBooking], now: dt.datetime) -> list[BookingView | BookingError]:
+    def request_bookings(
+        self, commands: Sequence[RequestBooking], now: dt.datetime
+    ) -> list[BookingView | BookingError]:
         """Decide many requests in memory, in order, and save them all in one atomic save.
 
         A later request sees the earlier ones' changes, so a group decides exactly as one by one

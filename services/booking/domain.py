@@ -37,7 +37,7 @@ class Rules:
             raise OfficeClosed(day=day.isoformat(), why_en=closed_because[0], why_id=closed_because[1])
         opens = dt.datetime.combine(day - dt.timedelta(days=self.window_days), self.release_time, local_now.tzinfo)
         if local_now < opens:
-            raise NotYetReleased(day=day.isoformat(), retry_after=opens.astimezone(dt.timezone.utc))
+            raise NotYetReleased(day=day.isoformat(), retry_after=opens.astimezone(dt.UTC))
 
     def session_times(self, day: dt.date, session: str, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
         """When a session starts and ends, in the office's time zone."""
@@ -87,8 +87,16 @@ class Booking(Aggregate):
 
     @event("Requested")
     def __init__(
-        self, account_id: UUID, idempotency_key: str, office: str, day: dt.date, session: str,
-        kk_number: str, applicants: list[dict[str, str]], correlation_id: str, at: dt.datetime,
+        self,
+        account_id: UUID,
+        idempotency_key: str,
+        office: str,
+        day: dt.date,
+        session: str,
+        kk_number: str,
+        applicants: list[dict[str, str]],
+        correlation_id: str,
+        at: dt.datetime,
     ) -> None:
         self.account_id, self.idempotency_key = account_id, idempotency_key
         self.office, self.day, self.session = office, day, session
@@ -145,23 +153,41 @@ class Booking(Aggregate):
 
     @event("Confirmed")
     def _confirmed(
-        self, office: str, day: dt.date, session: str, applicants: int, queue_number: int,
-        at: dt.datetime, correlation_id: str, causation_id: str,
+        self,
+        office: str,
+        day: dt.date,
+        session: str,
+        applicants: int,
+        queue_number: int,
+        at: dt.datetime,
+        correlation_id: str,
+        causation_id: str,
     ) -> None:
         self.status, self.queue_number = "confirmed", queue_number
         self.history.append(("confirmed", at, f"queue number {queue_number}"))
 
     @event("Rejected")
     def _rejected(
-        self, office: str, day: dt.date, session: str, reason: str, at: dt.datetime,
-        correlation_id: str, causation_id: str,
+        self,
+        office: str,
+        day: dt.date,
+        session: str,
+        reason: str,
+        at: dt.datetime,
+        correlation_id: str,
+        causation_id: str,
     ) -> None:
         self.status, self.reason = "rejected", reason
         self.history.append(("rejected", at, reason))
 
     @event("Cancelled")
     def _cancelled(
-        self, office: str, day: dt.date, session: str, was_confirmed: bool, at: dt.datetime,
+        self,
+        office: str,
+        day: dt.date,
+        session: str,
+        was_confirmed: bool,
+        at: dt.datetime,
         correlation_id: str,
     ) -> None:
         self.status, self.reason = "cancelled", "cancelled by the applicant"
@@ -174,7 +200,14 @@ class Booking(Aggregate):
 
     @event("Withdrawn")
     def _withdrawn(
-        self, office: str, day: dt.date, session: str, why: str, at: dt.datetime, correlation_id: str, causation_id: str,
+        self,
+        office: str,
+        day: dt.date,
+        session: str,
+        why: str,
+        at: dt.datetime,
+        correlation_id: str,
+        causation_id: str,
     ) -> None:
         self.status, self.reason = "rejected", "office_closed"
         self.history.append(("rejected", at, why))

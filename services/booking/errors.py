@@ -129,7 +129,9 @@ class KkMismatch(BookingError):
 
     code = "kk_mismatch"
     message_id = "Semua pemohon harus terdaftar pada KK Anda ({kk}); daftarkan KK lain dari akun anggota keluarga itu."
-    message_en = "All applicants must be on your family card ({kk}); book another family card from an account of that family."
+    message_en = (
+        "All applicants must be on your family card ({kk}); book another family card from an account of that family."
+    )
 
 
 class ProfileRequired(BookingError):

@@ -16,8 +16,10 @@ def aggregates_of(command: RequestBooking) -> list[UUID]:
     """Every aggregate a booking request reads: its booking, account, device binding and NIK claims."""
     account_id = Account.id_for(command.caller.provider, command.caller.subject)
     return [
-        Booking.id_for(account_id, command.idempotency_key), account_id,
-        DeviceBinding.id_for(command.caller.device_id), *(NikClaim.id_for(a.nik) for a in command.applicants),
+        Booking.id_for(account_id, command.idempotency_key),
+        account_id,
+        DeviceBinding.id_for(command.caller.device_id),
+        *(NikClaim.id_for(a.nik) for a in command.applicants),
     ]
 
 

@@ -28,14 +28,17 @@ class BookingSettings(CommonSettings):
     booking_spacing_days: int = Field(default=30, ge=0, le=365, description="Days between two registrations.")
     booking_cooldown_days: int = Field(default=30, ge=0, le=365, description="Days after a cancellation.")
     booking_terms_version: str = Field(
-        default="2026.1", max_length=40, description="Terms and conditions version to accept before booking; empty: none."
+        default="2026.1",
+        max_length=40,
+        description="Terms and conditions version to accept before booking; empty: none.",
     )
     booking_profile_required: bool = Field(default=False, description="Require a profile (and its KK) before booking.")
     booking_group_size: int = Field(
         default=500, ge=1, le=10000, description="Most requests decided and saved together (1: one save per request)."
     )
     booking_cache_fastforward: bool = Field(
-        default=True, description="Catch cached aggregates up with the store on each read: needed when replicas share a store.",
+        default=True,
+        description="Catch cached aggregates up with the store on each read: needed when replicas share a store.",
     )
     quota_window_days: int = Field(
         default=60, ge=1, le=366, description="Days open for booking ahead: the quota service's own setting."
@@ -43,8 +46,10 @@ class BookingSettings(CommonSettings):
     quota_release_time: dt.time = Field(
         default=dt.time(0, 0), description="Local time a new date opens: the quota service's own setting."
     )
-    session_hours: str = Field(default="pagi=08:00-12:00,siang=13:00-16:00",
-                               description="Sessions in office time (PASPOR_SESSION_HOURS, shared with the notifier).")
+    session_hours: str = Field(
+        default="pagi=08:00-12:00,siang=13:00-16:00",
+        description="Sessions in office time (PASPOR_SESSION_HOURS, shared with the notifier).",
+    )
 
     @field_validator("session_hours")
     @classmethod
@@ -55,10 +60,13 @@ class BookingSettings(CommonSettings):
 
 def rules_from(settings: BookingSettings) -> Rules:
     return Rules(
-        max_registrations=settings.booking_max_registrations, spacing_days=settings.booking_spacing_days,
-        cooldown_days=settings.booking_cooldown_days, window_days=settings.quota_window_days,
+        max_registrations=settings.booking_max_registrations,
+        spacing_days=settings.booking_spacing_days,
+        cooldown_days=settings.booking_cooldown_days,
+        window_days=settings.quota_window_days,
         release_time=settings.quota_release_time,
-        terms_version=settings.booking_terms_version, profile_required=settings.booking_profile_required,
+        terms_version=settings.booking_terms_version,
+        profile_required=settings.booking_profile_required,
         session_hours=parse_session_hours(settings.session_hours),
     )
 

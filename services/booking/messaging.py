@@ -48,8 +48,12 @@ log = logging.getLogger(__name__)
 OUTCOMES = ConsumerSpec(
     stream="PASPOR_QUOTA",
     durable="booking-outcomes",
-    filter_subjects=["paspor.quota.*.decided", "paspor.quota.*.reserved", "paspor.quota.*.rejected",
-                     "paspor.quota.*.withdrawn"],
+    filter_subjects=[
+        "paspor.quota.*.decided",
+        "paspor.quota.*.reserved",
+        "paspor.quota.*.rejected",
+        "paspor.quota.*.withdrawn",
+    ],
 )
 ATTENDANCE = ConsumerSpec(
     stream="PASPOR_TICKET",
@@ -64,9 +68,14 @@ QUERY_CONCURRENCY = 64
 
 def problem(error: BookingError) -> dict:
     log.info("refused: %s", error.code)  # the code only: messages may name (masked) personal data
-    return {"problem": Problem(
-        code=error.code, message_id=error.indonesian(), message_en=error.english(), retry_after=error.retry_after,
-    ).model_dump(mode="json")}
+    return {
+        "problem": Problem(
+            code=error.code,
+            message_id=error.indonesian(),
+            message_en=error.english(),
+            retry_after=error.retry_after,
+        ).model_dump(mode="json")
+    }
 
 
 def _json(value: Any) -> Any:
@@ -76,7 +85,11 @@ def _json(value: Any) -> Any:
 
 
 def register_commands(
-    broker: NatsBroker, app: BookingApplication, writer: Executor, on_saved: Callable[[], None], groups: RequestGroups,
+    broker: NatsBroker,
+    app: BookingApplication,
+    writer: Executor,
+    on_saved: Callable[[], None],
+    groups: RequestGroups,
 ) -> None:
     """Serve booking commands and queries (queue group: any booking replica may answer)."""
 
@@ -93,14 +106,16 @@ def register_commands(
         return {key: _json(result)}
 
     def serve(subject: str, model: type[BaseModel], key: str, action: Callable[[Any], Any]) -> None:
-        @broker.subscriber(subject, queue="booking", max_workers=QUERY_CONCURRENCY,
-                           title=subject.removeprefix("paspor.cmd."))
+        @broker.subscriber(
+            subject, queue="booking", max_workers=QUERY_CONCURRENCY, title=subject.removeprefix("paspor.cmd.")
+        )
         async def handle(msg: NatsMessage) -> dict:
             return await call(model, msg.body, key, action)
 
     # Many requests in flight at once: that is what lets the grouped saves group anything.
-    @broker.subscriber(Commands.REQUEST_BOOKING, queue="booking", max_workers=REQUEST_CONCURRENCY,
-                       title="booking.request")
+    @broker.subscriber(
+        Commands.REQUEST_BOOKING, queue="booking", max_workers=REQUEST_CONCURRENCY, title="booking.request"
+    )
     async def request_booking(msg: NatsMessage) -> dict:
         try:
             command = RequestBooking.model_validate_json(msg.body)
@@ -110,13 +125,20 @@ def register_commands(
         return problem(outcome) if isinstance(outcome, BookingError) else {"booking": outcome.model_dump(mode="json")}
 
     serve(Commands.CANCEL_BOOKING, CancelBooking, "booking", lambda c: app.cancel(c.caller, c.booking_id, utcnow()))
-    serve(Commands.GET_BOOKING, GetBooking, "booking", lambda q: booking_view(app.booking(q.booking_id, _owner(q)), app.rules))
+    serve(
+        Commands.GET_BOOKING,
+        GetBooking,
+        "booking",
+        lambda q: booking_view(app.booking(q.booking_id, _owner(q)), app.rules),
+    )
     serve(Commands.LIST_BOOKINGS, ListBookings, "bookings", lambda q: app.bookings(q.caller))
     serve(Commands.GET_PROFILE, GetProfile, "profile", lambda q: app.profile(q.caller))
     serve(Commands.UPDATE_PROFILE, UpdateProfile, "profile", lambda c: app.update_profile(c, utcnow()))
     serve(Commands.GET_TERMS, GetTerms, "terms", lambda q: app.terms(q.caller))
     serve(Commands.ACCEPT_TERMS, AcceptTerms, "terms", lambda c: app.accept_terms(c.caller, c.version, utcnow()))
-    serve(Commands.GET_REGISTRATIONS, GetRegistrations, "registrations", lambda q: app.registrations(q.caller, utcnow()))
+    serve(
+        Commands.GET_REGISTRATIONS, GetRegistrations, "registrations", lambda q: app.registrations(q.caller, utcnow())
+    )
 
 
 def _owner(query: GetBooking) -> Any:
@@ -142,29 +164,41 @@ def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
 
 
 def _message(event: Any) -> Message | None:
-    if not isinstance(event, (Booking.Requested, Booking.Confirmed, Booking.Rejected, Booking.Withdrawn, Booking.Cancelled)):
+    if not isinstance(
+        event, (Booking.Requested, Booking.Confirmed, Booking.Rejected, Booking.Withdrawn, Booking.Cancelled)
+    ):
         return None  # attendance is the notifier's event already; booking's own record stays inside
     booking_id = event.originator_id
     slot = Slot(office=event.office, date=event.day, session=event.session)
     common = {"occurred_at": event.timestamp, "booking_id": booking_id, "slot": slot}
     if isinstance(event, Booking.Requested):
         return BookingRequested(
-            message_id=derived_id("booking", booking_id, "requested"), correlation_id=event.correlation_id,
-            applicants=len(event.applicants), **common,
+            message_id=derived_id("booking", booking_id, "requested"),
+            correlation_id=event.correlation_id,
+            applicants=len(event.applicants),
+            **common,
         )
     if isinstance(event, Booking.Confirmed):
         return BookingConfirmed(
-            message_id=derived_id("booking", booking_id, "confirmed"), correlation_id=event.correlation_id,
-            causation_id=event.causation_id, applicants=event.applicants, queue_number=event.queue_number, **common,
+            message_id=derived_id("booking", booking_id, "confirmed"),
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            applicants=event.applicants,
+            queue_number=event.queue_number,
+            **common,
         )
     if isinstance(event, (Booking.Rejected, Booking.Withdrawn)):
         withdrawn = isinstance(event, Booking.Withdrawn)
         return BookingRejected(
             message_id=derived_id("booking", booking_id, "withdrawn" if withdrawn else "rejected"),
-            correlation_id=event.correlation_id, causation_id=event.causation_id,
-            reason="office_closed" if withdrawn else event.reason, **common,
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            reason="office_closed" if withdrawn else event.reason,
+            **common,
         )
     return BookingCancelled(
-        message_id=derived_id("booking", booking_id, "cancelled"), correlation_id=event.correlation_id,
-        was_confirmed=event.was_confirmed, **common,
+        message_id=derived_id("booking", booking_id, "cancelled"),
+        correlation_id=event.correlation_id,
+        was_confirmed=event.was_confirmed,
+        **common,
     )

@@ -64,4 +64,3 @@ class OutcomeActions(_App):
             unit.add(claim)
             claim.free(str(booking.id))
         return claims
-

@@ -29,7 +29,7 @@ class Unit:
     def preload(self, aggregate_ids: Iterable[UUID], readers: Executor) -> None:
         """Read many aggregates at once, in parallel (a later conflict is still caught by the save)."""
         wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self.loaded and i not in self.touched]
-        self.loaded.update(zip(wanted, readers.map(self._load, wanted)))
+        self.loaded.update(zip(wanted, readers.map(self._load, wanted), strict=True))
 
     def stored(self, aggregate_id: UUID) -> Any | None:
         """The aggregate as stored now, whatever this unit read before (another process may have saved it since)."""

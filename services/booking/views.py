@@ -33,7 +33,9 @@ def booking_view(booking: Booking, rules: Rules) -> BookingView:
         queue_number=booking.queue_number,
         reason=booking.reason,
         history=[HistoryEntry(status=s, at=at, detail=d) for s, at, d in booking.history],
-        starts_at=starts, ends_at=ends, timezone=zone,
+        starts_at=starts,
+        ends_at=ends,
+        timezone=zone,
     )
 
 
@@ -43,14 +45,18 @@ def profile_view(account: Account) -> ProfileView | None:
 
 def terms_view(account: Account, current: str) -> TermsView:
     version, at = account.terms or (None, None)
-    return TermsView(current_version=current, accepted_version=version, accepted_at=at,
-                     accepted=not current or version == current)
+    return TermsView(
+        current_version=current, accepted_version=version, accepted_at=at, accepted=not current or version == current
+    )
 
 
 def registrations_view(account: Account, now: dt.datetime, rules: Rules) -> RegistrationsView:
     state = account.registrations_left(now, rules)
     return RegistrationsView(
-        used=state.used, limit=rules.max_registrations, left=state.left, next_allowed_at=state.next_allowed_at,
+        used=state.used,
+        limit=rules.max_registrations,
+        left=state.left,
+        next_allowed_at=state.next_allowed_at,
         cooldown_until=state.cooldown_until,
         active_booking_id=UUID(state.active_booking) if state.active_booking else None,
     )

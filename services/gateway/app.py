@@ -20,8 +20,17 @@ from .docs import openapi_with_examples
 from .guard import Guard
 from .problems import ProblemError, on_http_error, on_problem, on_unexpected, on_validation
 
-ROUTERS = (routes_ops, routes_offices, routes_calendar, routes_bookings, routes_booking_events, routes_tickets,
-           routes_account, routes_operators, routes_info)
+ROUTERS = (
+    routes_ops,
+    routes_offices,
+    routes_calendar,
+    routes_bookings,
+    routes_booking_events,
+    routes_tickets,
+    routes_account,
+    routes_operators,
+    routes_info,
+)
 
 
 def build_api(gateway: Gateway, max_body: int = 16384) -> FastAPI:

@@ -42,8 +42,12 @@ def _declare_command(broker: NatsBroker, subject: str, message: type[BaseModel] 
 
     handler.__annotations__ = {"body": message or dict, "return": reply or dict}
     name = subject.removeprefix("paspor.cmd.").replace("{partition:02d}", "{partition}")
-    broker.subscriber(subject.replace("{partition:02d}", "*"), queue=name.split(".")[0], title=f"command {name}",
-                      description=(message.__doc__ or "") if message else "")(handler)
+    broker.subscriber(
+        subject.replace("{partition:02d}", "*"),
+        queue=name.split(".")[0],
+        title=f"command {name}",
+        description=(message.__doc__ or "") if message else "",
+    )(handler)
 
 
 def contract_broker() -> NatsBroker:
@@ -54,12 +58,20 @@ def contract_broker() -> NatsBroker:
         message, reply = REPLIES.get(subject, ("", ""))
         _declare_command(broker, subject, _model(message), _model(reply))
     for event, (context, verb) in VERBS.items():
-        broker.publisher(f"paspor.{context}.*.{verb}", schema=event, title=f"event {context}.{verb}",
-                         description=f"{event.__doc__} Subject: paspor.{context}.p<NN>.{verb} (NN = office partition).")
+        broker.publisher(
+            f"paspor.{context}.*.{verb}",
+            schema=event,
+            title=f"event {context}.{verb}",
+            description=f"{event.__doc__} Subject: paspor.{context}.p<NN>.{verb} (NN = office partition).",
+        )
     return broker
 
 
 def asyncapi_document(version: str) -> dict[str, Any]:
-    spec = AsyncAPI(contract_broker(), title="Antrian Paspor events and commands", version=version,
-                    description="The NATS contract between the services (shared/events).").to_specification()
+    spec = AsyncAPI(
+        contract_broker(),
+        title="Antrian Paspor events and commands",
+        version=version,
+        description="The NATS contract between the services (shared/events).",
+    ).to_specification()
     return json.loads(spec.to_json())

@@ -48,12 +48,24 @@ class DevIssuer:
         self.key = _load_or_create(keys_dir / "dev-issuer.pem")
         self.public_key = self.key.public_key()
 
-    def issue(self, subject: str, name: str = "", role: str = "citizen", office: str | None = None,
-              ttl: dt.timedelta = dt.timedelta(hours=12)) -> str:
-        now = dt.datetime.now(dt.timezone.utc)
+    def issue(
+        self,
+        subject: str,
+        name: str = "",
+        role: str = "citizen",
+        office: str | None = None,
+        ttl: dt.timedelta = dt.timedelta(hours=12),
+    ) -> str:
+        now = dt.datetime.now(dt.UTC)
         claims = {
-            "iss": DEV_ISSUER, "aud": AUDIENCE, "sub": subject, "name": name, "role": role,
-            "iat": now, "exp": now + ttl, "jti": uuid.uuid4().hex,
+            "iss": DEV_ISSUER,
+            "aud": AUDIENCE,
+            "sub": subject,
+            "name": name,
+            "role": role,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": uuid.uuid4().hex,
         }
         if office:
             claims["office"] = office
@@ -77,7 +89,9 @@ def dev_trust(dev: DevIssuer) -> Issuer:
     return Issuer(DEV_ISSUER, lambda kid: dev.public_key, "dev", AUDIENCE, grants_roles=True)
 
 
-def jwks_trust(name: str, source: JwksSource, provider: str = "", audience: str = AUDIENCE, grants_roles: bool = False) -> Issuer:
+def jwks_trust(
+    name: str, source: JwksSource, provider: str = "", audience: str = AUDIENCE, grants_roles: bool = False
+) -> Issuer:
     remote = source.location.startswith(("https://", "http://"))
     return Issuer(name, source.key, provider or name, audience, grants_roles, remote)
 
@@ -107,8 +121,15 @@ class TokenVerifier:
     def _claims(token: str, issuer: Issuer, kid: str | None) -> dict[str, Any]:
         try:
             key = issuer.keys(kid)
-            return jwt.decode(token, key, algorithms=ALGORITHMS, audience=issuer.audience, issuer=issuer.name,
-                              options={"require": ["exp", "sub", "iss"]}, leeway=30)
+            return jwt.decode(
+                token,
+                key,
+                algorithms=ALGORITHMS,
+                audience=issuer.audience,
+                issuer=issuer.name,
+                options={"require": ["exp", "sub", "iss"]},
+                leeway=30,
+            )
         except KeysUnavailable as error:
             raise Unauthenticated(f"cannot check the token's signature: {error}") from None
         except jwt.ExpiredSignatureError:

@@ -61,8 +61,13 @@ class AvailabilityView:
         reason = self.refusal(office, day, now) or ("office_closed" if entry.closed else None)
         remaining = 0 if reason else max(entry.capacity - entry.booked, 0)
         return SessionAvailability(
-            date=day, session=session, capacity=entry.capacity, booked=entry.booked, remaining=remaining,
-            open=reason is None and remaining > 0, reason=reason or (None if remaining else "sold_out"),
+            date=day,
+            session=session,
+            capacity=entry.capacity,
+            booked=entry.booked,
+            remaining=remaining,
+            open=reason is None and remaining > 0,
+            reason=reason or (None if remaining else "sold_out"),
         )
 
     def refusal(self, office: Office, day: dt.date, now: dt.datetime) -> str | None:
@@ -81,7 +86,7 @@ class AvailabilityView:
         while True:
             try:
                 await self._watch(js)
-            except (nats.errors.Error, asyncio.TimeoutError) as error:
+            except (TimeoutError, nats.errors.Error) as error:
                 log.warning("gateway: availability watch lost (%s); watching again", error)
             await asyncio.sleep(retry_after)
 

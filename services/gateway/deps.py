@@ -48,7 +48,9 @@ class Gateway:
         try:
             reply = await self.bus.ask(subject, message)
         except ServiceUnavailable:
-            raise ProblemError("service_unavailable", "The service is busy; try again.", "Layanan sibuk; coba lagi.") from None
+            raise ProblemError(
+                "service_unavailable", "The service is busy; try again.", "Layanan sibuk; coba lagi."
+            ) from None
         if reply.get("problem"):
             raise ProblemError.from_reply(reply["problem"])
         return reply
@@ -72,7 +74,9 @@ async def gateway(request: Request) -> Gateway:
     return request.app.state.gateway
 
 
-async def identity(request: Request, authorization: Annotated[str | None, Header(description="Bearer <JWT>.")] = None) -> Identity:
+async def identity(
+    request: Request, authorization: Annotated[str | None, Header(description="Bearer <JWT>.")] = None
+) -> Identity:
     gw: Gateway = request.app.state.gateway
     try:
         if gw.verifier.may_block:  # a provider's keys may have to be fetched: not on the event loop
@@ -88,14 +92,23 @@ async def identity(request: Request, authorization: Annotated[str | None, Header
 def _role(*allowed: str):
     async def check(who: Annotated[Identity, Depends(identity)]) -> Identity:
         if who.role not in allowed:
-            raise ProblemError("forbidden", f"This needs the role {' or '.join(allowed)}.",
-                               f"Ini memerlukan peran {' atau '.join(allowed)}.")
+            raise ProblemError(
+                "forbidden",
+                f"This needs the role {' or '.join(allowed)}.",
+                f"Ini memerlukan peran {' atau '.join(allowed)}.",
+            )
         return who
+
     return check
 
 
-async def device(request: Request, x_device_id: Annotated[str, Header(
-        min_length=8, max_length=128, description="The device's stable id (an account is bound to one device).")]) -> str:
+async def device(
+    request: Request,
+    x_device_id: Annotated[
+        str,
+        Header(min_length=8, max_length=128, description="The device's stable id (an account is bound to one device)."),
+    ],
+) -> str:
     request.app.state.gateway.limits.device.check("device", x_device_id)
     return x_device_id
 

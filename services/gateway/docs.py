@@ -22,7 +22,9 @@ DESCRIPTION = """Passport appointment booking API (Antrian Paspor).
 def openapi_with_examples(api: FastAPI) -> dict[str, Any]:
     if api.openapi_schema is None:
         schema = get_openapi(title=api.title, version=api.version, description=DESCRIPTION, routes=api.routes)
-        schema["components"]["schemas"]["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema["components"]["schemas"]["Problem"] = Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
         for path, operations in schema["paths"].items():
             for method, operation in operations.items():
                 _decorate(f"{method.upper()} {path}", operation)
@@ -39,5 +41,9 @@ def _decorate(key: str, operation: dict[str, Any]) -> None:
     if key in REQUESTS:
         operation["requestBody"]["content"]["application/json"]["example"] = REQUESTS[key]
     responses.pop("422", None)  # validation errors are problems too (below)
-    responses["default"] = {"description": "A refusal: RFC 9457 problem details with a stable code.", "content": {
-        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}, "example": PROBLEM}}}
+    responses["default"] = {
+        "description": "A refusal: RFC 9457 problem details with a stable code.",
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}, "example": PROBLEM}
+        },
+    }

@@ -56,13 +56,22 @@ class Guard:
         try:
             self.per_address.check("address", address)
         except ProblemError as error:
-            return response(error.status, error.code, error.message_en, error.message_id,
-                            {"Retry-After": str(error.extra["retry_after_seconds"])})
+            return response(
+                error.status,
+                error.code,
+                error.message_en,
+                error.message_id,
+                {"Retry-After": str(error.extra["retry_after_seconds"])},
+            )
         return None
 
     def _too_large(self) -> Any:
-        return response(413, "payload_too_large", f"The request body is larger than {self.max_body} bytes.",
-                        f"Isi permintaan lebih dari {self.max_body} byte.")
+        return response(
+            413,
+            "payload_too_large",
+            f"The request body is larger than {self.max_body} bytes.",
+            f"Isi permintaan lebih dari {self.max_body} byte.",
+        )
 
     def _limited(self, receive: Receive) -> Receive:
         seen = [0]

@@ -34,8 +34,13 @@ def read_location(location: str) -> dict[str, Any]:
 class JwksSource:
     """The keys of one provider: fetched when first needed, kept for `ttl` seconds, by key id."""
 
-    def __init__(self, location: str, ttl: float = 3600.0, read: Callable[[str], dict[str, Any]] = read_location,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        location: str,
+        ttl: float = 3600.0,
+        read: Callable[[str], dict[str, Any]] = read_location,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.location, self.ttl, self.read, self.clock = location, ttl, read, clock
         self.keys: dict[str | None, Any] = {}
         self.fetched_at: float | None = None

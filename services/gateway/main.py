@@ -28,8 +28,10 @@ __all__ = ["GatewaySettings", "build", "run", "main"]
 
 def trusted_issuers(settings: GatewaySettings) -> tuple[list[Issuer], DevIssuer | None]:
     """The configured identity providers, plus the development issuer when (and only when) enabled."""
-    issuers = [jwks_trust(i.issuer, JwksSource(i.jwks, settings.gateway_jwks_ttl), i.provider, i.audience, i.grants_roles)
-               for i in settings.gateway_issuers]
+    issuers = [
+        jwks_trust(i.issuer, JwksSource(i.jwks, settings.gateway_jwks_ttl), i.provider, i.audience, i.grants_roles)
+        for i in settings.gateway_issuers
+    ]
     dev = None
     if settings.gateway_dev_issuer:
         dev = DevIssuer(settings.data_dir / "keys")
@@ -43,11 +45,23 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
     broker = NatsBroker(settings.nats_servers, log_level=logging.DEBUG, max_reconnect_attempts=-1)
     bus = Bus(broker)
     issuers, dev = trusted_issuers(settings)
-    limits = Limits.per_second(settings.gateway_rate_address, settings.gateway_rate_account,
-                               settings.gateway_rate_device, settings.gateway_rate_burst)
+    limits = Limits.per_second(
+        settings.gateway_rate_address,
+        settings.gateway_rate_account,
+        settings.gateway_rate_device,
+        settings.gateway_rate_burst,
+    )
     availability = AvailabilityView(settings.quota_window_days) if settings.gateway_read_model else None
-    gateway = Gateway(bus, TokenVerifier(issuers), dev, settings.gateway_outcome_wait, availability, limits,
-                      partitions=settings.partitions, sse_seconds=settings.gateway_sse_seconds)
+    gateway = Gateway(
+        bus,
+        TokenVerifier(issuers),
+        dev,
+        settings.gateway_outcome_wait,
+        availability,
+        limits,
+        partitions=settings.partitions,
+        sse_seconds=settings.gateway_sse_seconds,
+    )
     return build_api(gateway, settings.gateway_max_body_bytes), bus
 
 
@@ -60,8 +74,16 @@ async def run(settings: GatewaySettings | None = None) -> None:
     nc = await connect(settings.nats_servers, "gateway-read-model")
     follower = asyncio.create_task(gateway.availability.follow(nc.jetstream())) if gateway.availability else None
     bus.ready = True
-    server = uvicorn.Server(uvicorn.Config(api, host=settings.gateway_host, port=settings.gateway_port,
-                                           log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            api,
+            host=settings.gateway_host,
+            port=settings.gateway_port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+    )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))

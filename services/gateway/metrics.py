@@ -12,16 +12,31 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("paspor_gateway_requests", "HTTP requests answered.",
-                                ["method", "route", "status"], registry=self.registry)
-        self.latency = Histogram("paspor_gateway_request_seconds", "Time to answer an HTTP request.",
-                                 ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.fast_refusals = Counter("paspor_gateway_fast_refusals", "Bookings refused from the read model, "
-                                     "without entering the pipeline.", ["reason"], registry=self.registry)
-        self.outcome_waits = Counter("paspor_gateway_outcome_waits", "Bookings whose outcome the gateway waited for.",
-                                     ["result"], registry=self.registry)
-        self.read_model_entries = Gauge("paspor_gateway_read_model_entries", "Sessions in the local availability view.",
-                                        registry=self.registry)
+        self.requests = Counter(
+            "paspor_gateway_requests", "HTTP requests answered.", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "paspor_gateway_request_seconds",
+            "Time to answer an HTTP request.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.fast_refusals = Counter(
+            "paspor_gateway_fast_refusals",
+            "Bookings refused from the read model, without entering the pipeline.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.outcome_waits = Counter(
+            "paspor_gateway_outcome_waits",
+            "Bookings whose outcome the gateway waited for.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.read_model_entries = Gauge(
+            "paspor_gateway_read_model_entries", "Sessions in the local availability view.", registry=self.registry
+        )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -58,13 +58,17 @@ STATUS = {
 class Problem(BaseModel):
     """RFC 9457 problem details, with the message in English and Indonesian."""
 
-    type: str = Field(description="A URI naming the kind of problem.", examples=["https://antrian-paspor.example/problems/sold_out"])
+    type: str = Field(
+        description="A URI naming the kind of problem.", examples=["https://antrian-paspor.example/problems/sold_out"]
+    )
     title: str = Field(description="The code in words.", examples=["sold out"])
     status: int = Field(description="The HTTP status.", examples=[409])
     code: str = Field(description="Stable machine-readable code.", examples=["sold_out"])
     detail: str = Field(description="What happened, in English.", examples=["This session is full."])
     detail_id: str = Field(description="What happened, in Indonesian.", examples=["Sesi ini sudah penuh."])
-    errors: list[dict[str, Any]] | None = Field(default=None, description="Each invalid field (validation errors only).")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Each invalid field (validation errors only)."
+    )
     retry_after: str | None = Field(default=None, description="When trying again may work (ISO 8601).")
 
 
@@ -83,9 +87,18 @@ class ProblemError(Exception):
         return cls(problem["code"], problem["message_en"], problem["message_id"], **extra)
 
 
-def response(status: int, code: str, detail: str, detail_id: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": f"https://antrian-paspor.example/problems/{code}", "title": code.replace("_", " "),
-            "status": status, "code": code, "detail": detail, "detail_id": detail_id, **extra}
+def response(
+    status: int, code: str, detail: str, detail_id: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body = {
+        "type": f"https://antrian-paspor.example/problems/{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        "detail_id": detail_id,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
@@ -98,8 +111,16 @@ async def on_problem(request: Request, error: ProblemError) -> JSONResponse:
 
 async def on_http_error(request: Request, error: HTTPException) -> JSONResponse:
     """Unknown paths and methods answer as problems too."""
-    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(error.status_code, "invalid_request")
-    return response(error.status_code, code, str(error.detail), "Permintaan tidak dapat dilayani.", dict(error.headers or {}) or None)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+        error.status_code, "invalid_request"
+    )
+    return response(
+        error.status_code,
+        code,
+        str(error.detail),
+        "Permintaan tidak dapat dilayani.",
+        dict(error.headers or {}) or None,
+    )
 
 
 async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -110,5 +131,10 @@ async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
 
 async def on_validation(request: Request, error: RequestValidationError) -> JSONResponse:
     errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()[:20]]
-    return response(422, "invalid_request", "The request is invalid: see errors.",
-                    "Permintaan tidak valid: lihat daftar kesalahan.", errors=errors)
+    return response(
+        422,
+        "invalid_request",
+        "The request is invalid: see errors.",
+        "Permintaan tidak valid: lihat daftar kesalahan.",
+        errors=errors,
+    )

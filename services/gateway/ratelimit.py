@@ -21,8 +21,9 @@ class Bucket:
 class RateLimiter:
     """`rate` requests per second per key, with a burst of `rate * burst_seconds`; least recent keys forgotten."""
 
-    def __init__(self, rate: float, burst_seconds: float = 2.0, keys: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst_seconds: float = 2.0, keys: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate, self.capacity, self.keys, self.clock = rate, max(1.0, rate * burst_seconds), keys, clock
         self.buckets: OrderedDict[str, Bucket] = OrderedDict()
         self.lock = threading.Lock()  # token checks run on the event loop and in FastAPI's worker threads
@@ -48,9 +49,12 @@ class RateLimiter:
         """Raise `rate_limited` (429, with Retry-After) when `key` went over its rate."""
         wait = self.wait_needed(f"{kind}:{key}")
         if wait > 0:
-            raise ProblemError("rate_limited", f"Too many requests from this {kind}; slow down.",
-                               f"Terlalu banyak permintaan dari {INDONESIAN[kind]} ini; coba lagi nanti.",
-                               retry_after_seconds=max(1, math.ceil(wait)))
+            raise ProblemError(
+                "rate_limited",
+                f"Too many requests from this {kind}; slow down.",
+                f"Terlalu banyak permintaan dari {INDONESIAN[kind]} ini; coba lagi nanti.",
+                retry_after_seconds=max(1, math.ceil(wait)),
+            )
 
 
 INDONESIAN = {"address": "alamat", "account": "akun", "device": "perangkat"}
@@ -66,4 +70,6 @@ class Limits:
 
     @classmethod
     def per_second(cls, address: float, account: float, device: float, burst_seconds: float = 2.0) -> Limits:
-        return cls(RateLimiter(address, burst_seconds), RateLimiter(account, burst_seconds), RateLimiter(device, burst_seconds))
+        return cls(
+            RateLimiter(address, burst_seconds), RateLimiter(account, burst_seconds), RateLimiter(device, burst_seconds)
+        )

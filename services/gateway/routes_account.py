@@ -28,7 +28,9 @@ class ProfileBody(BaseModel):
     """The account holder's data (checked by the booking service: NIK structure, KK, phone)."""
 
     model_config = ConfigDict(extra="forbid")
-    full_name: str = Field(min_length=1, max_length=120, description="Full name as on the KTP.", examples=["Siti Aminah"])
+    full_name: str = Field(
+        min_length=1, max_length=120, description="Full name as on the KTP.", examples=["Siti Aminah"]
+    )
     nik: str = Field(min_length=1, max_length=32, description="NIK, 16 digits.", examples=["3525015705900001"])
     kk_number: str = Field(min_length=1, max_length=32, description="Family card number, 16 digits.")
     phone: str = Field(min_length=6, max_length=24, description="08xx, 628xx or +628xx.", examples=["0812-3456-7890"])

@@ -30,8 +30,9 @@ def sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-async def status_events(gw: Gateway, who: Identity, booking_id: uuid.UUID, changed: asyncio.Event,
-                        first: dict) -> AsyncIterator[str]:
+async def status_events(
+    gw: Gateway, who: Identity, booking_id: uuid.UUID, changed: asyncio.Event, first: dict
+) -> AsyncIterator[str]:
     booking, deadline = first, time.monotonic() + gw.sse_seconds
     yield sse("status", booking)
     while booking["status"] not in SETTLED and (left := deadline - time.monotonic()) > 0:
@@ -50,10 +51,19 @@ async def status_events(gw: Gateway, who: Identity, booking_id: uuid.UUID, chang
         booking = latest
 
 
-@router.get("/bookings/{booking_id}/events", response_class=StreamingResponse,
-            summary="Follow my booking's status (server-sent events)",
-            responses={200: {"content": {"text/event-stream": {"example": 'event: status\ndata: {"status": "confirmed", "queue_number": 37}\n\n'}},
-                             "description": "`status` events with the booking; ends once it is settled."}})
+@router.get(
+    "/bookings/{booking_id}/events",
+    response_class=StreamingResponse,
+    summary="Follow my booking's status (server-sent events)",
+    responses={
+        200: {
+            "content": {
+                "text/event-stream": {"example": 'event: status\ndata: {"status": "confirmed", "queue_number": 37}\n\n'}
+            },
+            "description": "`status` events with the booking; ends once it is settled.",
+        }
+    },
+)
 async def booking_events(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> StreamingResponse:
     changed = gw.bus.changes.follow(booking_id)  # before the first look, so that no change slips between
     try:
@@ -69,5 +79,6 @@ async def booking_events(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> Str
         finally:
             gw.bus.changes.unfollow(booking_id, changed)
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events import Applicant, BookingView, CancelBooking, Caller, Commands, GetBooking, RequestBooking, Session
+from shared.events import Applicant, BookingView, Caller, CancelBooking, Commands, GetBooking, RequestBooking, Session
 
 from .auth import Identity
 from .deps import DeviceId, Gateway, GatewayDep, Who
@@ -18,9 +18,14 @@ from .problems import ProblemError
 from .routes_offices import known_office
 
 router = APIRouter(prefix="/v1", tags=["bookings"])
-IdempotencyKey = Annotated[str, Header(min_length=8, max_length=128, description="Same key, same booking: retries are safe.")]
+IdempotencyKey = Annotated[
+    str, Header(min_length=8, max_length=128, description="Same key, same booking: retries are safe.")
+]
 REFUSALS = {
-    "sold_out": ("This session is full; choose another date or session.", "Sesi ini sudah penuh; pilih tanggal atau sesi lain."),
+    "sold_out": (
+        "This session is full; choose another date or session.",
+        "Sesi ini sudah penuh; pilih tanggal atau sesi lain.",
+    ),
     "office_closed": ("The office is closed in this session.", "Kantor tutup pada sesi ini."),
 }
 # A booking not decided yet tells its client when to look again (`Retry-After`): in a rush, clients
@@ -35,8 +40,12 @@ class BookingBody(BaseModel):
     office: str = Field(min_length=2, max_length=16, description="Office code.", examples=["JKT-SEL"])
     date: dt.date = Field(description="Appointment date (an office day).", examples=["2026-12-14"])
     session: Session = Field(description="pagi or siang.")
-    kk_number: str = Field(min_length=16, max_length=16, description="Family card number, 16 digits.", examples=["3174010101200001"])
-    applicants: list[Applicant] = Field(min_length=1, max_length=5, description="One to five applicants on that family card.")
+    kk_number: str = Field(
+        min_length=16, max_length=16, description="Family card number, 16 digits.", examples=["3174010101200001"]
+    )
+    applicants: list[Applicant] = Field(
+        min_length=1, max_length=5, description="One to five applicants on that family card."
+    )
 
 
 def caller(who: Identity, device_id: str) -> Caller:
@@ -69,14 +78,28 @@ async def final_or_pending(gw: Gateway, who: Identity, booking: dict) -> dict:
     return (await gw.ask(Commands.GET_BOOKING, query))["booking"]
 
 
-@router.post("/bookings", status_code=201, summary="Book a session (201 when decided, 202 while pending)",
-             responses={202: {"model": BookingView, "description": "Recorded, not decided yet: follow the Location (after Retry-After seconds) or its events."}})
-async def create_booking(body: BookingBody, gw: GatewayDep, who: Who, device_id: DeviceId,
-                         idempotency_key: IdempotencyKey) -> BookingView:
+@router.post(
+    "/bookings",
+    status_code=201,
+    summary="Book a session (201 when decided, 202 while pending)",
+    responses={
+        202: {
+            "model": BookingView,
+            "description": "Recorded, not decided yet: follow the Location (after Retry-After seconds) or its events.",
+        }
+    },
+)
+async def create_booking(
+    body: BookingBody, gw: GatewayDep, who: Who, device_id: DeviceId, idempotency_key: IdempotencyKey
+) -> BookingView:
     refuse_at_once(gw, who, idempotency_key, body)
-    command = RequestBooking(caller=caller(who, device_id), idempotency_key=idempotency_key,
-                             slot={"office": body.office, "date": body.date, "session": body.session},
-                             kk_number=body.kk_number, applicants=body.applicants)
+    command = RequestBooking(
+        caller=caller(who, device_id),
+        idempotency_key=idempotency_key,
+        slot={"office": body.office, "date": body.date, "session": body.session},
+        kk_number=body.kk_number,
+        applicants=body.applicants,
+    )
     booking = (await gw.ask(Commands.REQUEST_BOOKING, command))["booking"]
     booking = await final_or_pending(gw, who, booking)
     location = f"/v1/bookings/{booking['booking_id']}"
@@ -86,7 +109,9 @@ async def create_booking(body: BookingBody, gw: GatewayDep, who: Who, device_id:
     return JSONResponse(booking, status_code=201, headers=headers)
 
 
-@router.get("/bookings/{booking_id}", summary="One of my bookings (while it is requested, Retry-After says when to look again)")
+@router.get(
+    "/bookings/{booking_id}", summary="One of my bookings (while it is requested, Retry-After says when to look again)"
+)
 async def get_booking(booking_id: uuid.UUID, gw: GatewayDep, who: Who, response: Response) -> BookingView:
     booking = (await gw.ask(Commands.GET_BOOKING, GetBooking(booking_id=booking_id, account=who.account)))["booking"]
     if booking["status"] == "requested":

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from shared.events import Calendar, Commands, GetCalendar, SessionAvailability, Session, utcnow
+from shared.events import Calendar, Commands, GetCalendar, Session, SessionAvailability, utcnow
 from shared.offices import nearest_offices
 
 from .deps import GatewayDep
@@ -30,8 +30,11 @@ class FreeSlot(BaseModel):
 
 def check_range(start: dt.date, end: dt.date) -> None:
     if not 0 <= (end - start).days < MAX_DAYS:
-        raise ProblemError("invalid_range", "Invalid date range (start..end, at most 92 days).",
-                           "Rentang tanggal tidak valid (maks. 92 hari).")
+        raise ProblemError(
+            "invalid_range",
+            "Invalid date range (start..end, at most 92 days).",
+            "Rentang tanggal tidak valid (maks. 92 hari).",
+        )
 
 
 @router.get("/offices/{code}/calendar", summary="Capacity, booked and remaining per date and session")
@@ -39,25 +42,35 @@ async def calendar(code: str, start: Start, end: End, gw: GatewayDep) -> Calenda
     office = known_office(code)
     check_range(start, end)
     if gw.availability is None:  # no read model: ask the quota service
-        return Calendar(**(await gw.ask(Commands.GET_CALENDAR, GetCalendar(office=code, start=start, end=end)))["calendar"])
+        return Calendar(
+            **(await gw.ask(Commands.GET_CALENDAR, GetCalendar(office=code, start=start, end=end)))["calendar"]
+        )
     return Calendar(office=office.code, sessions=gw.availability.calendar(office, start, end, utcnow()))
 
 
 @router.get("/free-slots", summary="The nearest offices with a free slot between two dates")
 async def nearest_free(
-    lat: Latitude, lon: Longitude, start: Start, end: End, gw: GatewayDep,
+    lat: Latitude,
+    lon: Longitude,
+    start: Start,
+    end: End,
+    gw: GatewayDep,
     session: Annotated[Session | None, Query(description="Only this session.")] = None,
     limit: Annotated[int, Query(ge=1, le=20, description="At most this many offices.")] = 3,
 ) -> list[FreeSlot]:
     check_range(start, end)
     if gw.availability is None:
-        raise ProblemError("service_unavailable", "The availability read model is off.", "Model baca ketersediaan tidak aktif.")
+        raise ProblemError(
+            "service_unavailable", "The availability read model is off.", "Model baca ketersediaan tidak aktif."
+        )
     found, now = [], utcnow()
     for office, distance in nearest_offices(lat, lon, 1000):
         sessions = gw.availability.calendar(office, start, end, now)
         free = next((s for s in sessions if s.open and (session is None or s.session == session)), None)
         if free is not None:
-            found.append(FreeSlot(office=OfficeOut(**office.model_dump(), distance_km=round(distance, 1)), session=free))
+            found.append(
+                FreeSlot(office=OfficeOut(**office.model_dump(), distance_km=round(distance, 1)), session=free)
+            )
         if len(found) == limit:
             break
     return found

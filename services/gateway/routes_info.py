@@ -35,6 +35,10 @@ async def topics(lang: Language = "id") -> list[Topic]:
 @router.get("/{name}", summary="One guide topic")
 async def one_topic(name: str, lang: Language = "id") -> Topic:
     if name not in TOPICS:
-        raise ProblemError("not_found", f"No guide topic {name[:40]!r}; see /v1/info.",
-                           f"Topik panduan {name[:40]!r} tidak ada; lihat /v1/info.", status=404)
+        raise ProblemError(
+            "not_found",
+            f"No guide topic {name[:40]!r}; see /v1/info.",
+            f"Topik panduan {name[:40]!r} tidak ada; lihat /v1/info.",
+            status=404,
+        )
     return topic(name, lang)

@@ -39,7 +39,9 @@ def matches(office: Office, words: str) -> bool:
 @router.get("/offices", summary="List offices: by province, by name, or nearest to a point")
 async def offices(
     province: Annotated[str | None, Query(max_length=60, description="Province name, e.g. Jawa Timur.")] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=60, description="Words of the name or city, e.g. malang.")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=60, description="Words of the name or city, e.g. malang.")
+    ] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, description="Latitude (with lon: nearest first).")] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180, description="Longitude (with lat).")] = None,
     limit: Limit = 200,
@@ -50,8 +52,11 @@ async def offices(
         ranked = nearest_offices(lat, lon, len(load_offices()))
     else:
         ranked = [(office, None) for office in (offices_in_province(province) if province else load_offices())]
-    chosen = [(o, d) for o, d in ranked if (not province or o.province.casefold() == province.strip().casefold())
-              and (not q or matches(o, q))]
+    chosen = [
+        (o, d)
+        for o, d in ranked
+        if (not province or o.province.casefold() == province.strip().casefold()) and (not q or matches(o, q))
+    ]
     return [OfficeOut(**o.model_dump(), distance_km=None if d is None else round(d, 1)) for o, d in chosen[:limit]]
 
 

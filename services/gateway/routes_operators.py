@@ -32,8 +32,12 @@ class ClosureBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     date: dt.date = Field(description="The date.", examples=["2026-12-14"])
     session: Session | None = Field(default=None, description="One session, or none for the whole day.")
-    reason: str = Field(min_length=3, max_length=300, description="Why, shown to the citizens affected.",
-                        examples=["Power outage at the office / Listrik padam di kantor"])
+    reason: str = Field(
+        min_length=3,
+        max_length=300,
+        description="Why, shown to the citizens affected.",
+        examples=["Power outage at the office / Listrik padam di kantor"],
+    )
 
 
 class SessionState(BaseModel):

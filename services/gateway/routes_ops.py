@@ -20,7 +20,9 @@ class TokenBody(BaseModel):
     """DEVELOPMENT ONLY: who to sign a token for."""
 
     model_config = ConfigDict(extra="forbid")
-    subject: str = Field(min_length=1, max_length=200, description="User id (e.g. an email).", examples=["siti@example.com"])
+    subject: str = Field(
+        min_length=1, max_length=200, description="User id (e.g. an email).", examples=["siti@example.com"]
+    )
     name: str = Field(default="", max_length=120, description="Display name.")
     role: Literal["citizen", "officer", "operator"] = Field(default="citizen", description="Role to grant.")
     office: str | None = Field(default=None, pattern=r"^[A-Z0-9-]{2,16}$", description="An officer's office code.")
@@ -47,13 +49,20 @@ async def health() -> Health:
     return Health(status="ok")
 
 
-@router.get("/ready", tags=["ops"], summary="Readiness", responses={503: {"model": Ready, "description": "Not ready yet."}})
+@router.get(
+    "/ready", tags=["ops"], summary="Readiness", responses={503: {"model": Ready, "description": "Not ready yet."}}
+)
 async def ready(gw: GatewayDep) -> Ready:
     return JSONResponse({"ready": gw.ready}, status_code=200 if gw.ready else 503)  # type: ignore[return-value]
 
 
-@router.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {"example": "paspor_gateway_requests_total{...} 12.0"}}}})
+@router.get(
+    "/metrics",
+    tags=["ops"],
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"example": "paspor_gateway_requests_total{...} 12.0"}}}},
+)
 async def metrics(gw: GatewayDep) -> Response:
     if gw.availability is not None:
         gw.metrics.read_model_entries.set(len(gw.availability.entries))
@@ -73,8 +82,13 @@ async def asyncapi() -> dict[str, Any]:
 @router.post("/v1/dev/token", tags=["development"], summary="DEVELOPMENT ONLY: get a signed token")
 async def dev_token(body: TokenBody, gw: GatewayDep) -> Token:
     if gw.dev_issuer is None:
-        raise ProblemError("not_found", "The development issuer is off.", "Penerbit token pengembangan tidak aktif.", status=404)
+        raise ProblemError(
+            "not_found", "The development issuer is off.", "Penerbit token pengembangan tidak aktif.", status=404
+        )
     if body.role == "officer" and not body.office:
         raise ProblemError("invalid_request", "An officer needs an office.", "Petugas harus punya kantor.", status=422)
-    return Token(access_token=gw.dev_issuer.issue(body.subject, body.name, body.role, body.office), token_type="bearer",
-                 warning="development issuer: never enable in production")
+    return Token(
+        access_token=gw.dev_issuer.issue(body.subject, body.name, body.role, body.office),
+        token_type="bearer",
+        warning="development issuer: never enable in production",
+    )

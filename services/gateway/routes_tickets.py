@@ -18,9 +18,20 @@ from .problems import ProblemError
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
 PRIVATE = {"Cache-Control": "private, max-age=86400"}
-CHECKIN_STATUS = {"already_checked_in": 409, "booking_cancelled": 409, "no_show": 409, "ticket_unknown": 404,
-                  "malformed": 422, "unknown_key": 422, "revoked_key": 422, "bad_signature": 422, "expired": 422,
-                  "wrong_office": 422, "wrong_day": 422, "wrong_session": 422}
+CHECKIN_STATUS = {
+    "already_checked_in": 409,
+    "booking_cancelled": 409,
+    "no_show": 409,
+    "ticket_unknown": 404,
+    "malformed": 422,
+    "unknown_key": 422,
+    "revoked_key": 422,
+    "bad_signature": 422,
+    "expired": 422,
+    "wrong_office": 422,
+    "wrong_day": 422,
+    "wrong_session": 422,
+}
 
 
 async def owned_ticket(gw: Gateway, booking_id: uuid.UUID, who: Identity, fmt: str) -> dict[str, Any]:
@@ -33,21 +44,27 @@ async def ticket(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> dict[str, A
     return (await owned_ticket(gw, booking_id, who, "json"))["ticket"]
 
 
-@router.get("/bookings/{booking_id}/ticket.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
+@router.get(
+    "/bookings/{booking_id}/ticket.png", response_class=Response, responses={200: {"content": {"image/png": {}}}}
+)
 async def ticket_png(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> Response:
     """The QR code with the schedule beside it."""
     reply = await owned_ticket(gw, booking_id, who, "png")
     return Response(base64.b64decode(reply["png"]), media_type="image/png", headers=PRIVATE)
 
 
-@router.get("/bookings/{booking_id}/ticket.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+@router.get(
+    "/bookings/{booking_id}/ticket.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}}
+)
 async def ticket_svg(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> Response:
     """The QR code with the schedule beside it, as a vector image."""
     reply = await owned_ticket(gw, booking_id, who, "svg")
     return Response(reply["svg"], media_type="image/svg+xml", headers=PRIVATE)
 
 
-@router.get("/bookings/{booking_id}/ticket.ics", response_class=Response, responses={200: {"content": {"text/calendar": {}}}})
+@router.get(
+    "/bookings/{booking_id}/ticket.ics", response_class=Response, responses={200: {"content": {"text/calendar": {}}}}
+)
 async def ticket_ics(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> Response:
     """The appointment as a calendar file."""
     reply = await owned_ticket(gw, booking_id, who, "ics")
@@ -73,16 +90,27 @@ class CheckInBody(BaseModel):
 async def check_in(body: CheckInBody, gw: GatewayDep, who: Officer) -> dict[str, Any]:
     """Office staff: admit a ticket's holder (genuine, for this office, today's session, still confirmed)."""
     if who.role != "officer" or not who.office:
-        raise ProblemError("forbidden", "Only office staff can check tickets in.", "Hanya petugas kantor yang dapat melakukan check-in.")
+        raise ProblemError(
+            "forbidden",
+            "Only office staff can check tickets in.",
+            "Hanya petugas kantor yang dapat melakukan check-in.",
+        )
     payload = body.payload if body.payload is not None else _decode_image(body.image or "")
     try:
         reply = await gw.bus.ask(Commands.CHECK_IN, CheckIn(payload=payload, officer=who.account, office=who.office))
     except ServiceUnavailable:
-        raise ProblemError("service_unavailable", "The service is busy; try again.", "Layanan sibuk; coba lagi.") from None
+        raise ProblemError(
+            "service_unavailable", "The service is busy; try again.", "Layanan sibuk; coba lagi."
+        ) from None
     if problem := reply.get("problem"):
         first = {"checked_in": reply["checkin"]} if reply.get("checkin") else {}
-        raise ProblemError(problem["code"], problem["message_en"], problem["message_id"],
-                           status=CHECKIN_STATUS.get(problem["code"], 422), **first)
+        raise ProblemError(
+            problem["code"],
+            problem["message_en"],
+            problem["message_id"],
+            status=CHECKIN_STATUS.get(problem["code"], 422),
+            **first,
+        )
     return reply["checkin"]
 
 
@@ -90,5 +118,9 @@ def _decode_image(image: str) -> str:
     try:
         return read_qr(base64.b64decode(image, validate=True))
     except (ValueError, NoQrCode) as error:
-        raise ProblemError("malformed", f"No ticket QR code could be read from the image: {error}",
-                           "Kode QR tiket tidak terbaca dari gambar.", status=422) from None
+        raise ProblemError(
+            "malformed",
+            f"No ticket QR code could be read from the image: {error}",
+            "Kode QR tiket tidak terbaca dari gambar.",
+            status=422,
+        ) from None

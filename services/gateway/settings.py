@@ -25,10 +25,14 @@ class GatewaySettings(CommonSettings):
     gateway_port: int = Field(default=8080, ge=0, le=65535, description="HTTP port.")
     gateway_dev_issuer: bool = Field(default=False, description="DEVELOPMENT ONLY: local token issuer.")
     gateway_distributed: bool = Field(default=False, description="Set in the distributed deployment.")
-    gateway_issuers: list[TrustedIssuer] = Field(default_factory=list, description="Trusted identity providers (JSON list).")
+    gateway_issuers: list[TrustedIssuer] = Field(
+        default_factory=list, description="Trusted identity providers (JSON list)."
+    )
     gateway_jwks_ttl: float = Field(default=3600, ge=10, description="Seconds a fetched JWKS stays fresh.")
     gateway_outcome_wait: float = Field(default=3.0, ge=0, le=30, description="Seconds to wait for an outcome.")
-    gateway_read_model: bool = Field(default=True, description="Calendar and sold-out fast path from the availability bucket.")
+    gateway_read_model: bool = Field(
+        default=True, description="Calendar and sold-out fast path from the availability bucket."
+    )
     gateway_max_body_bytes: int = Field(default=16384, ge=1024, description="Largest request body accepted.")
     gateway_rate_address: float = Field(default=200, gt=0, description="Requests per second per client address.")
     gateway_rate_account: float = Field(default=20, gt=0, description="Requests per second per account.")

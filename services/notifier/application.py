@@ -34,8 +34,13 @@ class NotifierApplication(Application[UUID]):
     name = "notifier"
     env = dict(FAST_CACHE)
 
-    def __init__(self, signing_key: Ed25519PrivateKey, env: dict[str, str] | None = None,
-                 trusted: Trusted | None = None, policy: AdmissionPolicy | None = None):
+    def __init__(
+        self,
+        signing_key: Ed25519PrivateKey,
+        env: dict[str, str] | None = None,
+        trusted: Trusted | None = None,
+        policy: AdmissionPolicy | None = None,
+    ):
         super().__init__(env)
         self.signing_key = signing_key
         self.key_id = key_id(signing_key.public_key())
@@ -64,15 +69,27 @@ class NotifierApplication(Application[UUID]):
     def issue(self, confirmed: BookingConfirmed) -> Ticket:
         slot = confirmed.slot
         claims = TicketClaims(
-            booking_id=confirmed.booking_id, office=slot.office, day=slot.date, session=slot.session.value,
-            queue_number=confirmed.queue_number, applicants=confirmed.applicants,
-            expires_at=expiry(slot.date, ZoneInfo(office_by_code(slot.office).timezone)), key_id=self.key_id,
+            booking_id=confirmed.booking_id,
+            office=slot.office,
+            day=slot.date,
+            session=slot.session.value,
+            queue_number=confirmed.queue_number,
+            applicants=confirmed.applicants,
+            expires_at=expiry(slot.date, ZoneInfo(office_by_code(slot.office).timezone)),
+            key_id=self.key_id,
         )
         return Ticket(
-            booking_id=confirmed.booking_id, office=slot.office, day=slot.date, session=slot.session.value,
-            queue_number=confirmed.queue_number, applicants=confirmed.applicants,
-            payload=sign(claims, self.signing_key), key_id=self.key_id, expires_at=claims.expires_at,
-            correlation_id=str(confirmed.correlation_id), causation_id=str(confirmed.message_id),
+            booking_id=confirmed.booking_id,
+            office=slot.office,
+            day=slot.date,
+            session=slot.session.value,
+            queue_number=confirmed.queue_number,
+            applicants=confirmed.applicants,
+            payload=sign(claims, self.signing_key),
+            key_id=self.key_id,
+            expires_at=claims.expires_at,
+            correlation_id=str(confirmed.correlation_id),
+            causation_id=str(confirmed.message_id),
         )
 
     def check_in(self, payload: str, officer: str, office: str, now: dt.datetime) -> Ticket:
@@ -92,8 +109,11 @@ class NotifierApplication(Application[UUID]):
 
     def sweep_no_shows(self, now: dt.datetime) -> int:
         """Record a no-show for every open ticket whose check-in window has closed; how many."""
-        over = [t for t in self.roster.on_or_before(now.date() + dt.timedelta(days=1))
-                if self.policy.window(t.office, t.day, t.session)[1] < now]
+        over = [
+            t
+            for t in self.roster.on_or_before(now.date() + dt.timedelta(days=1))
+            if self.policy.window(t.office, t.day, t.session)[1] < now
+        ]
         tickets = [self.ticket(t.booking_id) for t in over]
         for ticket in tickets:
             ticket.mark_no_show(now)
@@ -139,9 +159,7 @@ class NotifierApplication(Application[UUID]):
 
     def _rebuild_roster(self) -> None:
         position = 0
-        while notifications := self.recorder.select_notifications(
-            start=position, limit=1000, inclusive_of_start=False
-        ):
+        while notifications := self.recorder.select_notifications(start=position, limit=1000, inclusive_of_start=False):
             self.roster.apply(self.mapper.to_domain_event(n) for n in notifications)
             position = notifications[-1].id
 
@@ -150,6 +168,9 @@ def ticket_view(ticket: Ticket) -> TicketView:
     return TicketView(
         booking_id=ticket.booking_id,
         slot={"office": ticket.office, "date": ticket.day, "session": ticket.session},
-        queue_number=ticket.queue_number, payload=ticket.payload, key_id=ticket.key_id,
-        expires_at=ticket.expires_at, revoked=ticket.revoked_at is not None,
+        queue_number=ticket.queue_number,
+        payload=ticket.payload,
+        key_id=ticket.key_id,
+        expires_at=ticket.expires_at,
+        revoked=ticket.revoked_at is not None,
     )

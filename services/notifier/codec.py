@@ -27,8 +27,12 @@ VERSION = 2
 def pack_claims(claims: TicketClaims) -> bytes:
     """The claims as bytes (AP2)."""
     head = HEAD.pack(
-        VERSION, bytes.fromhex(claims.key_id), claims.booking_id.bytes, (claims.day - EPOCH).days,
-        SESSION_ORDER.index(claims.session) << 4 | claims.applicants, claims.queue_number,
+        VERSION,
+        bytes.fromhex(claims.key_id),
+        claims.booking_id.bytes,
+        (claims.day - EPOCH).days,
+        SESSION_ORDER.index(claims.session) << 4 | claims.applicants,
+        claims.queue_number,
         int(claims.expires_at.timestamp()),
     )
     return head + claims.office.encode("ascii")
@@ -46,9 +50,14 @@ def unpack_claims(data: bytes) -> TicketClaims:
     if version != VERSION or not 2 <= len(office) <= 16 or packed >> 4 >= len(SESSION_ORDER):
         raise ValueError("not AP2 claims")
     return TicketClaims(
-        booking_id=UUID(bytes=booking), office=office, day=EPOCH + dt.timedelta(days=day),
-        session=SESSION_ORDER[packed >> 4], queue_number=queue, applicants=packed & 0x0F,
-        expires_at=dt.datetime.fromtimestamp(expiry, dt.timezone.utc), key_id=kid.hex(),
+        booking_id=UUID(bytes=booking),
+        office=office,
+        day=EPOCH + dt.timedelta(days=day),
+        session=SESSION_ORDER[packed >> 4],
+        queue_number=queue,
+        applicants=packed & 0x0F,
+        expires_at=dt.datetime.fromtimestamp(expiry, dt.UTC),
+        key_id=kid.hex(),
     )
 
 

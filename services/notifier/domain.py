@@ -27,9 +27,18 @@ class Ticket(Aggregate):
 
     @event("Issued")
     def __init__(
-        self, booking_id: UUID, office: str, day: dt.date, session: str, queue_number: int,
-        applicants: int, payload: str, key_id: str, expires_at: dt.datetime,
-        correlation_id: str, causation_id: str,
+        self,
+        booking_id: UUID,
+        office: str,
+        day: dt.date,
+        session: str,
+        queue_number: int,
+        applicants: int,
+        payload: str,
+        key_id: str,
+        expires_at: dt.datetime,
+        correlation_id: str,
+        causation_id: str,
     ) -> None:
         self.booking_id, self.office, self.day, self.session = booking_id, office, day, session
         self.queue_number, self.applicants = queue_number, applicants
@@ -66,7 +75,14 @@ class Ticket(Aggregate):
 
     @event("CheckedIn")
     def _checked_in(
-        self, officer: str, at: dt.datetime, booking_id: UUID, office: str, day: dt.date, session: str, correlation_id: str,
+        self,
+        officer: str,
+        at: dt.datetime,
+        booking_id: UUID,
+        office: str,
+        day: dt.date,
+        session: str,
+        correlation_id: str,
     ) -> None:
         self.checked_in = (at, officer)
 
@@ -75,7 +91,9 @@ class Ticket(Aggregate):
             self._no_show(at=at, **self._facts())
 
     @event("NoShow")
-    def _no_show(self, at: dt.datetime, booking_id: UUID, office: str, day: dt.date, session: str, correlation_id: str) -> None:
+    def _no_show(
+        self, at: dt.datetime, booking_id: UUID, office: str, day: dt.date, session: str, correlation_id: str
+    ) -> None:
         self.no_show_at = at
 
     def remind(self, at: dt.datetime) -> None:
@@ -88,8 +106,13 @@ class Ticket(Aggregate):
 
     def _facts(self) -> dict[str, object]:
         """What the CheckedIn and NoShow events carry so that they can go on the wire alone."""
-        return {"booking_id": self.booking_id, "office": self.office, "day": self.day, "session": self.session,
-                "correlation_id": self.correlation_id}
+        return {
+            "booking_id": self.booking_id,
+            "office": self.office,
+            "day": self.day,
+            "session": self.session,
+            "correlation_id": self.correlation_id,
+        }
 
     def local(self, moment: dt.datetime) -> dt.datetime:
         """A moment in the office's time zone."""
@@ -98,4 +121,4 @@ class Ticket(Aggregate):
 
 def expiry(day: dt.date, timezone: dt.tzinfo) -> dt.datetime:
     """A ticket is valid until the end of its appointment day, in the office's time zone."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), timezone).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), timezone).astimezone(dt.UTC)

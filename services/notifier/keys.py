@@ -69,7 +69,9 @@ def read_public_keys_file(path: Path) -> dict[str, str]:
 
 def load_public_keys(path: Path) -> dict[str, Ed25519PublicKey]:
     """Trusted public keys by key id, from a JSON file {key_id: hex}."""
-    return {kid: Ed25519PublicKey.from_public_bytes(bytes.fromhex(raw)) for kid, raw in read_public_keys_file(path).items()}
+    return {
+        kid: Ed25519PublicKey.from_public_bytes(bytes.fromhex(raw)) for kid, raw in read_public_keys_file(path).items()
+    }
 
 
 def rotate_signing_key(folder: Path) -> str:

@@ -35,11 +35,17 @@ class NotifierSettings(CommonSettings):
         default=None, description="The ticket signing key (Ed25519, PEM); default: generated in the keys folder."
     )
     session_hours: str = Field(default="pagi=08:00-12:00,siang=13:00-16:00", description="Sessions, office time.")
-    notifier_checkin_early_minutes: int = Field(default=60, ge=0, le=720, description="Check-in opens before a session.")
+    notifier_checkin_early_minutes: int = Field(
+        default=60, ge=0, le=720, description="Check-in opens before a session."
+    )
     notifier_checkin_grace_minutes: int = Field(default=30, ge=0, le=720, description="Check-in stays open after it.")
     notifier_reminder_sink: str = Field(default="log", description="log, file:<path> or a webhook http(s):// URL.")
-    notifier_reminder_time: dt.time = Field(default=dt.time(9, 0), description="Reminders go out from this office time, the day before.")
-    notifier_sweep_seconds: float = Field(default=30.0, gt=0, description="How often no-shows and reminders are looked for.")
+    notifier_reminder_time: dt.time = Field(
+        default=dt.time(9, 0), description="Reminders go out from this office time, the day before."
+    )
+    notifier_sweep_seconds: float = Field(
+        default=30.0, gt=0, description="How often no-shows and reminders are looked for."
+    )
 
     @field_validator("session_hours")
     @classmethod
@@ -66,8 +72,9 @@ def build_application(settings: NotifierSettings) -> NotifierApplication:
         publish_public_key(folder, key.public_key())
     else:
         key = load_or_create_signing_key(folder)
-    return NotifierApplication(key, env=store_env(settings, "notifier"), trusted=TrustedKeys(folder),
-                               policy=settings.policy())
+    return NotifierApplication(
+        key, env=store_env(settings, "notifier"), trusted=TrustedKeys(folder), policy=settings.policy()
+    )
 
 
 async def run(settings: NotifierSettings | None = None) -> None:
@@ -81,9 +88,18 @@ async def run(settings: NotifierSettings | None = None) -> None:
     sink, period = make_sink(settings.notifier_reminder_sink), settings.notifier_sweep_seconds
     runtime.spawn(consumer.run(), "bookings")
     runtime.spawn(relay.run(), "relay")
-    runtime.spawn(every(period, lambda: no_shows_once(app, runtime.writer, utcnow()), relay.wake, "no-show"), "no-shows")
-    runtime.spawn(every(period, lambda: reminders_once(app, runtime.writer, sink, utcnow(), settings.notifier_reminder_time),
-                        lambda: None, "reminder"), "reminders")
+    runtime.spawn(
+        every(period, lambda: no_shows_once(app, runtime.writer, utcnow()), relay.wake, "no-show"), "no-shows"
+    )
+    runtime.spawn(
+        every(
+            period,
+            lambda: reminders_once(app, runtime.writer, sink, utcnow(), settings.notifier_reminder_time),
+            lambda: None,
+            "reminder",
+        ),
+        "reminders",
+    )
     register_queries(runtime.broker, app, runtime.writer, on_saved=relay.wake)
     runtime.on_stop.append(app.close)
     await runtime.serve()

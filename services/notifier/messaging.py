@@ -41,8 +41,11 @@ BOOKINGS = ConsumerSpec(
     durable="notifier",
     filter_subjects=["paspor.booking.*.confirmed", "paspor.booking.*.cancelled"],
 )
-NOT_ISSUED = Problem(code="ticket_not_issued", message_id="Tiket belum diterbitkan; coba lagi sebentar.",
-                     message_en="The ticket has not been issued yet; try again shortly.")
+NOT_ISSUED = Problem(
+    code="ticket_not_issued",
+    message_id="Tiket belum diterbitkan; coba lagi sebentar.",
+    message_en="The ticket has not been issued yet; try again shortly.",
+)
 Clock = Callable[[], Any]
 
 
@@ -59,10 +62,15 @@ def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
     message: Message | None = None
     if isinstance(event, Ticket.Issued):
         message = TicketIssued(
-            message_id=derived_id("ticket", event.booking_id, "issued"), occurred_at=event.timestamp,
-            correlation_id=event.correlation_id, causation_id=event.causation_id,
-            booking_id=event.booking_id, slot=Slot(office=event.office, date=event.day, session=event.session),
-            queue_number=event.queue_number, payload=event.payload, key_id=event.key_id,
+            message_id=derived_id("ticket", event.booking_id, "issued"),
+            occurred_at=event.timestamp,
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            booking_id=event.booking_id,
+            slot=Slot(office=event.office, date=event.day, session=event.session),
+            queue_number=event.queue_number,
+            payload=event.payload,
+            key_id=event.key_id,
             expires_at=event.expires_at,
         )
     elif isinstance(event, Ticket.CheckedIn | Ticket.NoShow):
@@ -73,16 +81,26 @@ def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
 
 def _outcome(event: Ticket.CheckedIn | Ticket.NoShow) -> Message:
     """BookingCheckedIn or BookingNoShow, from the facts the stored event carries."""
-    common = dict(occurred_at=event.timestamp, correlation_id=event.correlation_id, booking_id=event.booking_id,
-                  slot=Slot(office=event.office, date=event.day, session=event.session))
+    common = dict(
+        occurred_at=event.timestamp,
+        correlation_id=event.correlation_id,
+        booking_id=event.booking_id,
+        slot=Slot(office=event.office, date=event.day, session=event.session),
+    )
     if isinstance(event, Ticket.CheckedIn):
-        return BookingCheckedIn(message_id=derived_id("ticket", event.booking_id, "checked_in"),
-                                officer=event.officer, **common)
+        return BookingCheckedIn(
+            message_id=derived_id("ticket", event.booking_id, "checked_in"), officer=event.officer, **common
+        )
     return BookingNoShow(message_id=derived_id("ticket", event.booking_id, "no_show"), **common)
 
 
-def register_queries(broker: NatsBroker, app: NotifierApplication, writer: Executor,
-                     on_saved: Callable[[], None] = lambda: None, clock: Clock = utcnow) -> None:
+def register_queries(
+    broker: NatsBroker,
+    app: NotifierApplication,
+    writer: Executor,
+    on_saved: Callable[[], None] = lambda: None,
+    clock: Clock = utcnow,
+) -> None:
     """Serve tickets (JSON, PNG, SVG, ICS; images rendered on demand, cached) and check-ins."""
 
     async def get_ticket(query: GetTicket) -> dict:
@@ -100,7 +118,8 @@ def register_queries(broker: NatsBroker, app: NotifierApplication, writer: Execu
         loop = asyncio.get_running_loop()
         try:
             ticket = await loop.run_in_executor(
-                writer, app.check_in, command.payload, command.officer, command.office, clock())
+                writer, app.check_in, command.payload, command.officer, command.office, clock()
+            )
         except AlreadyCheckedIn as refused:
             first = await loop.run_in_executor(writer, app.ticket, refused.details["booking_id"])
             return CheckInReply(checkin=checkin_view(first), problem=problem(refused)).model_dump(mode="json")
@@ -135,6 +154,11 @@ def problem(refused: CheckInRefused) -> Problem:
 
 def checkin_view(ticket: Ticket) -> CheckInView:
     at, officer = ticket.checked_in
-    return CheckInView(booking_id=ticket.booking_id, slot=Slot(office=ticket.office, date=ticket.day,
-                       session=ticket.session), queue_number=ticket.queue_number, applicants=ticket.applicants,
-                       checked_in_at=at, officer=officer)
+    return CheckInView(
+        booking_id=ticket.booking_id,
+        slot=Slot(office=ticket.office, date=ticket.day, session=ticket.session),
+        queue_number=ticket.queue_number,
+        applicants=ticket.applicants,
+        checked_in_at=at,
+        officer=officer,
+    )

@@ -29,9 +29,15 @@ class Reminder:
     def as_json(self) -> dict:
         s = self.schedule
         return {
-            "type": "AppointmentReminder", "booking_id": str(s.booking_id), "office": s.office_code,
-            "office_name": s.office_name, "session": s.session, "starts_at": s.starts.isoformat(),
-            "ends_at": s.ends.isoformat(), "queue_number": s.queue_number, "applicants": s.applicants,
+            "type": "AppointmentReminder",
+            "booking_id": str(s.booking_id),
+            "office": s.office_code,
+            "office_name": s.office_name,
+            "session": s.session,
+            "starts_at": s.starts.isoformat(),
+            "ends_at": s.ends.isoformat(),
+            "queue_number": s.queue_number,
+            "applicants": s.applicants,
             "text": " | ".join(s.lines()),
         }
 
@@ -68,8 +74,14 @@ class FileSink:
 class WebhookSink:
     """POSTs each reminder as JSON to a URL, retrying with a growing delay."""
 
-    def __init__(self, url: str, attempts: int = 4, backoff: float = 0.5, timeout: float = 5.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        attempts: int = 4,
+        backoff: float = 0.5,
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.url, self.attempts, self.backoff = url, attempts, backoff
         self.client = httpx.AsyncClient(timeout=timeout, transport=transport)
 

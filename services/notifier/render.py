@@ -51,11 +51,12 @@ def ticket_svg(payload: str, schedule: Schedule) -> str:
     """An SVG of the ticket: the QR code as one path, and the schedule as text beside it."""
     matrix = qr_matrix(payload)
     size = len(matrix) * BOX
-    dark = "".join(f"M{x * BOX},{y * BOX}h{BOX}v{BOX}h-{BOX}z" for y, row in enumerate(matrix)
-                   for x, on in enumerate(row) if on)
+    dark = "".join(
+        f"M{x * BOX},{y * BOX}h{BOX}v{BOX}h-{BOX}z" for y, row in enumerate(matrix) for x, on in enumerate(row) if on
+    )
     lines = "".join(
         f'<text x="{size}" y="{MARGIN * 3 + (0 if i == 0 else 14 + 30 * i)}" font-size="{30 if i == 0 else 20}"'
-        f'{BOLD if i == 0 else ""}>{escape(line)}</text>'
+        f"{BOLD if i == 0 else ''}>{escape(line)}</text>"
         for i, line in enumerate(schedule.lines())
     )
     width = size + TEXT_WIDTH

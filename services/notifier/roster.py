@@ -42,8 +42,12 @@ class Roster:
         if isinstance(domain_event, Ticket.Issued):
             self._booking_of[domain_event.originator_id] = domain_event.booking_id
             self.open[domain_event.booking_id] = OpenTicket(
-                domain_event.booking_id, domain_event.office, domain_event.day, domain_event.session,
-                domain_event.queue_number, domain_event.applicants,
+                domain_event.booking_id,
+                domain_event.office,
+                domain_event.day,
+                domain_event.session,
+                domain_event.queue_number,
+                domain_event.applicants,
             )
             return
         booking_id = self._booking_of.get(domain_event.originator_id)

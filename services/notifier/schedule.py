@@ -15,8 +15,20 @@ from .domain import Ticket
 from .roster import OpenTicket
 
 DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-          "Oktober", "November", "Desember")
+MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +62,13 @@ def schedule_of(ticket: Ticket | OpenTicket, policy: AdmissionPolicy) -> Schedul
     """The schedule of a ticket, with its session's hours from configuration."""
     starts, ends = policy.session(ticket.office, ticket.day, ticket.session)
     return Schedule(
-        booking_id=ticket.booking_id, office_code=ticket.office, office_name=office_by_code(ticket.office).name,
-        session=ticket.session, starts=starts, ends=ends, queue_number=ticket.queue_number,
+        booking_id=ticket.booking_id,
+        office_code=ticket.office,
+        office_name=office_by_code(ticket.office).name,
+        session=ticket.session,
+        starts=starts,
+        ends=ends,
+        queue_number=ticket.queue_number,
         applicants=ticket.applicants,
     )
 
@@ -60,21 +77,32 @@ def ticket_ics(schedule: Schedule, issued_at: dt.datetime) -> str:
     """A calendar file with one event: the appointment, in the office's time zone (as UTC times)."""
     office = office_by_code(schedule.office_code)
     lines = [
-        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Antrian Paspor//Tiket//ID", "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH", "BEGIN:VEVENT",
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Antrian Paspor//Tiket//ID",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
         f"UID:{schedule.booking_id}@antrian-paspor",
-        f"DTSTAMP:{_utc(issued_at)}", f"DTSTART:{_utc(schedule.starts)}", f"DTEND:{_utc(schedule.ends)}",
+        f"DTSTAMP:{_utc(issued_at)}",
+        f"DTSTART:{_utc(schedule.starts)}",
+        f"DTEND:{_utc(schedule.ends)}",
         _text("SUMMARY", f"Paspor: {office.name} (antrian {schedule.queue_number})"),
         _text("LOCATION", f"{office.name}, {office.city}"),
         _text("DESCRIPTION", "\n".join(schedule.lines()) + "\nBawa tiket QR dan dokumen asli."),
-        "BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT1H", _text("DESCRIPTION", "Jadwal paspor"), "END:VALARM",
-        "END:VEVENT", "END:VCALENDAR",
+        "BEGIN:VALARM",
+        "ACTION:DISPLAY",
+        "TRIGGER:-PT1H",
+        _text("DESCRIPTION", "Jadwal paspor"),
+        "END:VALARM",
+        "END:VEVENT",
+        "END:VCALENDAR",
     ]
     return "".join(_fold(line) + "\r\n" for line in lines)
 
 
 def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _text(name: str, value: str) -> str:

@@ -67,7 +67,10 @@ def sign(claims: TicketClaims, private_key: Ed25519PrivateKey) -> str:
 
 
 def verify(
-    payload: str, public_keys: dict[str, Ed25519PublicKey], now: dt.datetime, revoked: Collection[str] = (),
+    payload: str,
+    public_keys: dict[str, Ed25519PublicKey],
+    now: dt.datetime,
+    revoked: Collection[str] = (),
 ) -> TicketClaims:
     """The claims of a genuine, unexpired ticket, or TicketInvalid with the reason."""
     parts = payload.strip().split(".")
@@ -103,8 +106,12 @@ def _claims_v1(body: dict) -> TicketClaims:
         raise ValueError(f"unknown version {body['v']}")
     session = {v: k for k, v in SESSIONS.items()}[body["s"]]
     return TicketClaims(
-        booking_id=UUID(hex=body["b"]), office=str(body["o"]),
-        day=dt.datetime.strptime(body["d"], "%Y%m%d").date(), session=session,
-        queue_number=int(body["q"]), applicants=int(body["n"]),
-        expires_at=dt.datetime.fromtimestamp(int(body["x"]), dt.timezone.utc), key_id=str(body["k"]),
+        booking_id=UUID(hex=body["b"]),
+        office=str(body["o"]),
+        day=dt.datetime.strptime(body["d"], "%Y%m%d").date(),
+        session=session,
+        queue_number=int(body["q"]),
+        applicants=int(body["n"]),
+        expires_at=dt.datetime.fromtimestamp(int(body["x"]), dt.UTC),
+        key_id=str(body["k"]),
     )

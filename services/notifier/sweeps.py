@@ -22,8 +22,9 @@ async def no_shows_once(app: NotifierApplication, writer: Executor, now: dt.date
     return await asyncio.get_running_loop().run_in_executor(writer, app.sweep_no_shows, now)
 
 
-async def reminders_once(app: NotifierApplication, writer: Executor, sink: Sink, now: dt.datetime,
-                         send_at: dt.time) -> int:
+async def reminders_once(
+    app: NotifierApplication, writer: Executor, sink: Sink, now: dt.datetime, send_at: dt.time
+) -> int:
     """Send the reminders that are due; those the sink could not deliver are tried next round."""
     loop = asyncio.get_running_loop()
     due = (await loop.run_in_executor(writer, app.due_reminders, now, send_at))[:PER_ROUND]

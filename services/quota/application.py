@@ -49,7 +49,9 @@ class QuotaApplication(Application[UUID]):
         self._save(changed)
         return list(batch.quotas.values())
 
-    def change_capacity(self, office_code: str, day: dt.date, sessions: Sequence[str], capacity: int, by: str) -> list[SessionQuota]:
+    def change_capacity(
+        self, office_code: str, day: dt.date, sessions: Sequence[str], capacity: int, by: str
+    ) -> list[SessionQuota]:
         """Set the capacity of sessions (opening them if needed); one save."""
         quotas = [self._get_or_open(office_code, day, s) for s in sessions]
         for quota in quotas:
@@ -57,7 +59,9 @@ class QuotaApplication(Application[UUID]):
         self._save(quotas)
         return quotas
 
-    def close_sessions(self, office_code: str, day: dt.date, sessions: Sequence[str], reason: str, by: str) -> list[SessionQuota]:
+    def close_sessions(
+        self, office_code: str, day: dt.date, sessions: Sequence[str], reason: str, by: str
+    ) -> list[SessionQuota]:
         """Close sessions; their reservations are withdrawn (the bookings are told); one save."""
         quotas = [self._get_or_open(office_code, day, s) for s in sessions]
         for quota in quotas:
@@ -92,21 +96,30 @@ class QuotaApplication(Application[UUID]):
         local_now = now.astimezone(ZoneInfo(office.timezone))
         return self.schedule.refusal(day, local_now, is_office_day(day))
 
-    def availability(self, office_code: str, start: dt.date, end: dt.date, now: dt.datetime) -> list[SessionAvailability]:
+    def availability(
+        self, office_code: str, start: dt.date, end: dt.date, now: dt.datetime
+    ) -> list[SessionAvailability]:
         """Capacity, booked and remaining per date and session."""
         office = office_by_code(office_code)
         days = (start + dt.timedelta(days=i) for i in range((end - start).days + 1))
         return [self._session_availability(office, day, s, now) for day in days for s in ("pagi", "siang")]
 
-    def _session_availability(self, office: Office, day: dt.date, session: str, now: dt.datetime) -> SessionAvailability:
+    def _session_availability(
+        self, office: Office, day: dt.date, session: str, now: dt.datetime
+    ) -> SessionAvailability:
         quota = self.quota(office, day, session)
         capacity = quota.capacity if quota else office.capacity_per_session
         booked = quota.booked if quota else 0
         reason = self.refusal(office, day, now) or ("office_closed" if quota and quota.closed else None)
         remaining = 0 if reason else max(capacity - booked, 0)
         return SessionAvailability(
-            date=day, session=session, capacity=capacity, booked=booked, remaining=remaining,
-            open=reason is None and remaining > 0, reason=reason or (None if remaining else "sold_out"),
+            date=day,
+            session=session,
+            capacity=capacity,
+            booked=booked,
+            remaining=remaining,
+            open=reason is None and remaining > 0,
+            reason=reason or (None if remaining else "sold_out"),
         )
 
 
@@ -125,7 +138,8 @@ class _Batch:
         key = (slot.office, slot.date, slot.session.value)
         quota_id = self.ids.get(key) or self._open(*key)
         self.pending.setdefault(quota_id, []).append(
-            Request(str(message.booking_id), str(message.correlation_id), str(message.message_id)))
+            Request(str(message.booking_id), str(message.correlation_id), str(message.message_id))
+        )
 
     def _open(self, office_code: str, day: dt.date, session: str) -> UUID:
         try:
@@ -142,7 +156,9 @@ class _Batch:
         quota_id = SessionQuota.id_for(slot.office, slot.date, slot.session.value)
         self._decide(quota_id)  # requests before the cancellation come first
         quota = self.quotas.get(quota_id) or self._load(quota_id)
-        if quota is not None and quota.release(str(message.booking_id), str(message.correlation_id), str(message.message_id)):
+        if quota is not None and quota.release(
+            str(message.booking_id), str(message.correlation_id), str(message.message_id)
+        ):
             self.quotas[quota_id] = quota
 
     def flush(self) -> list[SessionQuota]:

@@ -149,8 +149,14 @@ class SessionQuota(Aggregate):
 
     @event("Released")
     def _released(
-        self, office: str, day: dt.date, session: str, booking_id: str, remaining: int,
-        correlation_id: str, causation_id: str,
+        self,
+        office: str,
+        day: dt.date,
+        session: str,
+        booking_id: str,
+        remaining: int,
+        correlation_id: str,
+        causation_id: str,
     ) -> None:
         key = compact(booking_id)
         del self.reservations[key]

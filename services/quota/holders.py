@@ -55,12 +55,12 @@ class Holders(MutableMapping[int, int]):
         index = self._index(key)
         if index < 0:
             raise KeyError(key)
-        del self._ids[index * ID_BYTES:(index + 1) * ID_BYTES]
+        del self._ids[index * ID_BYTES : (index + 1) * ID_BYTES]
         del self._numbers[index]
 
     def __iter__(self) -> Iterator[int]:
         ids = self._ids
-        return (int.from_bytes(ids[i:i + ID_BYTES], "big") for i in range(0, len(ids), ID_BYTES))
+        return (int.from_bytes(ids[i : i + ID_BYTES], "big") for i in range(0, len(ids), ID_BYTES))
 
     def __len__(self) -> int:
         return len(self._numbers)

@@ -64,7 +64,9 @@ async def run(settings: QuotaSettings | None = None) -> None:
     js = await runtime.start()
     # Workers owning other partitions write the same store: each relay publishes its own partitions.
     scope = Scope(frozenset(owned), settings.partitions, lambda event: partition_of(event.office, settings.partitions))
-    relay = Relay("quota", app, js, functools.partial(to_wire, partitions=settings.partitions), runtime.writer, scope=scope)
+    relay = Relay(
+        "quota", app, js, functools.partial(to_wire, partitions=settings.partitions), runtime.writer, scope=scope
+    )
     worker = QuotaWorker(app, runtime.writer, relay.wake)
     await worker.open_read_model(js)
     for partition in owned:

@@ -6,13 +6,13 @@ import asyncio
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
-from eventsourcing.persistence import IntegrityError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel, ValidationError
 
@@ -58,8 +58,13 @@ def consumer_spec(partition: int, batch: int) -> ConsumerSpec:
 class QuotaWorker:
     """Runs the application's calls in its single writer thread and keeps the read model current."""
 
-    def __init__(self, app: QuotaApplication, writer: Executor, on_saved: Callable[[], None],
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        app: QuotaApplication,
+        writer: Executor,
+        on_saved: Callable[[], None],
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         self.app, self.writer, self.on_saved, self.clock = app, writer, on_saved, clock
         self.availability: KeyValue | None = None
         self._shown: dict[str, SessionRemaining] = {}  # what the read model holds, as this worker wrote it
@@ -135,20 +140,29 @@ class QuotaWorker:
         """Serve the calendar (any worker) and operator commands (only the partition's owner)."""
         broker.subscriber(Commands.GET_CALENDAR, queue="quota", title="quota.calendar")(self._calendar)
         for partition in partitions:
-            broker.subscriber(Commands.CHANGE_CAPACITY.format(partition=partition), queue="quota",
-                              title=f"quota.p{partition:02d}.capacity")(self._change_capacity)
-            broker.subscriber(Commands.CLOSE_SESSIONS.format(partition=partition), queue="quota",
-                              title=f"quota.p{partition:02d}.close")(self._close)
+            broker.subscriber(
+                Commands.CHANGE_CAPACITY.format(partition=partition),
+                queue="quota",
+                title=f"quota.p{partition:02d}.capacity",
+            )(self._change_capacity)
+            broker.subscriber(
+                Commands.CLOSE_SESSIONS.format(partition=partition),
+                queue="quota",
+                title=f"quota.p{partition:02d}.close",
+            )(self._close)
 
     async def _calendar(self, msg: NatsMessage) -> dict:
         query = _parse(GetCalendar, msg.body)
         if isinstance(query, dict):
             return query
         if not 0 <= (query.end - query.start).days < MAX_CALENDAR_DAYS:
-            return _problem("invalid_range", "Rentang tanggal tidak valid (maks. 92 hari).", "Invalid date range (at most 92 days).")
+            return _problem(
+                "invalid_range", "Rentang tanggal tidak valid (maks. 92 hari).", "Invalid date range (at most 92 days)."
+            )
         try:
             sessions = await asyncio.get_running_loop().run_in_executor(
-                self.writer, self.app.availability, query.office, query.start, query.end, self.clock())
+                self.writer, self.app.availability, query.office, query.start, query.end, self.clock()
+            )
         except UnknownOffice:
             return _unknown_office(query.office)
         return {"calendar": Calendar(office=query.office, sessions=sessions).model_dump(mode="json")}
@@ -157,15 +171,22 @@ class QuotaWorker:
         command = _parse(ChangeCapacity, msg.body)
         if isinstance(command, dict):
             return command
-        return await self._operate(self.app.change_capacity, command.office, command.date, _sessions(command),
-                                   command.capacity, command.operator)
+        return await self._operate(
+            self.app.change_capacity,
+            command.office,
+            command.date,
+            _sessions(command),
+            command.capacity,
+            command.operator,
+        )
 
     async def _close(self, msg: NatsMessage) -> dict:
         command = _parse(CloseSessions, msg.body)
         if isinstance(command, dict):
             return command
-        return await self._operate(self.app.close_sessions, command.office, command.date, _sessions(command),
-                                   command.reason, command.operator)
+        return await self._operate(
+            self.app.close_sessions, command.office, command.date, _sessions(command), command.reason, command.operator
+        )
 
     async def _operate(self, call: Callable[..., list[SessionQuota]], office: str, *args: Any) -> dict:
         try:
@@ -175,11 +196,15 @@ class QuotaWorker:
         except InvalidCapacity as error:
             return _problem("invalid_capacity", f"Kapasitas tidak valid: {error}", str(error))
         await self._published(quotas)
-        return {"sessions": [{"date": q.day.isoformat(), "session": q.session} | remaining(q).model_dump() for q in quotas]}
+        return {
+            "sessions": [{"date": q.day.isoformat(), "session": q.session} | remaining(q).model_dump() for q in quotas]
+        }
 
 
 def remaining(quota: SessionQuota) -> SessionRemaining:
-    return SessionRemaining(capacity=quota.capacity, booked=quota.booked, remaining=quota.remaining, closed=quota.closed)
+    return SessionRemaining(
+        capacity=quota.capacity, booked=quota.booked, remaining=quota.remaining, closed=quota.closed
+    )
 
 
 def _sessions(command: ChangeCapacity | CloseSessions) -> list[str]:

@@ -25,16 +25,28 @@ def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
     if isinstance(event, SessionQuota.Decided):
         messages: Iterable[Message] = [_decided(event)]
     elif isinstance(event, SessionQuota.Released):
-        messages = [SlotReleased(
-            message_id=_id(event.booking_id, "released"), occurred_at=event.timestamp,
-            correlation_id=event.correlation_id, causation_id=event.causation_id,
-            booking_id=event.booking_id, slot=_slot(event), remaining=event.remaining,
-        )]
+        messages = [
+            SlotReleased(
+                message_id=_id(event.booking_id, "released"),
+                occurred_at=event.timestamp,
+                correlation_id=event.correlation_id,
+                causation_id=event.causation_id,
+                booking_id=event.booking_id,
+                slot=_slot(event),
+                remaining=event.remaining,
+            )
+        ]
     elif isinstance(event, SessionQuota.Closed):
-        messages = (SlotWithdrawn(
-            message_id=_id(booking_id, "withdrawn"), occurred_at=event.timestamp,
-            booking_id=booking_id, slot=_slot(event), reason=event.reason,
-        ) for booking_id in event.withdrawn)
+        messages = (
+            SlotWithdrawn(
+                message_id=_id(booking_id, "withdrawn"),
+                occurred_at=event.timestamp,
+                booking_id=booking_id,
+                slot=_slot(event),
+                reason=event.reason,
+            )
+            for booking_id in event.withdrawn
+        )
     else:
         messages = []
     for message in messages:
@@ -45,10 +57,19 @@ def _decided(event: Any) -> SlotsDecided:
     """One message for the whole batch of one session: its id is the stored event's identity."""
     return SlotsDecided(
         message_id=derived_id("quota", event.originator_id, event.originator_version, "decided"),
-        occurred_at=event.timestamp, slot=_slot(event),
-        decisions=[Decision(booking_id=d["booking_id"], queue_number=d["queue_number"], reason=d["reason"],
-                            remaining=d["remaining"], correlation_id=d["correlation_id"],
-                            causation_id=d["causation_id"]) for d in event.decisions],
+        occurred_at=event.timestamp,
+        slot=_slot(event),
+        decisions=[
+            Decision(
+                booking_id=d["booking_id"],
+                queue_number=d["queue_number"],
+                reason=d["reason"],
+                remaining=d["remaining"],
+                correlation_id=d["correlation_id"],
+                causation_id=d["causation_id"],
+            )
+            for d in event.decisions
+        ],
     )
 
 

@@ -24,14 +24,10 @@ class RequestBooking(Message):
     """Command: book a slot for up to five applicants of one family card."""
 
     caller: Caller = Field(description="The signed-in account and its device.")
-    idempotency_key: str = Field(
-        min_length=8, max_length=128, description="Same key, same booking: retries are safe."
-    )
+    idempotency_key: str = Field(min_length=8, max_length=128, description="Same key, same booking: retries are safe.")
     slot: Slot = Field(description="The office, date and session wanted.")
     kk_number: SixteenDigits = Field(description="Family card (KK) number, 16 digits.")
-    applicants: list[Applicant] = Field(
-        min_length=1, max_length=5, description="One to five applicants on that KK."
-    )
+    applicants: list[Applicant] = Field(min_length=1, max_length=5, description="One to five applicants on that KK.")
 
     @field_validator("applicants")
     @classmethod
@@ -53,9 +49,7 @@ class GetBooking(Message):
     """Query: one booking of the caller's (or any, for staff)."""
 
     booking_id: uuid.UUID = Field(description="The booking wanted.")
-    account: str | None = Field(
-        default=None, description="provider:subject of the caller; None for staff queries."
-    )
+    account: str | None = Field(default=None, description="provider:subject of the caller; None for staff queries.")
 
 
 class BookingStatus(str, Enum):

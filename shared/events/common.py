@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import datetime as dt
+import re
 from enum import Enum
 from typing import Annotated
 
@@ -53,9 +53,7 @@ class Applicant(Frozen):
     nik: SixteenDigits = Field(description="National identity number (NIK), 16 digits.")
     birth_date: dt.date = Field(description="Date of birth.")
     service: ServiceType = Field(default=ServiceType.NEW, description="What the applicant needs.")
-    passport_type: PassportType = Field(
-        default=PassportType.REGULAR, description="Regular or electronic passport."
-    )
+    passport_type: PassportType = Field(default=PassportType.REGULAR, description="Regular or electronic passport.")
 
 
 class Slot(Frozen):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +13,7 @@ MESSAGE_NAMESPACE = uuid.UUID("5b1c9c1e-7d0a-4d8e-9d58-1a2f3c4d5e6f")
 
 def utcnow() -> datetime:
     """The current time, in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def derived_id(*parts: object) -> uuid.UUID:
@@ -33,16 +33,12 @@ class Message(BaseModel):
     )
     type: str = Field(default="", description="The message type, e.g. BookingConfirmed.")
     schema_version: int = Field(default=1, ge=1, description="Version of this message's schema.")
-    occurred_at: datetime = Field(
-        default_factory=utcnow, description="When it happened, in UTC (ISO 8601)."
-    )
+    occurred_at: datetime = Field(default_factory=utcnow, description="When it happened, in UTC (ISO 8601).")
     correlation_id: uuid.UUID = Field(
         default_factory=uuid.uuid4,
         description="Id shared by every message of one user action (e.g. one booking).",
     )
-    causation_id: uuid.UUID | None = Field(
-        default=None, description="Id of the message that caused this one, if any."
-    )
+    causation_id: uuid.UUID | None = Field(default=None, description="Id of the message that caused this one, if any.")
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 import datetime as dt
+import uuid
 from enum import Enum
 
 from pydantic import Field
@@ -131,9 +131,18 @@ class SlotsDecided(Message):
 def _single(batch: SlotsDecided, d: Decision) -> SlotReserved | SlotRejected:
     from .envelope import derived_id
 
-    common = {"occurred_at": batch.occurred_at, "correlation_id": d.correlation_id,
-              "causation_id": d.causation_id, "booking_id": d.booking_id, "slot": batch.slot}
+    common = {
+        "occurred_at": batch.occurred_at,
+        "correlation_id": d.correlation_id,
+        "causation_id": d.causation_id,
+        "booking_id": d.booking_id,
+        "slot": batch.slot,
+    }
     if d.queue_number is None:
         return SlotRejected(message_id=derived_id("quota", d.booking_id, "rejected"), reason=d.reason, **common)
-    return SlotReserved(message_id=derived_id("quota", d.booking_id, "reserved"), queue_number=d.queue_number,
-                        remaining=d.remaining, **common)
+    return SlotReserved(
+        message_id=derived_id("quota", d.booking_id, "reserved"),
+        queue_number=d.queue_number,
+        remaining=d.remaining,
+        **common,
+    )

@@ -61,6 +61,7 @@ class Commands:
     def for_office(template: str, office: str, partitions: int = DEFAULT_PARTITIONS) -> str:
         """A partitioned command subject for an office."""
         return template.format(partition=partition_of(office, partitions))
+
     GET_TICKET = "paspor.cmd.ticket.get"
     CHECK_IN = "paspor.cmd.ticket.checkin"
 

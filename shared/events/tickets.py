@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from .common import Frozen, OfficeCode, Slot
 from .booking import Problem
+from .common import Frozen, OfficeCode, Slot
 from .envelope import Message
 
 
@@ -28,7 +28,8 @@ class GetTicket(Message):
 
     booking_id: uuid.UUID = Field(description="The booking whose ticket is wanted.")
     format: str = Field(
-        default="json", pattern="^(json|png|svg|ics)$",
+        default="json",
+        pattern="^(json|png|svg|ics)$",
         description="json; png or svg (QR code with the schedule); ics (calendar file).",
     )
 

@@ -70,7 +70,7 @@ class BatchConsumer:
         while True:
             try:
                 msgs = await sub.fetch(self.spec.batch, timeout=self.spec.linger)
-            except (NatsTimeout, asyncio.TimeoutError):
+            except (TimeoutError, NatsTimeout):
                 continue
             except (NatsError, OSError) as error:
                 log.warning("%s: NATS unavailable (%r); retrying", self.spec.durable, error)
@@ -143,8 +143,9 @@ class BatchConsumer:
             "data": msg.data.decode("utf-8", errors="replace"),
         }
         msg_id = f"{self.spec.durable}:{msg.metadata.sequence.stream}"
-        await self.js.publish(f"paspor.deadletter.{self.service}", json.dumps(record).encode(),
-                              headers={"Nats-Msg-Id": msg_id})
+        await self.js.publish(
+            f"paspor.deadletter.{self.service}", json.dumps(record).encode(), headers={"Nats-Msg-Id": msg_id}
+        )
         self.dead_lettered += 1
         log.error("%s: dead-lettered a message from %s: %s", self.spec.durable, msg.subject, reason)
 

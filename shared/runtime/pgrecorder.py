@@ -14,7 +14,6 @@ table lock and the notification are otherwise eventsourcing's own.
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,16 +38,25 @@ class LockedPostgresApplicationRecorder(PostgresApplicationRecorder):
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
             " SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[])"
             " RETURNING notification_id"
-        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name),
-                 id_type=Identifier(self.datastore.originator_id_type))
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+            id_type=Identifier(self.datastore.originator_id_type),
+        )
 
     def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any) -> None:
         self._lock_table(curs)  # notification ids in commit order, as eventsourcing does
         self._notify_channel(curs)
-        curs.execute(self.insert_columns_statement, (
-            [e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events], [e.state for e in stored_events],
-        ), prepare=True)
+        curs.execute(
+            self.insert_columns_statement,
+            (
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+            ),
+            prepare=True,
+        )
 
     def create_table(self) -> None:
         with self.datastore.get_connection() as conn:

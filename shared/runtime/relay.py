@@ -155,8 +155,9 @@ class Relay:
             return
         for partition in self.scope.owned:
             self.positions[partition] = max(self.positions[partition], self.position)
-        await asyncio.gather(*(self._kv.put(self.scope.key(self.name, p), str(self.positions[p]).encode())
-                               for p in self.scope.owned))
+        await asyncio.gather(
+            *(self._kv.put(self.scope.key(self.name, p), str(self.positions[p]).encode()) for p in self.scope.owned)
+        )
 
     async def _publish(self, subject: str, message: Message) -> asyncio.Future:
         """Send without waiting for the ack (pipelined); the returned future is the PubAck."""

@@ -30,7 +30,9 @@ class Runtime:
         # for Task-12 is being executed..." twenty times at every stop): only its warnings are shown.
         broker_log = logging.getLogger(f"paspor.{name}.broker")
         broker_log.setLevel(logging.WARNING)
-        self.broker = NatsBroker(settings.nats_servers, logger=broker_log, log_level=logging.DEBUG, max_reconnect_attempts=-1)
+        self.broker = NatsBroker(
+            settings.nats_servers, logger=broker_log, log_level=logging.DEBUG, max_reconnect_attempts=-1
+        )
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
         self.tasks: list[asyncio.Task[Any]] = []

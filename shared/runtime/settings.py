@@ -18,12 +18,8 @@ class CommonSettings(BaseSettings):
 
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL(s), comma separated.")
     data_dir: Path = Field(default=Path("paspor-data"), description="Folder for SQLite stores and keys.")
-    event_store: Literal["sqlite", "postgres", "memory"] = Field(
-        default="sqlite", description="Event store backend."
-    )
-    postgres_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:5432/paspor", description="PostgreSQL URL."
-    )
+    event_store: Literal["sqlite", "postgres", "memory"] = Field(default="sqlite", description="Event store backend.")
+    postgres_url: str = Field(default="postgresql://postgres@127.0.0.1:5432/paspor", description="PostgreSQL URL.")
     postgres_pool_size: int = Field(default=5, ge=1, le=100, description="Connections per process.")
     partitions: int = Field(default=DEFAULT_PARTITIONS, ge=1, le=256, description="Office partitions.")
     stream_replicas: int = Field(default=1, ge=1, le=5, description="JetStream stream replicas.")

@@ -11,10 +11,10 @@ import httpx
 import pytest
 import zxingcpp
 from PIL import Image
+from support import bookable_day, booking_body, refusal_reason, sign_in
 
 from services.notifier.keys import load_public_keys
 from services.notifier.signing import TicketInvalid, verify
-from support import booking_body, bookable_day, refusal_reason, sign_in
 
 
 @pytest.fixture
@@ -45,13 +45,13 @@ def test_a_booking_is_confirmed_with_a_queue_number_and_its_qr_ticket_verifies_o
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
     keys = load_public_keys(system.data_dir / "keys" / "ticket-public-keys.json")
-    claims = verify(decoded.text, keys, now=dt.datetime.now(dt.timezone.utc))
+    claims = verify(decoded.text, keys, now=dt.datetime.now(dt.UTC))
     assert str(claims.booking_id) == booking["booking_id"]
     assert (claims.office, claims.day.isoformat(), claims.session) == ("JKT-SEL", body["date"], "pagi")
     assert claims.queue_number == 1 and claims.applicants == 3
     forged = decoded.text[:-4] + ("AAAA" if not decoded.text.endswith("AAAA") else "BBBB")
     with pytest.raises(TicketInvalid):
-        verify(forged, keys, now=dt.datetime.now(dt.timezone.utc))
+        verify(forged, keys, now=dt.datetime.now(dt.UTC))
 
 
 def test_the_same_request_retried_returns_the_same_booking(client):
@@ -86,8 +86,11 @@ def test_a_full_session_never_confirms_the_101st_booking_and_refuses_later_ones(
     calendar = client.get("/v1/offices/GRESIK/calendar", params={"start": day.isoformat(), "end": day.isoformat()})
     pagi = next(s for s in calendar.json()["sessions"] if s["session"] == "pagi")
     assert (pagi["booked"], pagi["remaining"], pagi["open"], pagi["reason"]) == (100, 0, False, "sold_out")
-    late = client.post("/v1/bookings", json=booking_body("GRESIK", day, "pagi", serial=1101),
-                       headers=citizens[101].headers("rush-key-0101"))
+    late = client.post(
+        "/v1/bookings",
+        json=booking_body("GRESIK", day, "pagi", serial=1101),
+        headers=citizens[101].headers("rush-key-0101"),
+    )
     reason = settle(client, citizens[101], late.json())["reason"] if late.status_code == 202 else refusal_reason(late)
     assert reason == "sold_out"  # at once from the read model, or by the pipeline
 

@@ -12,10 +12,10 @@ import pytest
 import resvg_py
 import zxingcpp
 from PIL import Image
+from support import bookable_day, booking_body, sign_in
 from typer.testing import CliRunner
 
 from paspor.commands.ticket import app as ticket_cli
-from support import booking_body, bookable_day, sign_in
 
 
 @pytest.fixture
@@ -53,9 +53,13 @@ def test_the_ticket_comes_as_svg_and_as_a_calendar_file_and_verifies_offline_fro
     ics = ticket_file(client, citizen, booking["booking_id"], ".ics")
 
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml"), (
-        svg.text, client.get(f"/v1/bookings/{booking['booking_id']}", headers=citizen.headers()).text)
+        svg.text,
+        client.get(f"/v1/bookings/{booking['booking_id']}", headers=citizen.headers()).text,
+    )
     (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(bytes(resvg_py.svg_to_bytes(svg_string=svg.text)))))
-    result = CliRunner().invoke(ticket_cli, ["verify", decoded.text, "--keys", str(system.data_dir / "keys"), "--any-day"])
+    result = CliRunner().invoke(
+        ticket_cli, ["verify", decoded.text, "--keys", str(system.data_dir / "keys"), "--any-day"]
+    )
     assert result.exit_code == 0 and "VALID" in result.output, result.output
     assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
     (event,) = icalendar.Calendar.from_ical(ics.text).walk("VEVENT")
@@ -69,7 +73,9 @@ def test_staff_cannot_check_in_a_ticket_for_another_day_or_another_office_and_ci
 
     today = client.post("/v1/checkin", json={"payload": payload}, headers=officer(client, "ani", "JKT-SEL"))
     elsewhere = client.post("/v1/checkin", json={"payload": payload}, headers=officer(client, "dewi", "GRESIK"))
-    forged = client.post("/v1/checkin", json={"payload": payload[:-4] + "AAAA"}, headers=officer(client, "ani", "JKT-SEL"))
+    forged = client.post(
+        "/v1/checkin", json={"payload": payload[:-4] + "AAAA"}, headers=officer(client, "ani", "JKT-SEL")
+    )
     by_citizen = client.post("/v1/checkin", json={"payload": payload}, headers=citizen.headers())
 
     assert (today.status_code, today.json()["code"]) == (422, "wrong_day")

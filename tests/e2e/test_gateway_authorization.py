@@ -14,26 +14,45 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from support import bookable_day, booking_body, sign_in
 
 from services.gateway.auth import DevIssuer
-from support import bookable_day, booking_body, sign_in
 
 PUBLIC, CITIZEN, OFFICER, OPERATOR = "public", "citizen", "officer", "operator"
 CALLERS = ("officer", "operator", "nobody", "expired", "foreign", "wrong_device", "citizen")  # citizen last: it cancels
 DAY = bookable_day(25)
 # "METHOD path" -> who may call it, and the request (path filled in, JSON body)
 ROUTES: dict[str, tuple[str, dict]] = {
-    "GET /health": (PUBLIC, {}), "GET /ready": (PUBLIC, {}), "GET /metrics": (PUBLIC, {}),
+    "GET /health": (PUBLIC, {}),
+    "GET /ready": (PUBLIC, {}),
+    "GET /metrics": (PUBLIC, {}),
     "GET /asyncapi.json": (PUBLIC, {}),
     "POST /v1/dev/token": (PUBLIC, {"json": {"subject": "matrix@example.com"}}),
-    "GET /v1/offices": (PUBLIC, {}), "GET /v1/offices/{code}": (PUBLIC, {}),
+    "GET /v1/offices": (PUBLIC, {}),
+    "GET /v1/offices/{code}": (PUBLIC, {}),
     "GET /v1/offices/{code}/calendar": (PUBLIC, {"params": {"start": DAY.isoformat(), "end": DAY.isoformat()}}),
-    "GET /v1/free-slots": (PUBLIC, {"params": {"lat": -7.1, "lon": 112.4, "start": DAY.isoformat(), "end": DAY.isoformat()}}),
-    "GET /v1/info": (PUBLIC, {}), "GET /v1/info/{name}": (PUBLIC, {}),
-    "GET /v1/me": (CITIZEN, {}), "PUT /v1/me": (CITIZEN, {"json": {
-        "full_name": "Matrix Citizen", "nik": "3174015705900001", "kk_number": "3174010101208888",
-        "phone": "081234567890", "email": "matrix@example.com", "birth_date": "1990-05-17"}}),
-    "GET /v1/me/terms": (CITIZEN, {}), "POST /v1/me/terms": (CITIZEN, {"json": {"version": "{terms}"}}),
+    "GET /v1/free-slots": (
+        PUBLIC,
+        {"params": {"lat": -7.1, "lon": 112.4, "start": DAY.isoformat(), "end": DAY.isoformat()}},
+    ),
+    "GET /v1/info": (PUBLIC, {}),
+    "GET /v1/info/{name}": (PUBLIC, {}),
+    "GET /v1/me": (CITIZEN, {}),
+    "PUT /v1/me": (
+        CITIZEN,
+        {
+            "json": {
+                "full_name": "Matrix Citizen",
+                "nik": "3174015705900001",
+                "kk_number": "3174010101208888",
+                "phone": "081234567890",
+                "email": "matrix@example.com",
+                "birth_date": "1990-05-17",
+            }
+        },
+    ),
+    "GET /v1/me/terms": (CITIZEN, {}),
+    "POST /v1/me/terms": (CITIZEN, {"json": {"version": "{terms}"}}),
     "GET /v1/me/registrations": (CITIZEN, {}),
     "POST /v1/bookings": (CITIZEN, {"json": booking_body("MADIUN", DAY, "siang", serial=9901)}),
     "GET /v1/bookings": (CITIZEN, {}),
@@ -45,15 +64,23 @@ ROUTES: dict[str, tuple[str, dict]] = {
     "GET /v1/bookings/{booking_id}/ticket.ics": (CITIZEN, {}),
     "POST /v1/checkin": (OFFICER, {"json": {"payload": "not-a-ticket"}}),
     "PUT /v1/operator/offices/{code}/capacity": (OPERATOR, {"json": {"date": DAY.isoformat(), "capacity": 90}}),
-    "POST /v1/operator/offices/{code}/closures": (OPERATOR, {"json": {"date": (DAY + dt.timedelta(days=1)).isoformat(),
-                                                                      "reason": "matrix closure test"}}),
+    "POST /v1/operator/offices/{code}/closures": (
+        OPERATOR,
+        {"json": {"date": (DAY + dt.timedelta(days=1)).isoformat(), "reason": "matrix closure test"}},
+    ),
     "POST /v1/bookings/{booking_id}/cancel": (CITIZEN, {}),  # last: the citizen cancels for real
 }
 
 
 def foreign_token() -> str:
-    now = dt.datetime.now(dt.timezone.utc)
-    claims = {"iss": "https://evil.example", "aud": "antrian-paspor", "sub": "x", "role": "operator", "exp": now + dt.timedelta(hours=1)}
+    now = dt.datetime.now(dt.UTC)
+    claims = {
+        "iss": "https://evil.example",
+        "aud": "antrian-paspor",
+        "sub": "x",
+        "role": "operator",
+        "exp": now + dt.timedelta(hours=1),
+    }
     return jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA")
 
 
@@ -61,15 +88,20 @@ def foreign_token() -> str:
 def callers(system) -> dict[str, dict[str, str]]:
     dev = DevIssuer(Path(system.data_dir) / "keys")  # the running system's development issuer
     with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
-        citizen, neighbour = sign_in(client, "matrix-citizen@example.com"), sign_in(client, "matrix-neighbour@example.com")
+        citizen, neighbour = (
+            sign_in(client, "matrix-citizen@example.com"),
+            sign_in(client, "matrix-neighbour@example.com"),
+        )
         roaming = sign_in(client, "matrix-roaming@example.com")  # its own account, so rate limits stay apart
     bearer = lambda token: {"Authorization": f"Bearer {token}"}  # noqa: E731
     return {
         "citizen": citizen.headers(),
-        "officer": bearer(dev.issue("matrix-officer@kanim", role="officer", office="GRESIK")) | {"X-Device-Id": "officer-desk-0001"},
+        "officer": bearer(dev.issue("matrix-officer@kanim", role="officer", office="GRESIK"))
+        | {"X-Device-Id": "officer-desk-0001"},
         "operator": bearer(dev.issue("matrix-operator@kanim", role="operator")) | {"X-Device-Id": "operator-pc-00001"},
         "nobody": {"X-Device-Id": "nobody-device-001"},
-        "expired": bearer(dev.issue("matrix-citizen@example.com", ttl=dt.timedelta(hours=-1))) | {"X-Device-Id": citizen.device},
+        "expired": bearer(dev.issue("matrix-citizen@example.com", ttl=dt.timedelta(hours=-1)))
+        | {"X-Device-Id": citizen.device},
         "foreign": bearer(foreign_token()) | {"X-Device-Id": citizen.device},
         "wrong_device": roaming.headers() | {"X-Device-Id": neighbour.device},  # bound to the neighbour's account
     }

@@ -6,8 +6,7 @@ import subprocess
 import sys
 
 import httpx
-
-from support import booking_body, bookable_day, refusal_reason, sign_in
+from support import bookable_day, booking_body, refusal_reason, sign_in
 
 
 def paspor(system, *args: str) -> subprocess.CompletedProcess[str]:  # noqa: ANN001
@@ -21,11 +20,17 @@ def test_an_operator_lowers_capacity_and_the_next_booking_is_sold_out(system):
     assert result.returncode == 0, result.stdout + result.stderr
     with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
         first, second = sign_in(client, "op-first@example.com"), sign_in(client, "op-second@example.com")
-        booked = client.post("/v1/bookings", json=booking_body("BOGOR", day, "siang", serial=7001),
-                             headers=first.headers("op-first-key")).json()
-        refused = client.post("/v1/bookings", json=booking_body("BOGOR", day, "siang", serial=7002),
-                              headers=second.headers("op-second-key"))
-        calendar = client.get("/v1/offices/BOGOR/calendar", params={"start": day.isoformat(), "end": day.isoformat()}).json()
+        booked = client.post(
+            "/v1/bookings", json=booking_body("BOGOR", day, "siang", serial=7001), headers=first.headers("op-first-key")
+        ).json()
+        refused = client.post(
+            "/v1/bookings",
+            json=booking_body("BOGOR", day, "siang", serial=7002),
+            headers=second.headers("op-second-key"),
+        )
+        calendar = client.get(
+            "/v1/offices/BOGOR/calendar", params={"start": day.isoformat(), "end": day.isoformat()}
+        ).json()
     assert booked["status"] == "confirmed" and booked["queue_number"] == 1
     assert refusal_reason(refused) == "sold_out"  # at once from the read model, or by the pipeline
     siang = next(s for s in calendar["sessions"] if s["session"] == "siang")
@@ -38,8 +43,11 @@ def test_an_operator_closes_a_day_and_new_bookings_are_refused_as_closed(system)
     assert result.returncode == 0, result.stdout + result.stderr
     with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
         citizen = sign_in(client, "op-closed@example.com")
-        refused = client.post("/v1/bookings", json=booking_body("BOGOR", day, "pagi", serial=7003),
-                              headers=citizen.headers("op-closed-key"))
+        refused = client.post(
+            "/v1/bookings",
+            json=booking_body("BOGOR", day, "pagi", serial=7003),
+            headers=citizen.headers("op-closed-key"),
+        )
     assert refusal_reason(refused) == "office_closed"
 
 

@@ -11,15 +11,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import bookable_day, booking_body, sign_in
 
 from paspor.natsserver import free_port
-from support import booking_body, bookable_day, sign_in
 
 
 def start_up(data_dir: Path, port: int) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "paspor", "up", "--data-dir", str(data_dir), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -60,8 +62,11 @@ def test_up_prints_its_addresses_stops_cleanly_and_resumes_with_bookings_intact(
     process = start_up(data_dir, port)
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
         citizen = sign_in(client, "resume@example.com")
-        booked = client.post("/v1/bookings", json=booking_body("JKT-SEL", bookable_day(5), "siang", serial=77),
-                             headers=citizen.headers("resume-key-0001")).json()
+        booked = client.post(
+            "/v1/bookings",
+            json=booking_body("JKT-SEL", bookable_day(5), "siang", serial=77),
+            headers=citizen.headers("resume-key-0001"),
+        ).json()
     output = stop_up(process, signal.SIGTERM)
     assert f"http://127.0.0.1:{port}" in output and "nats://127.0.0.1:" in output
     assert processes_using(data_dir) == [], "no nats-server or service may outlive paspor up"
@@ -94,7 +99,9 @@ def test_up_refuses_a_second_instance_on_the_same_data_folder(tmp_path):
     try:
         second = subprocess.run(
             [sys.executable, "-m", "paspor", "up", "--data-dir", str(data_dir), "--port", str(free_port())],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert second.returncode == 1
         assert "another `paspor up` is running" in second.stdout
@@ -129,8 +136,11 @@ def test_up_restarts_a_service_that_died_and_bookings_go_on(tmp_path):
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             citizen = sign_in(client, "after-crash@example.com")
-            booked = client.post("/v1/bookings", json=booking_body("JKT-SEL", bookable_day(5), "pagi", serial=78),
-                                 headers=citizen.headers("after-crash-key")).json()
+            booked = client.post(
+                "/v1/bookings",
+                json=booking_body("JKT-SEL", bookable_day(5), "pagi", serial=78),
+                headers=citizen.headers("after-crash-key"),
+            ).json()
             while booked["status"] == "requested" and time.monotonic() < deadline:
                 time.sleep(0.2)
                 booked = client.get(f"/v1/bookings/{booked['booking_id']}", headers=citizen.headers()).json()

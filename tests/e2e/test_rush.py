@@ -20,8 +20,15 @@ CAPACITY = 2 * 100  # one office day: pagi and siang, 100 each (the offices file
 
 def test_a_small_rush_sells_out_without_overbooking_on_both_systems(tmp_path: Path, postgres_admin: str):
     scenario = Scenario(users=300, offices=1, days=1, burst_seconds=2.0, double_tap=0.1, cancel=0.05, seed=7)
-    options = RushOptions(scenario, data_dir=tmp_path / "system", compare=True, postgres_admin=postgres_admin,
-                          baseline_workers=1, connections=100, output_dir=tmp_path / "report")
+    options = RushOptions(
+        scenario,
+        data_dir=tmp_path / "system",
+        compare=True,
+        postgres_admin=postgres_admin,
+        baseline_workers=1,
+        connections=100,
+        output_dir=tmp_path / "report",
+    )
 
     report = rush(options, Console(width=120))
 

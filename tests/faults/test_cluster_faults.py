@@ -22,12 +22,12 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
-
 from cluster_rush import FINAL, Rush, accept_terms, book_all, confirmed_numbers, final_outcomes, make_rush
+from support import bookable_day
+
 from paspor.cluster.local import LocalCluster
 from paspor.cluster.pgserver import PostgresUnavailable, PrivatePostgres
 from shared.events import partition_of
-from support import bookable_day
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPACITY, DEMAND = 12, 20  # per session: 8 of each session's 20 citizens are turned away
@@ -49,8 +49,12 @@ def postgres() -> Iterator[PrivatePostgres]:
 
 @pytest.fixture(scope="module")
 def cluster(postgres: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    running = LocalCluster(tmp_path_factory.mktemp("cluster"), postgres.database_url("paspor"), ROOT / "compose.yaml",
-                           env={"PASPOR_GATEWAY_RATE_ADDRESS": "100000"})
+    running = LocalCluster(
+        tmp_path_factory.mktemp("cluster"),
+        postgres.database_url("paspor"),
+        ROOT / "compose.yaml",
+        env={"PASPOR_GATEWAY_RATE_ADDRESS": "100000"},
+    )
     try:
         running.start()
         yield running
@@ -60,8 +64,10 @@ def cluster(postgres: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory)
 
 def offices_of_both_workers(cluster: LocalCluster) -> tuple[str, str]:
     """An office whose partition quota-1 owns, and one of quota-2's."""
-    owned = {name: {int(p) for p in cluster.specs[name].environment["PASPOR_QUOTA_PARTITIONS_OWNED"].split(",")}
-             for name in ("quota-1", "quota-2")}
+    owned = {
+        name: {int(p) for p in cluster.specs[name].environment["PASPOR_QUOTA_PARTITIONS_OWNED"].split(",")}
+        for name in ("quota-1", "quota-2")
+    }
     first = next(o for o in CANDIDATES if partition_of(o, 8) in owned["quota-1"])
     second = next(o for o in CANDIDATES if partition_of(o, 8) in owned["quota-2"])
     return first, second
@@ -71,9 +77,12 @@ def set_capacity(cluster: LocalCluster, sessions: list) -> None:  # noqa: ANN001
     token = cluster.issuer.token("operator@imigrasi.go.id", role="operator")
     for office, day, session in sessions:
         for _ in range(20):  # setting a capacity is idempotent: a busy answer (503) is asked again
-            answer = httpx.put(f"{cluster.gateway_urls[0]}/v1/operator/offices/{office}/capacity", timeout=30,
-                               json={"date": day.isoformat(), "session": session, "capacity": CAPACITY},
-                               headers={"Authorization": f"Bearer {token}", "X-Device-Id": "operator-desk-01"})
+            answer = httpx.put(
+                f"{cluster.gateway_urls[0]}/v1/operator/offices/{office}/capacity",
+                timeout=30,
+                json={"date": day.isoformat(), "session": session, "capacity": CAPACITY},
+                headers={"Authorization": f"Bearer {token}", "X-Device-Id": "operator-desk-01"},
+            )
             if answer.status_code != 503:
                 break
             time.sleep(0.5)
@@ -101,7 +110,11 @@ def rush_with_fault(cluster: LocalCluster, days_ahead: int, serial: int, fault: 
 
 def assert_nothing_lost_and_nothing_overbooked(rush: Rush) -> None:
     for citizen in rush.citizens:
-        assert citizen.status in FINAL or citizen.refusal == "sold_out", (citizen.subject, citizen.status, citizen.refusal)
+        assert citizen.status in FINAL or citizen.refusal == "sold_out", (
+            citizen.subject,
+            citizen.status,
+            citizen.refusal,
+        )
     for session, numbers in confirmed_numbers(rush).items():
         assert sorted(numbers) == list(range(1, min(CAPACITY, DEMAND) + 1)), f"{session}: {sorted(numbers)}"
 
@@ -109,8 +122,13 @@ def assert_nothing_lost_and_nothing_overbooked(rush: Rush) -> None:
 def assert_audit_is_clean(cluster: LocalCluster) -> None:
     """`paspor audit` replays the PostgreSQL stores, as an auditor would, with a booking service's settings."""
     env = os.environ | cluster.environment("booking-1")
-    result = subprocess.run([sys.executable, "-m", "paspor", "audit", "--format", "json", "--grace", "30"], env=env,
-                            capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-m", "paspor", "audit", "--format", "json", "--grace", "30"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
@@ -152,7 +170,9 @@ def test_a_quota_worker_crashing_mid_rush_loses_nothing_and_overbooks_nothing(cl
     cluster.check_processes()
 
 
-def test_postgres_restarting_mid_rush_loses_nothing_and_overbooks_nothing(cluster: LocalCluster, postgres: PrivatePostgres):
+def test_postgres_restarting_mid_rush_loses_nothing_and_overbooks_nothing(
+    cluster: LocalCluster, postgres: PrivatePostgres
+):
     rush = rush_with_fault(cluster, 16, 3, lambda: postgres.restart("fast"))
     assert_nothing_lost_and_nothing_overbooked(rush)
     assert_audit_is_clean(cluster)

@@ -8,15 +8,21 @@ import asyncio
 import threading
 import time
 
-from paspor.natsserver import NatsServer
 from quota_rush import Outcomes, make_requests, publish, read_outcomes, start_worker, stop, wait_ready
-from shared.events import Slot
 from support import bookable_day
+
+from paspor.natsserver import NatsServer
+from shared.events import Slot
 
 
 def rush_slots() -> list[Slot]:
     day, later = bookable_day(6), bookable_day(9)
-    return [Slot(office=o, date=d, session=s) for o in ("GRESIK", "JKT-SEL") for d in (day, later) for s in ("pagi", "siang")]
+    return [
+        Slot(office=o, date=d, session=s)
+        for o in ("GRESIK", "JKT-SEL")
+        for d in (day, later)
+        for s in ("pagi", "siang")
+    ]
 
 
 def publishing_in_background(url: str, requests: list) -> threading.Thread:  # noqa: ANN001

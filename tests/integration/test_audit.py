@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from support import bookable_day
 from typer.testing import CliRunner
 
 from paspor.audit import Scope, run_audit
@@ -22,7 +23,6 @@ from paspor.audit.sample import Pipeline, citizen, request
 from paspor.cli import app as cli
 from services.quota.domain import Request, SessionQuota, decision
 from shared.events import utcnow
-from support import bookable_day
 
 OFFICE = "GRESIK"
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -63,10 +63,14 @@ class History:
         reader.close()
         if self.settings.event_store == "sqlite":
             with sqlite3.connect(self.settings.data_dir / f"{store}.sqlite") as db:
-                db.execute(f"DELETE FROM {table} WHERE topic LIKE ? AND originator_id = ?", (f"%:{kind}", aggregate_id.hex))
+                db.execute(
+                    f"DELETE FROM {table} WHERE topic LIKE ? AND originator_id = ?", (f"%:{kind}", aggregate_id.hex)
+                )
         else:
             with psycopg.connect(self.settings.postgres_url, autocommit=True) as db:
-                db.execute(f"DELETE FROM {table} WHERE topic LIKE %s AND originator_id = %s", (f"%:{kind}", aggregate_id))
+                db.execute(
+                    f"DELETE FROM {table} WHERE topic LIKE %s AND originator_id = %s", (f"%:{kind}", aggregate_id)
+                )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -91,7 +95,9 @@ def test_an_honest_history_passes_every_invariant(history: History):
 def test_a_reservation_written_behind_the_services_back_is_caught(history: History):
     session = history.session()
     intruders = [Request(str(uuid.uuid4()), "c", "m") for _ in range(2)]
-    session._decided(OFFICE, history.day, "pagi", [decision(r, n, None, 0) for r, n in zip(intruders, (7, 8))])
+    session._decided(
+        OFFICE, history.day, "pagi", [decision(r, n, None, 0) for r, n in zip(intruders, (7, 8), strict=True)]
+    )
     history.pipeline.quota.save(session)
 
     result = run_audit(history.settings, SETTLED)
@@ -139,8 +145,16 @@ def test_a_second_check_in_on_another_day_is_caught(history: History):
 
 def test_the_command_exits_non_zero_and_lists_the_offending_events(history: History):
     history.delete("quota", "SessionQuota.Released", SessionQuota.id_for(OFFICE, history.day, "pagi"))
-    store = ["--data-dir", str(history.settings.data_dir), "--event-store", history.settings.event_store,
-             "--postgres-url", history.settings.postgres_url, "--grace", "0"]
+    store = [
+        "--data-dir",
+        str(history.settings.data_dir),
+        "--event-store",
+        history.settings.event_store,
+        "--postgres-url",
+        history.settings.postgres_url,
+        "--grace",
+        "0",
+    ]
 
     terminal = CliRunner().invoke(cli, ["audit", *store])
     as_csv = CliRunner().invoke(cli, ["audit", *store, "--format", "csv"])

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nats
+from support import bookable_day
 
 from paspor.audit import Scope, run_audit
 from paspor.audit.jetstream import cross_check_streams, wire_functions
@@ -18,7 +19,6 @@ from paspor.natsserver import NatsServer
 from shared.events import BookingRequested, subject_for, utcnow
 from shared.runtime.bus import ensure_streams
 from shared.runtime.relay import Relay
-from support import bookable_day
 
 SETTLED = dt.timedelta(0)
 
@@ -61,16 +61,25 @@ async def test_streams_that_carry_exactly_the_stored_events_pass(tmp_path: Path,
     assert result.scope["jetstream"]["messages_read"] == result.scope["jetstream"]["messages_expected"] > 4
 
 
-async def test_a_stored_event_never_published_and_a_message_never_stored_are_caught(tmp_path: Path, nats_server: NatsServer):
+async def test_a_stored_event_never_published_and_a_message_never_stored_are_caught(
+    tmp_path: Path, nats_server: NatsServer
+):
     pipeline = a_history(tmp_path)
     await publish_everything(pipeline, nats_server.url)
     pipeline.sign_up(range(9, 10), utcnow())
     pipeline.book([request(9, "GRESIK", bookable_day(3), "siang")], utcnow())  # stored, but no relay runs
-    forged = BookingRequested(booking_id=uuid.uuid4(), slot={"office": "GRESIK", "date": bookable_day(3), "session": "pagi"},
-                              correlation_id=uuid.uuid4(), applicants=1)
+    forged = BookingRequested(
+        booking_id=uuid.uuid4(),
+        slot={"office": "GRESIK", "date": bookable_day(3), "session": "pagi"},
+        correlation_id=uuid.uuid4(),
+        applicants=1,
+    )
     nc = await nats.connect(nats_server.url)
-    await nc.jetstream().publish(subject_for(forged, "GRESIK"), forged.model_dump_json().encode(),
-                                 headers={"Nats-Msg-Id": str(forged.message_id)})
+    await nc.jetstream().publish(
+        subject_for(forged, "GRESIK"),
+        forged.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": str(forged.message_id)},
+    )
     await nc.close()
 
     result = await _in_thread(audit, pipeline, nats_server.url)

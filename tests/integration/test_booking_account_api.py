@@ -8,12 +8,18 @@ import time
 import httpx
 import nats
 import pytest
-
-from shared.events import BookingCheckedIn, Slot, subject_for
 from support import Citizen, bookable_day, booking_body, kk, nik, sign_in
 
-PROFILE = {"full_name": "Dewi  Lestari", "nik": nik(777001, woman=True), "kk_number": kk(777001),
-           "phone": "0812-3456-7001", "email": "Dewi@Example.com", "birth_date": "1990-05-17"}
+from shared.events import BookingCheckedIn, Slot, subject_for
+
+PROFILE = {
+    "full_name": "Dewi  Lestari",
+    "nik": nik(777001, woman=True),
+    "kk_number": kk(777001),
+    "phone": "0812-3456-7001",
+    "email": "Dewi@Example.com",
+    "birth_date": "1990-05-17",
+}
 
 
 @pytest.fixture
@@ -32,15 +38,21 @@ def test_a_profile_is_validated_and_kept_for_its_owner(client):
 
     saved = client.put("/v1/me", json=PROFILE, headers=dewi.headers())
     assert saved.status_code == 200, saved.text
-    assert (saved.json()["full_name"], saved.json()["phone"], saved.json()["email"]) == \
-        ("Dewi Lestari", "+6281234567001", "dewi@example.com")
+    assert (saved.json()["full_name"], saved.json()["phone"], saved.json()["email"]) == (
+        "Dewi Lestari",
+        "+6281234567001",
+        "dewi@example.com",
+    )
     assert client.get("/v1/me", headers=dewi.headers()).json() == saved.json()
 
 
 def test_a_device_belongs_to_the_first_account_that_signs_in_on_it(client):
     first = sign_in(client, "first-on-phone@example.com")
-    second = Citizen(client, "second-on-phone@example.com",
-                     client.post("/v1/dev/token", json={"subject": "second-on-phone@example.com"}).json()["access_token"])
+    second = Citizen(
+        client,
+        "second-on-phone@example.com",
+        client.post("/v1/dev/token", json={"subject": "second-on-phone@example.com"}).json()["access_token"],
+    )
     second.device = first.device
 
     refused = client.post("/v1/me/terms", json={"version": "2026.1"}, headers=second.headers())
@@ -61,7 +73,11 @@ def test_a_booking_shows_its_session_times_counts_as_a_registration_and_ends_at_
     mine = client.get("/v1/bookings", headers=rina.headers()).json()
     assert [b["booking_id"] for b in mine] == [booking["booking_id"]]
     registrations = client.get("/v1/me/registrations", headers=rina.headers()).json()
-    assert (registrations["used"], registrations["left"], registrations["active_booking_id"]) == (1, 4, booking["booking_id"])
+    assert (registrations["used"], registrations["left"], registrations["active_booking_id"]) == (
+        1,
+        4,
+        booking["booking_id"],
+    )
 
     asyncio.run(check_in(system.nats.url, booking))
 
@@ -72,10 +88,15 @@ def test_a_booking_shows_its_session_times_counts_as_a_registration_and_ends_at_
 
 async def check_in(nats_url: str, booking: dict) -> None:
     """What the notifier publishes when an officer scans the ticket."""
-    event = BookingCheckedIn(booking_id=booking["booking_id"], slot=Slot.model_validate(booking["slot"]), officer="petugas-malang-1")
+    event = BookingCheckedIn(
+        booking_id=booking["booking_id"], slot=Slot.model_validate(booking["slot"]), officer="petugas-malang-1"
+    )
     nc = await nats.connect(nats_url)
-    await nc.jetstream().publish(subject_for(event, booking["slot"]["office"]), event.model_dump_json().encode(),
-                                 headers={"Nats-Msg-Id": str(event.message_id)})
+    await nc.jetstream().publish(
+        subject_for(event, booking["slot"]["office"]),
+        event.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": str(event.message_id)},
+    )
     await nc.close()
 
 

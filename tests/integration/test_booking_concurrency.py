@@ -20,10 +20,10 @@ from pathlib import Path
 
 import nats
 import pytest
+from support import bookable_day, kk, nik
 
 from services.booking.main import BookingSettings, build_application
 from shared.events import AcceptTerms, Applicant, Caller, Commands, ListBookings, RequestBooking
-from support import bookable_day, kk, nik
 
 BACKENDS = ["memory", "sqlite", "postgres"]
 
@@ -46,9 +46,12 @@ def start_replicas(nats_url: str, store: dict[str, str], count: int, tmp_path: P
     for i in range(count):
         log_path = tmp_path / f"booking-{i}.log"
         with open(log_path, "wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", "paspor", "service", "booking"],
-                                       env=os.environ | store | {"PASPOR_NATS_URL": nats_url},
-                                       stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "paspor", "service", "booking"],
+                env=os.environ | store | {"PASPOR_NATS_URL": nats_url},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         process.log_path = log_path  # type: ignore[attr-defined]
         replicas.append(process)
     deadline = time.monotonic() + 30
@@ -76,7 +79,9 @@ def citizen(name: str) -> Caller:
 
 def booking(caller: Caller, niks: list[str], key: str) -> RequestBooking:
     return RequestBooking(
-        caller=caller, idempotency_key=key, kk_number=kk(random.randrange(10**9)),
+        caller=caller,
+        idempotency_key=key,
+        kk_number=kk(random.randrange(10**9)),
         slot={"office": "JKT-SEL", "date": bookable_day(5), "session": "pagi"},
         applicants=[Applicant(name="Applicant", nik=n, birth_date="1990-05-17") for n in niks],
     )

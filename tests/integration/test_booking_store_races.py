@@ -8,11 +8,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support import bookable_day, kk, nik
 
 from services.booking.errors import ActiveBookingExists, NikAlreadyBooked
 from services.booking.main import BookingSettings, build_application
 from shared.events import Applicant, Caller, RequestBooking, utcnow
-from support import bookable_day, kk, nik
 
 KEY = "q0wWfQ0u1w3kzS8V4B3Zb2bPZK7kdl0m9xWc6m3cJ3Y="
 
@@ -32,8 +32,10 @@ def replicas(request, tmp_path: Path):
 
 def booking(subject: str, nik_number: str, key: str) -> RequestBooking:
     return RequestBooking(
-        caller=Caller(provider="google", subject=subject, device_id=f"phone-of-{subject}"), idempotency_key=key,
-        kk_number=kk(7), slot={"office": "GRESIK", "date": bookable_day(5), "session": "siang"},
+        caller=Caller(provider="google", subject=subject, device_id=f"phone-of-{subject}"),
+        idempotency_key=key,
+        kk_number=kk(7),
+        slot={"office": "GRESIK", "date": bookable_day(5), "session": "siang"},
         applicants=[Applicant(name="Applicant", nik=nik_number, birth_date=dt.date(1990, 5, 17))],
     )
 
@@ -41,7 +43,10 @@ def booking(subject: str, nik_number: str, key: str) -> RequestBooking:
 def test_a_group_that_lost_a_race_to_another_replica_is_decided_again_one_by_one(replicas, monkeypatch):
     first, second = replicas
     run, serial = uuid.uuid4().hex[:8], random.randrange(10**6)
-    group = [booking(f"siti-{run}", nik(serial), f"siti-{run}-a"), booking(f"budi-{run}", nik(serial + 1), f"budi-{run}-a")]
+    group = [
+        booking(f"siti-{run}", nik(serial), f"siti-{run}-a"),
+        booking(f"budi-{run}", nik(serial + 1), f"budi-{run}-a"),
+    ]
     rival = booking(f"siti-{run}", nik(serial + 2), f"siti-{run}-b")
     save, won = first.save, []
 

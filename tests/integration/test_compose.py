@@ -19,11 +19,11 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
+from support import bookable_day, booking_body, temporary_database
 
 from paspor.cluster import compose
 from paspor.cluster.local import LocalCluster
 from paspor.cluster.natsconf import NodeConfig, routes
-from support import bookable_day, booking_body, temporary_database
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE = compose.load(ROOT / "compose.yaml")
@@ -66,8 +66,12 @@ def test_streams_are_replicated_once_per_node_and_services_reach_every_node():
 
 
 def test_the_quota_workers_share_every_partition_exactly_once():
-    owned = [p for spec in SPECS if spec.kind == "quota"
-             for p in spec.environment["PASPOR_QUOTA_PARTITIONS_OWNED"].split(",")]
+    owned = [
+        p
+        for spec in SPECS
+        if spec.kind == "quota"
+        for p in spec.environment["PASPOR_QUOTA_PARTITIONS_OWNED"].split(",")
+    ]
     partitions = int(SPECS[0].environment["PASPOR_PARTITIONS"])
     assert sorted(int(p) for p in owned) == list(range(partitions))
 
@@ -79,8 +83,10 @@ def test_every_service_has_a_health_check_a_restart_policy_and_its_volumes():
     for spec in SPECS:
         assert SERVICES[spec.name]["healthcheck"]["test"][1:4] == ["paspor", "cluster", "health"]
         if spec.kind != "gateway":
-            assert all(SERVICES[spec.name]["depends_on"][d]["condition"] == "service_healthy"
-                       for d in ("nats1", "nats2", "nats3", "postgres"))
+            assert all(
+                SERVICES[spec.name]["depends_on"][d]["condition"] == "service_healthy"
+                for d in ("nats1", "nats2", "nats3", "postgres")
+            )
     assert "postgres:/var/lib/postgresql/data" in SERVICES["postgres"]["volumes"]
     assert "notifier-keys:/data/keys" in SERVICES["notifier"]["volumes"], "the ticket signing key survives"
 
@@ -124,11 +130,16 @@ def test_compose_commands_run_as_local_processes_and_serve_a_booking_across_gate
     with httpx.Client(timeout=30) as client:
         version = client.get(f"{first}/v1/me/terms", headers=headers).json()["current_version"]
         client.post(f"{second}/v1/me/terms", json={"version": version}, headers=headers).raise_for_status()
-        booked = client.post(f"{first}/v1/bookings", json=booking_body("GRESIK", bookable_day(5), "pagi", 1),
-                             headers=headers | {"Idempotency-Key": "siti-first-try"})
+        booked = client.post(
+            f"{first}/v1/bookings",
+            json=booking_body("GRESIK", bookable_day(5), "pagi", 1),
+            headers=headers | {"Idempotency-Key": "siti-first-try"},
+        )
         assert booked.status_code in (201, 202), booked.text
         seen = follow(client, f"{second}/v1/bookings/{booked.json()['booking_id']}", headers)
-    assert (seen["status"], seen["queue_number"]) == ("confirmed", 1), "decided by a quota worker, seen by the other gateway"
+    assert (seen["status"], seen["queue_number"]) == ("confirmed", 1), (
+        "decided by a quota worker, seen by the other gateway"
+    )
 
 
 def follow(client: httpx.Client, url: str, headers: dict[str, str], timeout: float = 30) -> dict:
@@ -152,8 +163,10 @@ def test_streams_consumers_and_buckets_have_three_replicas(cluster: LocalCluster
         nc = await nats.connect(servers=cluster.nats.urls)
         js = nc.jetstream()
         found = {s.config.name: s.config.num_replicas for s in await js.streams_info()}
-        found |= {f"consumer {c.name}": c.config.num_replicas or found["PASPOR_BOOKING"]
-                  for c in await js.consumers_info("PASPOR_BOOKING")}
+        found |= {
+            f"consumer {c.name}": c.config.num_replicas or found["PASPOR_BOOKING"]
+            for c in await js.consumers_info("PASPOR_BOOKING")
+        }
         await nc.close()
         return found
 
@@ -165,10 +178,12 @@ def test_streams_consumers_and_buckets_have_three_replicas(cluster: LocalCluster
 
 def test_a_service_container_health_check_passes_with_its_environment(cluster: LocalCluster):
     env = os.environ | cluster.environment("quota-1")
-    result = subprocess.run([sys.executable, "-m", "paspor", "cluster", "health"], env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "paspor", "cluster", "health"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     broken = env | {"PASPOR_POSTGRES_URL": "postgresql://postgres@127.0.0.1:1/none"}
-    result = subprocess.run([sys.executable, "-m", "paspor", "cluster", "health"], env=broken, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "paspor", "cluster", "health"], env=broken, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1 and "PostgreSQL unreachable" in result.stdout

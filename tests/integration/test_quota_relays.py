@@ -9,6 +9,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import nats
+from support import bookable_day
 
 from paspor.natsserver import NatsServer
 from services.quota.application import QuotaApplication
@@ -17,7 +18,6 @@ from shared.events import BookingRequested, Slot, partition_of, utcnow
 from shared.offices import load_offices
 from shared.runtime.bus import ensure_streams
 from shared.runtime.relay import Relay, Scope
-from support import bookable_day
 
 PARTITIONS = 8
 LOW, HIGH = frozenset(range(4)), frozenset(range(4, 8))
@@ -29,8 +29,12 @@ def offices_in(partitions: frozenset[int], count: int) -> list[str]:
 
 def requests_for(offices: list[str], per_session: int) -> list[BookingRequested]:
     day = bookable_day(5)
-    return [BookingRequested(booking_id=uuid.uuid4(), slot=Slot(office=office, date=day, session=session), applicants=1)
-            for office in offices for session in ("pagi", "siang") for _ in range(per_session)]
+    return [
+        BookingRequested(booking_id=uuid.uuid4(), slot=Slot(office=office, date=day, session=session), applicants=1)
+        for office in offices
+        for session in ("pagi", "siang")
+        for _ in range(per_session)
+    ]
 
 
 class Published:

@@ -7,10 +7,10 @@ import json
 
 import nats
 import pytest
-
 from quota_rush import make_requests, publish, read_outcomes, start_worker, stop, wait_ready
-from shared.events import AVAILABILITY_BUCKET, SessionRemaining, Slot, availability_key
 from support import bookable_day
+
+from shared.events import AVAILABILITY_BUCKET, SessionRemaining, Slot, availability_key
 
 
 def slots() -> list[Slot]:
@@ -75,7 +75,9 @@ def test_the_availability_read_model_is_current_after_every_batch(nats_server, t
         nc = await nats.connect(nats_server.url)
         kv = await nc.jetstream().key_value(AVAILABILITY_BUCKET)
         for _ in range(50):  # the worker writes it before it publishes the outcomes; allow a moment
-            value = SessionRemaining.model_validate_json((await kv.get(availability_key(session.office, session.date, session.session))).value)
+            value = SessionRemaining.model_validate_json(
+                (await kv.get(availability_key(session.office, session.date, session.session))).value
+            )
             if value.booked == 100:
                 break
             await asyncio.sleep(0.1)

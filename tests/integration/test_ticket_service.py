@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
+from ticket_story import DAY, at, cancelled, confirmed
 
 from services.gateway.main import GatewaySettings, build
 from services.notifier.main import NotifierSettings, build_application
@@ -23,7 +24,6 @@ from shared.events import Commands, GetTicket, subject_for
 from shared.runtime.consumer import BatchConsumer
 from shared.runtime.relay import Relay
 from shared.runtime.service import Runtime
-from ticket_story import DAY, at, cancelled, confirmed
 
 
 class Office:
@@ -39,7 +39,9 @@ class Office:
     async def start(self) -> None:
         js = await self.runtime.start()
         self.relay = Relay("notifier", self.app, js, functools.partial(to_wire, partitions=8), self.runtime.writer)
-        consumer = BatchConsumer(js, BOOKINGS, batch_handler(self.app, self.runtime.writer, self.relay.wake), "notifier")
+        consumer = BatchConsumer(
+            js, BOOKINGS, batch_handler(self.app, self.runtime.writer, self.relay.wake), "notifier"
+        )
         self.runtime.spawn(consumer.run(), "bookings")
         self.runtime.spawn(self.relay.run(), "relay")
         register_queries(self.runtime.broker, self.app, self.runtime.writer, self.relay.wake, lambda: self.now)
@@ -95,7 +97,9 @@ async def test_an_officer_checks_a_ticket_in_once_and_the_second_scan_says_when_
         first = await http.post("/v1/checkin", json={"payload": payload}, headers=ani)
         office.now += dt.timedelta(minutes=20)
         image = base64.b64encode(qr_png(payload)).decode()
-        second = await http.post("/v1/checkin", json={"image": image}, headers=await token(http, "budi", role="officer", office="JKT-SEL"))
+        second = await http.post(
+            "/v1/checkin", json={"image": image}, headers=await token(http, "budi", role="officer", office="JKT-SEL")
+        )
 
     assert first.status_code == 200, first.text
     assert (first.json()["queue_number"], first.json()["applicants"], first.json()["officer"]) == (5, 2, "dev:ani")
@@ -103,7 +107,11 @@ async def test_an_officer_checks_a_ticket_in_once_and_the_second_scan_says_when_
     assert second.json()["detail"] == "Already checked in at 09:05 by dev:ani."
     assert second.json()["checked_in"]["officer"] == "dev:ani"
     event = await office.next_event("checked_in")
-    assert (event["type"], event["booking_id"], event["officer"]) == ("BookingCheckedIn", str(booking.booking_id), "dev:ani")
+    assert (event["type"], event["booking_id"], event["officer"]) == (
+        "BookingCheckedIn",
+        str(booking.booking_id),
+        "dev:ani",
+    )
 
 
 async def test_check_in_is_for_officers_of_the_ticket_s_office_and_confirmed_bookings_only(office):
@@ -115,12 +123,21 @@ async def test_check_in_is_for_officers_of_the_ticket_s_office_and_confirmed_boo
     await asyncio.sleep(0.5)  # the cancellation reaches the notifier
     async with httpx.AsyncClient(transport=httpx.ASGITransport(office.api), base_url="http://gateway") as http:
         citizen = await http.post("/v1/checkin", json={"payload": payloads[0]}, headers=await token(http, "siti"))
-        elsewhere = await http.post("/v1/checkin", json={"payload": payloads[0]},
-                                    headers=await token(http, "dewi", role="officer", office="GRESIK"))
-        void = await http.post("/v1/checkin", json={"payload": payloads[1]},
-                               headers=await token(http, "ani", role="officer", office="JKT-SEL"))
-        junk = await http.post("/v1/checkin", json={"image": base64.b64encode(b"no picture").decode()},
-                               headers=await token(http, "ani", role="officer", office="JKT-SEL"))
+        elsewhere = await http.post(
+            "/v1/checkin",
+            json={"payload": payloads[0]},
+            headers=await token(http, "dewi", role="officer", office="GRESIK"),
+        )
+        void = await http.post(
+            "/v1/checkin",
+            json={"payload": payloads[1]},
+            headers=await token(http, "ani", role="officer", office="JKT-SEL"),
+        )
+        junk = await http.post(
+            "/v1/checkin",
+            json={"image": base64.b64encode(b"no picture").decode()},
+            headers=await token(http, "ani", role="officer", office="JKT-SEL"),
+        )
 
     assert (citizen.status_code, citizen.json()["code"]) == (403, "forbidden")
     assert (elsewhere.status_code, elsewhere.json()["code"]) == (422, "wrong_office")

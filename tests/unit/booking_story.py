@@ -11,7 +11,7 @@ from services.booking.domain import Rules
 from shared.calendar import is_office_day
 from shared.events import Applicant, Caller, RequestBooking, SlotRejected, SlotReserved
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MONDAY_MORNING = dt.datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 09:00 in Jakarta
 
 
@@ -41,7 +41,9 @@ class World:
     readers: int = 1
 
     def __post_init__(self) -> None:
-        self.app = BookingApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, rules=self.rules, readers=self.readers)
+        self.app = BookingApplication(
+            env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, rules=self.rules, readers=self.readers
+        )
 
     def caller(self, subject: str, device: str | None = None) -> Caller:
         return Caller(provider="google", subject=subject, device_id=device or f"phone-of-{subject}")
@@ -52,10 +54,20 @@ class World:
         self.app.accept_terms(caller, self.rules.terms_version, self.now)
         return caller
 
-    def request(self, caller: Caller, niks: list[str], key: str | None = None, kk_number: str | None = None,
-                day: dt.date | None = None, office: str = "JKT-SEL", session: str = "pagi") -> RequestBooking:
+    def request(
+        self,
+        caller: Caller,
+        niks: list[str],
+        key: str | None = None,
+        kk_number: str | None = None,
+        day: dt.date | None = None,
+        office: str = "JKT-SEL",
+        session: str = "pagi",
+    ) -> RequestBooking:
         return RequestBooking(
-            caller=caller, idempotency_key=key or uuid.uuid4().hex, kk_number=kk_number or kk(1),
+            caller=caller,
+            idempotency_key=key or uuid.uuid4().hex,
+            kk_number=kk_number or kk(1),
             slot={"office": office, "date": day or office_day(self.now.date()), "session": session},
             applicants=[Applicant(name=f"Applicant {n[-4:]}", nik=n, birth_date=dt.date(1990, 5, 17)) for n in niks],
         )
@@ -66,7 +78,9 @@ class World:
     def confirm(self, booking_id: uuid.UUID, queue_number: int = 1) -> None:
         booking = self.app.booking(booking_id)
         slot = {"office": booking.office, "date": booking.day, "session": booking.session}
-        self.app.apply_outcomes([SlotReserved(booking_id=booking_id, slot=slot, queue_number=queue_number, remaining=9)], self.now)
+        self.app.apply_outcomes(
+            [SlotReserved(booking_id=booking_id, slot=slot, queue_number=queue_number, remaining=9)], self.now
+        )
 
     def reject(self, booking_id: uuid.UUID, reason: str = "sold_out") -> None:
         booking = self.app.booking(booking_id)

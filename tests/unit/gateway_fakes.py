@@ -30,8 +30,11 @@ class FakeServices:
         self.bookings: dict[str, tuple[str, dict]] = {}  # booking id -> (account, view)
         self.decide_at_once = True  # False: bookings stay `requested` until `decide` is called
         self.handlers = {
-            Commands.REQUEST_BOOKING: self.request, Commands.GET_BOOKING: self.get, Commands.CANCEL_BOOKING: self.cancel,
-            Commands.LIST_BOOKINGS: self.list, Commands.GET_PROFILE: lambda m: {"profile": None},
+            Commands.REQUEST_BOOKING: self.request,
+            Commands.GET_BOOKING: self.get,
+            Commands.CANCEL_BOOKING: self.cancel,
+            Commands.LIST_BOOKINGS: self.list,
+            Commands.GET_PROFILE: lambda m: {"profile": None},
             Commands.GET_TERMS: lambda m: {"terms": {"current_version": "1", "accepted": False}},
             Commands.ACCEPT_TERMS: lambda m: {"terms": {"current_version": "1", "accepted": True}},
             Commands.GET_REGISTRATIONS: lambda m: {"registrations": {"used": 0, "limit": 5, "left": 5}},
@@ -52,8 +55,13 @@ class FakeServices:
     def request(self, command: Any) -> dict:
         booking_id = str(derived_id("booking", self.account(command.caller), command.idempotency_key))
         status, number = ("confirmed", len(self.bookings) + 1) if self.decide_at_once else ("requested", None)
-        view = BookingView(booking_id=booking_id, slot=command.slot, status=status, applicants=len(command.applicants),
-                           queue_number=number).model_dump(mode="json")
+        view = BookingView(
+            booking_id=booking_id,
+            slot=command.slot,
+            status=status,
+            applicants=len(command.applicants),
+            queue_number=number,
+        ).model_dump(mode="json")
         self.bookings.setdefault(booking_id, (self.account(command.caller), view))
         return {"booking": self.bookings[booking_id][1]}
 
@@ -66,7 +74,9 @@ class FakeServices:
 
     def get(self, query: Any) -> dict:
         account, view = self.bookings.get(str(query.booking_id), (None, None))
-        return {"booking": view} if view and account == query.account else problem("booking_not_found", "no such booking")
+        return (
+            {"booking": view} if view and account == query.account else problem("booking_not_found", "no such booking")
+        )
 
     def cancel(self, command: Any) -> dict:
         found = self.get(type("Q", (), {"booking_id": command.booking_id, "account": self.account(command.caller)}))
@@ -80,18 +90,30 @@ class FakeServices:
         return {"bookings": [v for a, v in self.bookings.values() if a == self.account(query.caller)]}
 
 
-def gateway_app(keys: Path, services: FakeServices | None = None, limits: Limits | None = None,
-                availability: AvailabilityView | None = None) -> tuple[Any, Gateway, DevIssuer]:
+def gateway_app(
+    keys: Path,
+    services: FakeServices | None = None,
+    limits: Limits | None = None,
+    availability: AvailabilityView | None = None,
+) -> tuple[Any, Gateway, DevIssuer]:
     """The real gateway app on fake services, with the development issuer for tokens."""
     dev = DevIssuer(keys)
     view = availability or AvailabilityView()
     view.loaded.set()
-    gw = Gateway(services or FakeServices(), TokenVerifier([dev_trust(dev)]), dev, 0.05, view,
-                 limits or Limits.per_second(10_000, 10_000, 10_000))
+    gw = Gateway(
+        services or FakeServices(),
+        TokenVerifier([dev_trust(dev)]),
+        dev,
+        0.05,
+        view,
+        limits or Limits.per_second(10_000, 10_000, 10_000),
+    )
     return build_api(gw), gw, dev
 
 
-def bearer(dev: DevIssuer, subject: str = "siti@example.com", device: str | None = "device-siti-0001", **claims: Any) -> dict:
+def bearer(
+    dev: DevIssuer, subject: str = "siti@example.com", device: str | None = "device-siti-0001", **claims: Any
+) -> dict:
     headers = {"Authorization": f"Bearer {dev.issue(subject, **claims)}"}
     return headers | ({"X-Device-Id": device} if device else {})
 
@@ -100,4 +122,3 @@ def next_office_day(start_in: int = 3) -> dt.date:
     from support import bookable_day
 
     return bookable_day(start_in)
-

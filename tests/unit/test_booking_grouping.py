@@ -19,7 +19,9 @@ async def test_requests_arriving_while_a_group_is_saved_form_the_next_group():
     callers = [world.signed_up(f"citizen-{i}") for i in range(30)]
     with ThreadPoolExecutor(max_workers=1) as writer:
         groups = RequestGroups(world.app, writer, on_saved=lambda: None, max_group=500)
-        outcomes = await asyncio.gather(*(groups.submit(world.request(c, [nik(i)], day=SOON)) for i, c in enumerate(callers)))
+        outcomes = await asyncio.gather(
+            *(groups.submit(world.request(c, [nik(i)], day=SOON)) for i, c in enumerate(callers))
+        )
     assert all(isinstance(o, BookingView) for o in outcomes)
     assert groups.groups < len(callers)
 
@@ -30,7 +32,10 @@ async def test_a_caller_who_gave_up_does_not_stop_the_others():
     with ThreadPoolExecutor(max_workers=1) as writer:
         groups = RequestGroups(world.app, writer, on_saved=lambda: None)
         impatient = asyncio.create_task(groups.submit(world.request(callers[0], [nik(0)], day=SOON)))
-        others = [asyncio.create_task(groups.submit(world.request(c, [nik(i)], day=SOON))) for i, c in enumerate(callers[1:], 1)]
+        others = [
+            asyncio.create_task(groups.submit(world.request(c, [nik(i)], day=SOON)))
+            for i, c in enumerate(callers[1:], 1)
+        ]
         await asyncio.sleep(0)
         impatient.cancel()
         outcomes = await asyncio.wait_for(asyncio.gather(*others), timeout=10)

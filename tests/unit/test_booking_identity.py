@@ -29,17 +29,20 @@ def test_a_womans_nik_adds_40_to_the_day_of_birth():
     assert nik(1, birth=dt.date(1985, 12, 3), woman=True)[6:8] == "43"
 
 
-@pytest.mark.parametrize("bad, why", [
-    ("317401570590001", "exactly 16 digits"),
-    ("31740157059000x1", "exactly 16 digits"),
-    ("9974015705900001", "region"),  # no province 99
-    ("3100015705900001", "region"),  # regency 00
-    ("3174003205900001", "region"),  # district 00
-    ("3174013205900001", "birth date"),  # day 32
-    ("3174017205900001", "birth date"),  # day 72 (a woman's 32)
-    ("3174011713900001", "birth date"),  # month 13
-    ("3174011705900000", "serial"),
-])
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        ("317401570590001", "exactly 16 digits"),
+        ("31740157059000x1", "exactly 16 digits"),
+        ("9974015705900001", "region"),  # no province 99
+        ("3100015705900001", "region"),  # regency 00
+        ("3174003205900001", "region"),  # district 00
+        ("3174013205900001", "birth date"),  # day 32
+        ("3174017205900001", "birth date"),  # day 72 (a woman's 32)
+        ("3174011713900001", "birth date"),  # month 13
+        ("3174011705900000", "serial"),
+    ],
+)
 def test_a_nik_with_a_wrong_structure_is_refused_with_the_reason(bad, why):
     with pytest.raises(InvalidNik) as caught:
         check_nik(bad)
@@ -59,13 +62,16 @@ def test_a_kk_is_16_digits_with_a_valid_region():
             check_kk(bad)
 
 
-@pytest.mark.parametrize("phone, normal", [
-    ("081234567890", "+6281234567890"),
-    ("0812-3456-7890", "+6281234567890"),
-    ("+62 812 3456 7890", "+6281234567890"),
-    ("6281234567890", "+6281234567890"),
-    ("(021) 5551234", "+62215551234"),
-])
+@pytest.mark.parametrize(
+    "phone, normal",
+    [
+        ("081234567890", "+6281234567890"),
+        ("0812-3456-7890", "+6281234567890"),
+        ("+62 812 3456 7890", "+6281234567890"),
+        ("6281234567890", "+6281234567890"),
+        ("(021) 5551234", "+62215551234"),
+    ],
+)
 def test_indonesian_phone_numbers_are_accepted_in_their_usual_formats(phone, normal):
     assert normalise_phone(phone) == normal
 
@@ -77,8 +83,17 @@ def test_other_phone_numbers_are_refused(phone):
 
 
 def profile(world: World, caller, **changes: object) -> UpdateProfile:
-    fields = dict(full_name="Siti Aminah", nik=nik(1), kk_number=kk(1), phone="0812 3456 7890",
-                  email="Siti@Example.com", birth_date=dt.date(1990, 5, 17)) | changes
+    fields = (
+        dict(
+            full_name="Siti Aminah",
+            nik=nik(1),
+            kk_number=kk(1),
+            phone="0812 3456 7890",
+            email="Siti@Example.com",
+            birth_date=dt.date(1990, 5, 17),
+        )
+        | changes
+    )
     return UpdateProfile(caller=caller, **fields)
 
 
@@ -89,18 +104,26 @@ def test_a_profile_is_kept_normalised_and_shown_to_its_owner():
     world.app.update_profile(profile(world, siti), world.now)
 
     saved = world.app.profile(siti)
-    assert (saved.full_name, saved.phone, saved.email, saved.nik) == ("Siti Aminah", "+6281234567890", "siti@example.com", nik(1))
+    assert (saved.full_name, saved.phone, saved.email, saved.nik) == (
+        "Siti Aminah",
+        "+6281234567890",
+        "siti@example.com",
+        nik(1),
+    )
 
 
-@pytest.mark.parametrize("changes, error", [
-    ({"nik": "3174015705900000"}, InvalidNik),
-    ({"birth_date": dt.date(1990, 5, 18)}, InvalidNik),
-    ({"kk_number": "12345"}, InvalidKk),
-    ({"phone": "+4915112345678"}, InvalidPhone),
-    ({"email": "siti-at-example.com"}, InvalidProfile),
-    ({"full_name": "S1ti"}, InvalidProfile),
-    ({"birth_date": dt.date(2030, 1, 1)}, InvalidProfile),
-])
+@pytest.mark.parametrize(
+    "changes, error",
+    [
+        ({"nik": "3174015705900000"}, InvalidNik),
+        ({"birth_date": dt.date(1990, 5, 18)}, InvalidNik),
+        ({"kk_number": "12345"}, InvalidKk),
+        ({"phone": "+4915112345678"}, InvalidPhone),
+        ({"email": "siti-at-example.com"}, InvalidProfile),
+        ({"full_name": "S1ti"}, InvalidProfile),
+        ({"birth_date": dt.date(2030, 1, 1)}, InvalidProfile),
+    ],
+)
 def test_an_invalid_profile_is_refused_and_nothing_changes(changes, error):
     world = World()
     siti = world.caller("siti")

@@ -13,8 +13,11 @@ from shared.events import BookingCheckedIn, BookingNoShow, Slot
 def attendance(world: World, booking_id, checked_in: bool) -> None:
     booking = world.app.booking(booking_id)
     slot = Slot(office=booking.office, date=booking.day, session=booking.session)
-    event = BookingCheckedIn(booking_id=booking_id, slot=slot, officer="petugas-7") if checked_in \
+    event = (
+        BookingCheckedIn(booking_id=booking_id, slot=slot, officer="petugas-7")
+        if checked_in
         else BookingNoShow(booking_id=booking_id, slot=slot)
+    )
     world.app.apply_outcomes([event], world.now)
 
 
@@ -103,7 +106,9 @@ def test_a_booking_whose_session_the_office_closed_is_rejected_and_does_not_coun
     world.confirm(booking.booking_id)
     slot = world.app.bookings(siti)[0].slot
 
-    world.app.apply_outcomes([SlotWithdrawn(booking_id=booking.booking_id, slot=slot, reason="banjir (flood)")], world.now)
+    world.app.apply_outcomes(
+        [SlotWithdrawn(booking_id=booking.booking_id, slot=slot, reason="banjir (flood)")], world.now
+    )
 
     seen = world.app.bookings(siti)[0]
     assert (seen.status.value, seen.reason, seen.history[-1].detail) == ("rejected", "office_closed", "banjir (flood)")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from pydantic import ValidationError
 from booking_story import World, kk, nik, office_day
+from pydantic import ValidationError
 
 from services.booking.accounts import AccountBoundToOtherDevice, DeviceBoundToOtherAccount, TermsNotAccepted
+from services.booking.domain import Rules
 from services.booking.errors import (
     ActiveBookingExists,
     CooldownActive,
@@ -22,7 +23,6 @@ from services.booking.errors import (
     SpacingNotElapsed,
     UnknownOfficeCode,
 )
-from services.booking.domain import Rules
 from services.booking.identity import InvalidKk, InvalidNik
 from shared.events import UpdateProfile
 
@@ -83,7 +83,10 @@ def test_second_registration_within_30_days_is_refused_until_the_spacing_ends():
     error = refused(world, SpacingNotElapsed, world.request(siti, [nik(2)]))
 
     assert error.retry_after == started + dt.timedelta(days=30)
-    assert error.retry_after.strftime("%Y-%m-%d") in error.english() and error.retry_after.strftime("%Y-%m-%d") in error.indonesian()
+    assert (
+        error.retry_after.strftime("%Y-%m-%d") in error.english()
+        and error.retry_after.strftime("%Y-%m-%d") in error.indonesian()
+    )
     world.later(days=1)
     assert world.book(siti, [nik(2)]).status.value == "requested"
 
@@ -125,7 +128,9 @@ def test_no_date_before_its_quota_is_released():
 
     error = refused(world, NotYetReleased, world.request(siti, [nik(1)], day=far))
 
-    opens_in_jakarta = dt.datetime.combine(far - dt.timedelta(days=60), dt.time(0, 0), dt.timezone(dt.timedelta(hours=7)))
+    opens_in_jakarta = dt.datetime.combine(
+        far - dt.timedelta(days=60), dt.time(0, 0), dt.timezone(dt.timedelta(hours=7))
+    )
     assert error.retry_after == opens_in_jakarta
 
 
@@ -136,7 +141,7 @@ def test_no_date_when_the_office_is_closed():
     error = refused(world, OfficeClosed, world.request(siti, [nik(1)], day=saturday))
     assert "weekend" in error.english() and "akhir pekan" in error.indonesian()
     holiday = dt.date(2026, 3, 20)  # Idul Fitri 1447 H
-    world.now = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    world.now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     refused(world, OfficeClosed, world.request(siti, [nik(1)], day=holiday))
 
 
@@ -177,9 +182,18 @@ def test_the_terms_in_force_must_be_accepted_before_the_first_booking():
 def test_all_applicants_are_on_the_bookers_family_card():
     world = World()
     siti = world.signed_up("siti")
-    world.app.update_profile(UpdateProfile(
-        caller=siti, full_name="Siti Aminah", nik=nik(1), kk_number=kk(1), phone="0812 3456 7890",
-        email="siti@example.com", birth_date=dt.date(1990, 5, 17)), world.now)
+    world.app.update_profile(
+        UpdateProfile(
+            caller=siti,
+            full_name="Siti Aminah",
+            nik=nik(1),
+            kk_number=kk(1),
+            phone="0812 3456 7890",
+            email="siti@example.com",
+            birth_date=dt.date(1990, 5, 17),
+        ),
+        world.now,
+    )
 
     refused(world, KkMismatch, world.request(siti, [nik(1)], kk_number=kk(2)))
     assert world.book(siti, [nik(1)], kk_number=kk(1)).status.value == "requested"

@@ -14,13 +14,13 @@ from services.booking.main import BookingSettings, rules_from
 def test_the_release_window_and_time_are_the_quota_services_own_settings(monkeypatch):
     monkeypatch.setenv("PASPOR_QUOTA_WINDOW_DAYS", "14")
     monkeypatch.setenv("PASPOR_QUOTA_RELEASE_TIME", "09:00")
-    world = World(rules_from(BookingSettings()), now=dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc))
+    world = World(rules_from(BookingSettings()), now=dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC))
     siti = world.signed_up("siti")  # it is 08:00 in Jakarta
     in_two_weeks = dt.date(2026, 3, 16)  # opens today at 09:00, Jakarta time
 
     with pytest.raises(NotYetReleased) as caught:
         world.book(siti, [nik(1)], day=in_two_weeks)
 
-    assert caught.value.retry_after == dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.timezone.utc)
+    assert caught.value.retry_after == dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
     world.now = caught.value.retry_after
     assert world.book(siti, [nik(1)], day=in_two_weeks).status.value == "requested"

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from pydantic import ValidationError
 
 from shared.calendar import Holiday, holiday_on, is_office_day, load_holidays
 
@@ -54,7 +55,7 @@ def test_holidays_are_frozen_and_the_table_is_not_shared():
     table = load_holidays()
     table.clear()
     assert load_holidays()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):  # frozen
         holiday_on(dt.date(2026, 1, 1)).name_en = "changed"  # type: ignore[misc]
 
 

@@ -6,12 +6,12 @@ import asyncio
 import json
 
 import httpx
-
 from gateway_fakes import FakeServices, bearer, gateway_app, next_office_day
+from support import booking_body
+
 from services.gateway.availability import AvailabilityView
 from services.gateway.ratelimit import Limits, RateLimiter
 from shared.events import Commands, SessionRemaining, availability_key
-from support import booking_body
 
 
 def client_for(api) -> httpx.AsyncClient:
@@ -28,10 +28,16 @@ async def test_a_session_the_read_model_shows_full_is_refused_at_once_without_as
     full(view, "GRESIK", day, "pagi")
     api, gw, dev = gateway_app(tmp_path, services, availability=view)
     async with client_for(api) as client:
-        response = await client.post("/v1/bookings", json=booking_body("GRESIK", day, "pagi", 1),
-                                     headers=bearer(dev) | {"Idempotency-Key": "first-try-0001"})
-        other_session = await client.post("/v1/bookings", json=booking_body("GRESIK", day, "siang", 1),
-                                          headers=bearer(dev) | {"Idempotency-Key": "second-try-001"})
+        response = await client.post(
+            "/v1/bookings",
+            json=booking_body("GRESIK", day, "pagi", 1),
+            headers=bearer(dev) | {"Idempotency-Key": "first-try-0001"},
+        )
+        other_session = await client.post(
+            "/v1/bookings",
+            json=booking_body("GRESIK", day, "siang", 1),
+            headers=bearer(dev) | {"Idempotency-Key": "second-try-001"},
+        )
     assert response.status_code == 409 and response.json()["code"] == "sold_out"
     assert response.headers["content-type"] == "application/problem+json"
     assert other_session.status_code == 201
@@ -59,8 +65,11 @@ async def test_a_request_refused_at_once_gets_the_same_refusal_when_retried_even
         first = await client.post("/v1/bookings", json=booking_body("GRESIK", day, "pagi", 1), headers=headers)
         view.apply(availability_key("GRESIK", day, "pagi"), None)  # a cancellation freed the session
         retried = await client.post("/v1/bookings", json=booking_body("GRESIK", day, "pagi", 1), headers=headers)
-        new_key = await client.post("/v1/bookings", json=booking_body("GRESIK", day, "pagi", 1),
-                                    headers=headers | {"Idempotency-Key": "sticky-key-002"})
+        new_key = await client.post(
+            "/v1/bookings",
+            json=booking_body("GRESIK", day, "pagi", 1),
+            headers=headers | {"Idempotency-Key": "sticky-key-002"},
+        )
     assert first.status_code == retried.status_code == 409 and retried.json()["code"] == "sold_out"
     assert new_key.status_code == 201 and services.asked == [Commands.REQUEST_BOOKING]
 
@@ -70,8 +79,11 @@ async def test_a_booking_not_decided_within_the_wait_answers_202_and_its_stream_
     services.decide_at_once = False
     api, gw, dev = gateway_app(tmp_path, services)
     async with client_for(api) as client:
-        pending = await client.post("/v1/bookings", json=booking_body("GRESIK", day, "pagi", 1),
-                                    headers=bearer(dev) | {"Idempotency-Key": "pending-key-01"})
+        pending = await client.post(
+            "/v1/bookings",
+            json=booking_body("GRESIK", day, "pagi", 1),
+            headers=bearer(dev) | {"Idempotency-Key": "pending-key-01"},
+        )
         booking_id = pending.json()["booking_id"]
         polled = await client.get(f"/v1/bookings/{booking_id}", headers=bearer(dev))
         asyncio.get_running_loop().call_later(0.2, services.decide, booking_id, "rejected", "sold_out")
@@ -90,8 +102,11 @@ async def test_a_closed_session_is_refused_at_once_as_closed(tmp_path):
     full(view, "GRESIK", day, "siang", closed=True)
     api, _, dev = gateway_app(tmp_path, availability=view)
     async with client_for(api) as client:
-        response = await client.post("/v1/bookings", json=booking_body("GRESIK", day, "siang", 1),
-                                     headers=bearer(dev) | {"Idempotency-Key": "closed-try-001"})
+        response = await client.post(
+            "/v1/bookings",
+            json=booking_body("GRESIK", day, "siang", 1),
+            headers=bearer(dev) | {"Idempotency-Key": "closed-try-001"},
+        )
     assert (response.status_code, response.json()["code"]) == (422, "office_closed")
 
 
@@ -100,7 +115,9 @@ async def test_the_calendar_comes_from_the_read_model(tmp_path):
     full(view, "GRESIK", day, "pagi")
     api, _, _ = gateway_app(tmp_path, services, availability=view)
     async with client_for(api) as client:
-        response = await client.get("/v1/offices/GRESIK/calendar", params={"start": day.isoformat(), "end": day.isoformat()})
+        response = await client.get(
+            "/v1/offices/GRESIK/calendar", params={"start": day.isoformat(), "end": day.isoformat()}
+        )
     pagi, siang = response.json()["sessions"]
     assert (pagi["booked"], pagi["remaining"], pagi["open"], pagi["reason"]) == (100, 0, False, "sold_out")
     assert (siang["capacity"], siang["booked"], siang["remaining"], siang["open"]) == (100, 0, 100, True)
@@ -113,8 +130,10 @@ async def test_the_nearest_office_with_a_free_slot_skips_full_ones(tmp_path):
     full(view, "GRESIK", day, "siang")
     api, _, _ = gateway_app(tmp_path, availability=view)
     async with client_for(api) as client:  # Lamongan has no office: Gresik is the nearest, but it is full
-        response = await client.get("/v1/free-slots", params={"lat": -7.12, "lon": 112.42, "start": day.isoformat(),
-                                                              "end": day.isoformat(), "limit": 2})
+        response = await client.get(
+            "/v1/free-slots",
+            params={"lat": -7.12, "lon": 112.42, "start": day.isoformat(), "end": day.isoformat(), "limit": 2},
+        )
     found = response.json()
     assert response.status_code == 200 and len(found) == 2
     assert "GRESIK" not in [f["office"]["code"] for f in found]
@@ -192,7 +211,9 @@ class BrokenServices(FakeServices):
 
 async def test_a_bug_answers_a_problem_without_a_stack_trace(tmp_path):
     api, _, dev = gateway_app(tmp_path, BrokenServices())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(api, raise_app_exceptions=False), base_url="http://g") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(api, raise_app_exceptions=False), base_url="http://g"
+    ) as client:
         response = await client.get("/v1/bookings", headers=bearer(dev))
     assert response.status_code == 500 and response.json()["code"] == "internal_error"
     assert "Traceback" not in response.text and "secrets" not in response.text
@@ -204,8 +225,11 @@ async def test_metrics_count_requests_by_route_and_fast_refusals(tmp_path):
     api, _, dev = gateway_app(tmp_path, availability=view)
     async with client_for(api) as client:
         await client.get("/v1/offices/GRESIK")
-        await client.post("/v1/bookings", json=booking_body("GRESIK", day, "pagi", 1),
-                          headers=bearer(dev) | {"Idempotency-Key": "metric-key-001"})
+        await client.post(
+            "/v1/bookings",
+            json=booking_body("GRESIK", day, "pagi", 1),
+            headers=bearer(dev) | {"Idempotency-Key": "metric-key-001"},
+        )
         text = (await client.get("/metrics")).text
     assert 'paspor_gateway_requests_total{method="GET",route="/v1/offices/{code}",status="200"} 1.0' in text
     assert 'paspor_gateway_fast_refusals_total{reason="sold_out"} 1.0' in text

@@ -31,8 +31,13 @@ class Provider:
         return {"keys": [public | {"kid": self.kid, "use": "sig", "alg": "RS256"}]}
 
     def token(self, subject: str = "1234567890", expires_in: float = 3600, **claims: object) -> str:
-        now = dt.datetime.now(dt.timezone.utc)
-        body = {"iss": self.issuer, "aud": "antrian-paspor", "sub": subject, "exp": now + dt.timedelta(seconds=expires_in)}
+        now = dt.datetime.now(dt.UTC)
+        body = {
+            "iss": self.issuer,
+            "aud": "antrian-paspor",
+            "sub": subject,
+            "exp": now + dt.timedelta(seconds=expires_in),
+        }
         return jwt.encode(body | claims, self.key, algorithm="RS256", headers={"kid": self.kid})
 
 
@@ -45,7 +50,13 @@ def verifier_for(provider: Provider, tmp_path: Path, **options: object) -> Token
 def test_a_token_signed_by_a_trusted_provider_identifies_a_citizen(tmp_path):
     google = Provider()
     who = verifier_for(google, tmp_path).verify(f"Bearer {google.token('siti-123', name='Siti')}")
-    assert (who.provider, who.subject, who.name, who.role, who.account) == ("google", "siti-123", "Siti", "citizen", "google:siti-123")
+    assert (who.provider, who.subject, who.name, who.role, who.account) == (
+        "google",
+        "siti-123",
+        "Siti",
+        "citizen",
+        "google:siti-123",
+    )
 
 
 def test_a_provider_cannot_make_anyone_an_operator_unless_trusted_for_roles(tmp_path):
@@ -55,11 +66,14 @@ def test_a_provider_cannot_make_anyone_an_operator_unless_trusted_for_roles(tmp_
     assert verifier_for(google, tmp_path, grants_roles=True).verify(token).role == "operator"
 
 
-@pytest.mark.parametrize("case, header", [
-    ("missing", None),
-    ("not bearer", "Basic abc"),
-    ("malformed", "Bearer not-a-jwt"),
-])
+@pytest.mark.parametrize(
+    "case, header",
+    [
+        ("missing", None),
+        ("not bearer", "Basic abc"),
+        ("malformed", "Bearer not-a-jwt"),
+    ],
+)
 def test_a_missing_or_malformed_token_is_refused(tmp_path, case, header):
     with pytest.raises(Unauthenticated):
         verifier_for(Provider(), tmp_path).verify(header)
@@ -68,17 +82,21 @@ def test_a_missing_or_malformed_token_is_refused(tmp_path, case, header):
 def test_expired_forged_foreign_and_wrong_audience_tokens_are_refused(tmp_path):
     google, impostor = Provider(), Provider()  # the impostor claims Google's issuer with its own key
     verifier = verifier_for(google, tmp_path)
-    for token, why in [(google.token(expires_in=-120), "expired"), (impostor.token(), "invalid"),
-                       (Provider(issuer="https://evil.example").token(), "untrusted issuer"),
-                       (google.token(aud="someone-else"), "invalid")]:
+    for token, why in [
+        (google.token(expires_in=-120), "expired"),
+        (impostor.token(), "invalid"),
+        (Provider(issuer="https://evil.example").token(), "untrusted issuer"),
+        (google.token(aud="someone-else"), "invalid"),
+    ]:
         with pytest.raises(Unauthenticated, match=why):
             verifier.verify(f"Bearer {token}")
 
 
 def test_keys_are_fetched_once_and_kept_until_they_go_stale():
     google, reads, now = Provider(), [], [0.0]
-    source = JwksSource("https://keys.example/jwks", ttl=600, read=lambda url: reads.append(url) or google.jwks(),
-                        clock=lambda: now[0])
+    source = JwksSource(
+        "https://keys.example/jwks", ttl=600, read=lambda url: reads.append(url) or google.jwks(), clock=lambda: now[0]
+    )
     verifier = TokenVerifier([jwks_trust(GOOGLE, source)])
     for _ in range(3):
         verifier.verify(f"Bearer {google.token()}")
@@ -91,8 +109,9 @@ def test_keys_are_fetched_once_and_kept_until_they_go_stale():
 def test_a_rotated_key_is_fetched_when_a_token_names_it_but_unknown_ids_do_not_hammer_the_provider():
     old, new, now, reads = Provider("k-old"), Provider("k-new"), [0.0], []
     published = [old]
-    source = JwksSource("https://keys.example/jwks", read=lambda url: reads.append(url) or published[0].jwks(),
-                        clock=lambda: now[0])
+    source = JwksSource(
+        "https://keys.example/jwks", read=lambda url: reads.append(url) or published[0].jwks(), clock=lambda: now[0]
+    )
     verifier = TokenVerifier([jwks_trust(GOOGLE, source)])
     verifier.verify(f"Bearer {old.token()}")
     published[0] = new
@@ -149,7 +168,10 @@ def test_the_development_issuer_is_off_unless_enabled_and_refused_in_the_distrib
 def test_providers_are_configured_from_the_environment(tmp_path, monkeypatch):
     google = Provider()
     (tmp_path / "jwks.json").write_text(json.dumps(google.jwks()))
-    monkeypatch.setenv("PASPOR_GATEWAY_ISSUERS", json.dumps([{"issuer": GOOGLE, "jwks": str(tmp_path / "jwks.json"), "provider": "google"}]))
+    monkeypatch.setenv(
+        "PASPOR_GATEWAY_ISSUERS",
+        json.dumps([{"issuer": GOOGLE, "jwks": str(tmp_path / "jwks.json"), "provider": "google"}]),
+    )
     issuers, _ = trusted_issuers(GatewaySettings(data_dir=tmp_path))
     assert TokenVerifier(issuers).verify(f"Bearer {google.token('env')}").account == "google:env"
 
@@ -167,9 +189,14 @@ def test_the_gateway_refuses_to_start_distributed_with_the_development_issuer_on
     import subprocess
     import sys
 
-    env = os.environ | {"PASPOR_GATEWAY_DISTRIBUTED": "true", "PASPOR_GATEWAY_DEV_ISSUER": "true",
-                        "PASPOR_DATA_DIR": str(tmp_path), "PASPOR_NATS_URL": "nats://127.0.0.1:1"}
-    result = subprocess.run([sys.executable, "-m", "paspor", "service", "gateway"], env=env, capture_output=True,
-                            text=True, timeout=60)
+    env = os.environ | {
+        "PASPOR_GATEWAY_DISTRIBUTED": "true",
+        "PASPOR_GATEWAY_DEV_ISSUER": "true",
+        "PASPOR_DATA_DIR": str(tmp_path),
+        "PASPOR_NATS_URL": "nats://127.0.0.1:1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "paspor", "service", "gateway"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert "development token issuer must not be enabled" in result.stdout

@@ -10,10 +10,10 @@ import tempfile
 from pathlib import Path
 
 import schemathesis
+from gateway_fakes import bearer, gateway_app
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
-from gateway_fakes import bearer, gateway_app
 from services.gateway.availability import AvailabilityView
 
 API, GATEWAY, DEV = gateway_app(Path(tempfile.mkdtemp(prefix="gateway-schemathesis-")), availability=AvailabilityView())

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from pydantic import ValidationError
 
 from shared.offices import (
     Office,
@@ -99,7 +100,7 @@ def test_every_office_is_inside_indonesia_and_has_capacity():
 
 
 def test_offices_are_immutable():
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):  # frozen
         office_by_code("JKT-SEL").capacity_per_session = 1  # type: ignore[misc]
 
 
@@ -141,7 +142,7 @@ def test_nearest_offices_are_sorted_by_distance_and_limited():
 
 def test_distance_to_an_office_at_its_own_position_is_zero():
     office = office_by_code("MALANG")
-    (nearest, km), = nearest_offices(office.latitude, office.longitude, limit=1)
+    ((nearest, km),) = nearest_offices(office.latitude, office.longitude, limit=1)
     assert nearest == office
     assert km == pytest.approx(0.0, abs=1e-6)
 

@@ -7,22 +7,24 @@ import uuid
 
 import pytest
 from eventsourcing.persistence import IntegrityError
+from support import bookable_day
 
 from services.quota.application import QuotaApplication
 from services.quota.domain import SessionQuota
 from shared.events import BookingCancelled, BookingRequested, Slot
 from shared.offices import office_by_code
 from shared.runtime.store import store_env
-from support import bookable_day
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 def quota_app(settings) -> QuotaApplication:
     return QuotaApplication(env=store_env(settings, "quota"))
 
 
-def requests(n: int, office: str = "GRESIK", day: dt.date | None = None, session: str = "pagi") -> list[BookingRequested]:
+def requests(
+    n: int, office: str = "GRESIK", day: dt.date | None = None, session: str = "pagi"
+) -> list[BookingRequested]:
     slot = Slot(office=office, date=day or bookable_day(5), session=session)
     return [BookingRequested(booking_id=uuid.uuid4(), slot=slot, applicants=1) for _ in range(n)]
 
@@ -105,10 +107,13 @@ def test_closing_a_session_withdraws_every_reservation_and_refuses_new_ones(stor
     assert quota.rejection(str(late[0].booking_id)) == "office_closed"
 
 
-@pytest.mark.parametrize("day, reason", [
-    (dt.date.today() - dt.timedelta(days=1), "date_past"),
-    (dt.date.today() + dt.timedelta(days=200), "not_released"),
-])
+@pytest.mark.parametrize(
+    "day, reason",
+    [
+        (dt.date.today() - dt.timedelta(days=1), "date_past"),
+        (dt.date.today() + dt.timedelta(days=200), "not_released"),
+    ],
+)
 def test_dates_outside_the_release_window_are_rejected_with_their_reason(store_settings, day, reason):
     app = quota_app(store_settings)
     (request,) = requests(1, day=day)

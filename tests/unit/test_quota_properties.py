@@ -7,17 +7,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from hypothesis import settings, strategies as st
+from hypothesis import settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from support import bookable_day
 
 from services.quota.application import QuotaApplication
 from shared.events import BookingCancelled, BookingRequested, Slot
 from shared.offices import office_by_code
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
-from support import bookable_day
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 SESSIONS = ("pagi", "siang")
 
 
@@ -71,7 +72,9 @@ class QuotaMachine(RuleBasedStateMachine):
     def cancel(self, data: st.DataObject) -> None:
         session = data.draw(st.sampled_from([s for s in SESSIONS if self.holders[s]]))
         booking_id = data.draw(st.sampled_from(sorted(self.holders[session])))
-        self.app.apply_batch([BookingCancelled(booking_id=uuid.UUID(booking_id), slot=self.slot(session), was_confirmed=True)], NOW)
+        self.app.apply_batch(
+            [BookingCancelled(booking_id=uuid.UUID(booking_id), slot=self.slot(session), was_confirmed=True)], NOW
+        )
         self.holders[session].discard(booking_id)
 
     @rule(session=st.sampled_from(SESSIONS), capacity=st.integers(0, 10))
@@ -100,8 +103,11 @@ class QuotaMachine(RuleBasedStateMachine):
     def every_request_has_exactly_one_outcome(self) -> None:
         for booking_id, request in self.sent.items():
             quota = self.quota(request.slot.session.value)
-            outcomes = [quota.queue_number(booking_id) is not None, quota.rejection(booking_id) is not None,
-                        uuid.UUID(booking_id).int in quota.released]
+            outcomes = [
+                quota.queue_number(booking_id) is not None,
+                quota.rejection(booking_id) is not None,
+                uuid.UUID(booking_id).int in quota.released,
+            ]
             assert sum(outcomes) == 1, f"{booking_id}: {outcomes}"
 
 

@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from ticket_story import DAY, Keys, at, cancelled, confirmed, issue, notifier
 
 from services.notifier.application import NotifierApplication
 from services.notifier.errors import CheckInRefused
 from services.notifier.messaging import to_wire
 from shared.events import BookingCheckedIn, BookingNoShow
-from ticket_story import DAY, Keys, at, cancelled, confirmed, issue, notifier
 
 NINE = at("JKT-SEL", DAY, "09:00")
 
@@ -30,9 +30,13 @@ def test_a_genuine_ticket_checks_its_holder_in_and_tells_the_booking_service():
     ticket = app.check_in(payload, "dev:officer-ani", "JKT-SEL", NINE)
 
     assert ticket.checked_in == (NINE, "dev:officer-ani")
-    (subject, message), = to_wire(_last_event(app, ticket.id), 8)
+    ((subject, message),) = to_wire(_last_event(app, ticket.id), 8)
     assert isinstance(message, BookingCheckedIn) and message.booking_id == booking.booking_id
-    assert (message.officer, message.slot, message.correlation_id) == ("dev:officer-ani", booking.slot, booking.correlation_id)
+    assert (message.officer, message.slot, message.correlation_id) == (
+        "dev:officer-ani",
+        booking.slot,
+        booking.correlation_id,
+    )
     assert subject.startswith("paspor.ticket.p") and subject.endswith(".checked_in")
 
 
@@ -94,7 +98,7 @@ def test_after_the_session_and_its_grace_unchecked_bookings_become_no_shows():
 
     assert app.ticket(stayed_away.booking_id).no_show_at is not None
     assert app.ticket(came.booking_id).no_show_at is None and app.ticket(afternoon.booking_id).no_show_at is None
-    (_, message), = to_wire(_last_event(app, app.ticket(stayed_away.booking_id).id), 8)
+    ((_, message),) = to_wire(_last_event(app, app.ticket(stayed_away.booking_id).id), 8)
     assert isinstance(message, BookingNoShow) and message.booking_id == stayed_away.booking_id
 
 

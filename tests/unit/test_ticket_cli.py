@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ticket_story import DAY, at, confirmed, issue
 from typer.testing import CliRunner
 
 from paspor.commands.ticket import app as ticket_cli
 from services.notifier.application import NotifierApplication
 from services.notifier.keys import TrustedKeys, load_or_create_signing_key
 from services.notifier.render import qr_png
-from ticket_story import DAY, at, confirmed, issue
 
 runner = CliRunner()
 DURING = at("JKT-SEL", DAY, "09:30").isoformat()

@@ -10,12 +10,12 @@ import resvg_py
 import zxingcpp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
+from ticket_story import DAY, Keys, at, confirmed, issue, notifier
 
 from services.notifier.render import qr_png, ticket_png, ticket_svg
 from services.notifier.schedule import schedule_of, ticket_ics
 from services.notifier.signing import verify
 from shared.qr import NoQrCode, read_qr
-from ticket_story import DAY, Keys, at, confirmed, issue, notifier
 
 
 def issued(office: str = "JKT-SEL", session: str = "pagi"):

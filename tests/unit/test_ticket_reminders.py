@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from ticket_story import DAY, at, cancelled, confirmed, issue, notifier
 
 from services.notifier.reminders import FileSink, LogSink, Reminder, SinkFailed, WebhookSink, make_sink
 from services.notifier.schedule import schedule_of
 from services.notifier.sweeps import reminders_once
-from ticket_story import DAY, at, cancelled, confirmed, issue, notifier
 
 NINE = dt.time(9, 0)
 EVE = DAY - dt.timedelta(days=1)
@@ -39,7 +39,10 @@ async def test_a_reminder_goes_out_the_day_before_from_nine_office_time_and_only
     (line,) = (tmp_path / "reminders.jsonl").read_text().splitlines()
     sent = json.loads(line)
     assert (sent["booking_id"], sent["queue_number"], sent["starts_at"]) == (
-        str(booking.booking_id), 4, at("JKT-SEL", DAY, "08:00").astimezone(dt.timezone(dt.timedelta(hours=7))).isoformat())
+        str(booking.booking_id),
+        4,
+        at("JKT-SEL", DAY, "08:00").astimezone(dt.timezone(dt.timedelta(hours=7))).isoformat(),
+    )
     assert "nik" not in line.lower() and "Sesi pagi: 08:00-12:00 WIB" in sent["text"]
 
 
@@ -80,7 +83,9 @@ async def test_the_webhook_retries_transport_errors_and_gives_up_on_a_refusal():
 
     await WebhookSink("http://sink.invalid/r", backoff=0, transport=httpx.MockTransport(down_then_up)).send(reminder)
     assert len(seen) == 2 and seen[1].headers["Idempotency-Key"] == f"reminder-{booking.booking_id}"
-    refusing = WebhookSink("http://sink.invalid/r", backoff=0, transport=httpx.MockTransport(lambda r: httpx.Response(400)))
+    refusing = WebhookSink(
+        "http://sink.invalid/r", backoff=0, transport=httpx.MockTransport(lambda r: httpx.Response(400))
+    )
     with pytest.raises(SinkFailed):
         await refusing.send(reminder)
 

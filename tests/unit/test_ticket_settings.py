@@ -34,8 +34,12 @@ def test_without_configuration_a_key_is_generated_once_in_the_data_folder(tmp_pa
 
 
 def test_session_hours_and_the_check_in_window_come_from_configuration(tmp_path):
-    settings = NotifierSettings(data_dir=tmp_path, session_hours="pagi=07:30-11:30,siang=13:00-15:00",
-                                notifier_checkin_early_minutes=15, notifier_checkin_grace_minutes=0)
+    settings = NotifierSettings(
+        data_dir=tmp_path,
+        session_hours="pagi=07:30-11:30,siang=13:00-15:00",
+        notifier_checkin_early_minutes=15,
+        notifier_checkin_grace_minutes=0,
+    )
     opens, closes = settings.policy().window("GRESIK", dt.date(2026, 12, 1), "pagi")
     assert (opens.time(), closes.time(), opens.tzname()) == (dt.time(7, 15), dt.time(11, 30), "WIB")
     with pytest.raises(ValidationError):

@@ -8,15 +8,15 @@ import datetime as dt
 import json
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from ticket_story import DAY, Keys, at, confirmed, issue, notifier
 
-from services.notifier.codec import b32, pack_claims, unb32, unpack_claims
 from services.notifier.admission import AdmissionPolicy, check_admission
+from services.notifier.codec import b32, pack_claims, unb32, unpack_claims
 from services.notifier.render import qr_matrix
 from services.notifier.signing import TicketInvalid, verify
-from ticket_story import DAY, Keys, at, confirmed, issue, notifier
 
 POLICY = AdmissionPolicy()
 DURING = at("JKT-SEL", DAY, "09:15")
@@ -45,7 +45,12 @@ def test_a_genuine_ticket_verifies_offline_and_says_what_it_admits():
     claims = verify(payload, public, DURING, revoked)
     check_admission(claims, "JKT-SEL", DURING, POLICY)
 
-    assert (claims.booking_id, claims.office, claims.day, claims.session) == (booking.booking_id, "JKT-SEL", DAY, "pagi")
+    assert (claims.booking_id, claims.office, claims.day, claims.session) == (
+        booking.booking_id,
+        "JKT-SEL",
+        DAY,
+        "pagi",
+    )
     assert (claims.queue_number, claims.applicants) == (37, 3)
     assert len(qr_matrix(payload)) - 8 <= 45, "QR version 7 or less: scans from a phone screen"
 
@@ -54,7 +59,15 @@ def test_the_payload_carries_no_personal_data_and_fits_a_version_7_qr_code():
     (payload,) = issue(notifier(), confirmed())
     claims = unpack_claims(unb32(payload.split(".")[1]))
     assert {f.name for f in dataclasses.fields(claims)} == {
-        "booking_id", "office", "day", "session", "queue_number", "applicants", "expires_at", "key_id"}
+        "booking_id",
+        "office",
+        "day",
+        "session",
+        "queue_number",
+        "applicants",
+        "expires_at",
+        "key_id",
+    }
     assert (len(qr_matrix(payload)) - 8 - 17) // 4 == 7
     assert payload == payload.upper(), "QR alphanumeric mode"
 
@@ -140,8 +153,17 @@ def test_tickets_of_the_first_format_still_verify_and_cannot_be_altered():
     key = Ed25519PrivateKey.generate()
     app = notifier(key)
     booking = confirmed(queue=8)
-    body = {"v": 1, "k": app.key_id, "b": booking.booking_id.hex, "o": "JKT-SEL", "d": DAY.strftime("%Y%m%d"),
-            "s": "p", "q": 8, "n": 2, "x": int(at("JKT-SEL", DAY + dt.timedelta(days=1), "00:00").timestamp())}
+    body = {
+        "v": 1,
+        "k": app.key_id,
+        "b": booking.booking_id.hex,
+        "o": "JKT-SEL",
+        "d": DAY.strftime("%Y%m%d"),
+        "s": "p",
+        "q": 8,
+        "n": 2,
+        "x": int(at("JKT-SEL", DAY + dt.timedelta(days=1), "00:00").timestamp()),
+    }
     signed = "AP1." + _b64(json.dumps(body, separators=(",", ":")).encode())
     legacy = f"{signed}.{_b64(key.sign(signed.encode()))}"
     public, _ = Keys(key)()
@@ -161,8 +183,13 @@ SIGNED = notifier(SIGNER)
 
 
 @settings(max_examples=300, deadline=None)
-@given(position=st.integers(min_value=0), replacement=st.sampled_from(ALPHABET), queue=st.integers(1, 500),
-       applicants=st.integers(1, 5), session=st.sampled_from(["pagi", "siang"]))
+@given(
+    position=st.integers(min_value=0),
+    replacement=st.sampled_from(ALPHABET),
+    queue=st.integers(1, 500),
+    applicants=st.integers(1, 5),
+    session=st.sampled_from(["pagi", "siang"]),
+)
 def test_any_one_character_changed_anywhere_in_a_ticket_is_refused(position, replacement, queue, applicants, session):
     booking = confirmed(queue=queue, applicants=applicants, session=session)
     payload = SIGNED.issue(booking).payload
@@ -170,6 +197,6 @@ def test_any_one_character_changed_anywhere_in_a_ticket_is_refused(position, rep
     assert verify(payload, public, DURING).queue_number == queue
     position %= len(payload)
     assume(payload[position] != replacement)
-    altered = payload[:position] + replacement + payload[position + 1:]
+    altered = payload[:position] + replacement + payload[position + 1 :]
     with pytest.raises(TicketInvalid):
         verify(altered, public, DURING)
