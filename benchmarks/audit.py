@@ -14,6 +14,7 @@ from rich.table import Table
 
 from paspor.audit import run_audit
 from paspor.audit.sample import fill
+from shared import clock
 from shared.calendar import is_office_day
 from shared.events import utcnow
 
@@ -22,7 +23,7 @@ OFFICES = ("JKT-SEL", "GRESIK", "DENPASAR", "MDN-TPI", "MAKASSAR", "MALANG", "SB
 
 def history(folder: Path, bookings: int) -> None:
     """`bookings` citizens over 8 offices and 5 days: most confirmed, some refused, a tenth cancelled."""
-    days = [d for d in (dt.date.today() + dt.timedelta(days=n) for n in range(3, 30)) if is_office_day(d)][:5]
+    days = [d for d in (clock.now().date() + dt.timedelta(days=n) for n in range(3, 30)) if is_office_day(d)][:5]
     fill(folder, bookings, OFFICES, days, utcnow())
 
 

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from services.booking.grouping import RequestGroups
 from services.booking.main import BookingSettings, build_application
+from shared import clock
 from shared.calendar import is_office_day
 from shared.events import Applicant, BookingView, Caller, RequestBooking
 
@@ -33,7 +34,7 @@ def nik(serial: int) -> str:
 
 def requests(count: int, run: str) -> list[RequestBooking]:
     """`count` valid requests of distinct accounts, NIKs and devices, over offices and dates."""
-    days = [d for d in (dt.date.today() + dt.timedelta(days=n) for n in range(3, 50)) if is_office_day(d)]
+    days = [d for d in (clock.now().date() + dt.timedelta(days=n) for n in range(3, 50)) if is_office_day(d)]
     return [
         RequestBooking(
             caller=Caller(provider="bench", subject=f"{run}-{i}", device_id=f"device-{run}-{i:07d}"),

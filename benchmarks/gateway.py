@@ -22,6 +22,7 @@ from rich.table import Table
 
 from paspor.embedded import EmbeddedSystem
 from paspor.natsserver import free_port
+from shared import clock
 from shared.calendar import is_office_day
 
 from .gateway_load import UNLIMITED, Burst, Request, burst, citizens, conventional_gateway, request, staff_token, until
@@ -32,7 +33,7 @@ OPEN_OFFICES = ("SBY-TPI", "DENPASAR", "MDN-TPI", "MAKASSAR")
 
 
 def office_day(start_in: int) -> dt.date:
-    day = dt.date.today() + dt.timedelta(days=start_in)
+    day = clock.now().date() + dt.timedelta(days=start_in)
     while not is_office_day(day):
         day += dt.timedelta(days=1)
     return day

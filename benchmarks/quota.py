@@ -16,6 +16,7 @@ from typing import Annotated
 import psycopg
 import typer
 
+from shared import clock
 from shared.events import DEFAULT_PARTITIONS
 from shared.offices import load_offices
 
@@ -149,7 +150,7 @@ def _memory() -> None:
 def _office_day() -> dt.date:
     from shared.calendar import is_office_day
 
-    day = dt.date.today() + dt.timedelta(days=7)
+    day = clock.now().date() + dt.timedelta(days=7)
     while not is_office_day(day) or any(not is_office_day(day + dt.timedelta(days=7 * k)) for k in range(3)):
         day += dt.timedelta(days=1)
     return day

@@ -17,6 +17,7 @@ from services.notifier.application import NotifierApplication
 from services.notifier.render import ticket_png
 from services.notifier.schedule import schedule_of
 from services.notifier.signing import verify
+from shared import clock
 from shared.events import BookingConfirmed, Slot
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
@@ -45,7 +46,7 @@ def fresh_notifier() -> NotifierApplication:
 def issue_all(messages: list[BookingConfirmed], eager_png: bool, figures: Figures) -> None:
     """Tickets issued per second into a durable SQLite store (batches of 500), optionally rendering each PNG;
     the latencies are the time each batch took until its tickets were stored."""
-    app, now = fresh_notifier(), dt.datetime.now(dt.UTC)
+    app, now = fresh_notifier(), clock.now()
     started = time.perf_counter()
     for start in range(0, len(messages), BATCH):
         batch, batch_started = messages[start : start + BATCH], time.perf_counter()
@@ -63,7 +64,7 @@ def renders(count: int) -> tuple[float, float, float, int]:
     """PNG renders/s (fresh), cached PNGs/s, offline verifications/s, and the payload's length."""
     app = fresh_notifier()
     messages = confirmations(count)
-    app.apply_batch(messages, dt.datetime.now(dt.UTC))
+    app.apply_batch(messages, clock.now())
     tickets = [app.ticket(m.booking_id) for m in messages]
     work = [(t.payload, schedule_of(t, app.policy)) for t in tickets]
     ticket_png.cache_clear()

@@ -16,6 +16,7 @@ from typing import Any
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from shared import clock
 from shared.runtime.bus import connect
 from shared.runtime.settings import CommonSettings
 
@@ -109,7 +110,7 @@ def cross_check_streams(
     """Add `unpublished_event` and `published_not_stored` findings (and pending publishes) to `result`."""
     expected = expected_messages(settings, as_of)
     published = asyncio.run(published_messages(nats_url))
-    horizon = (as_of or max((p.at for p, _ in expected.values()), default=dt.datetime.now(dt.UTC))) - grace
+    horizon = (as_of or max((p.at for p, _ in expected.values()), default=clock.now())) - grace
     result.scope["jetstream"] = {"url": nats_url, "messages_read": len(published), "messages_expected": len(expected)}
     for message_id, (proof, message) in expected.items():
         if message_id not in published:

@@ -16,6 +16,7 @@ import jwt
 from jwt.algorithms import OKPAlgorithm
 
 from services.gateway.auth import AUDIENCE, _load_or_create
+from shared import clock
 
 ISSUER = "paspor-local-cluster"
 KEY_ID = "local-1"
@@ -37,7 +38,7 @@ class LocalIssuer:
     def token(
         self, subject: str, role: str = "citizen", office: str | None = None, ttl: dt.timedelta = dt.timedelta(hours=12)
     ) -> str:
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         claims = {
             "iss": ISSUER,
             "aud": AUDIENCE,

@@ -22,6 +22,7 @@ from services.notifier.keys import (
     rotate_signing_key,
 )
 from services.notifier.signing import TicketClaims, TicketInvalid, key_id, verify
+from shared import clock
 from shared.qr import NoQrCode, read_qr
 from shared.sessions import parse_session_hours
 
@@ -48,7 +49,7 @@ def verify_command(
     ] = "pagi=08:00-12:00,siang=13:00-16:00",
 ) -> None:
     """Verify a ticket with no network: genuine, unexpired, and (unless --any-day) for today's session."""
-    now = dt.datetime.fromisoformat(at).astimezone(dt.UTC) if at else dt.datetime.now(dt.UTC)
+    now = dt.datetime.fromisoformat(at).astimezone(dt.UTC) if at else clock.now()
     policy = AdmissionPolicy(hours=parse_session_hours(session_hours))
     public = load_public_keys(keys / PUBLIC_KEYS_FILE)
     if not public:
@@ -127,7 +128,7 @@ def revoke(
         console.print(f"[red]error:[/red] {kid} is the current signing key: run `paspor ticket keys rotate` first")
         raise typer.Exit(2)
     try:
-        revoke_key(keys, kid, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        revoke_key(keys, kid, clock.now().isoformat(timespec="seconds"))
     except KeyError:
         console.print(f"[red]error:[/red] no key {kid!r} in {keys}")
         raise typer.Exit(2) from None

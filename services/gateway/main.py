@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
 
+from shared.clock import use
 from shared.runtime.bus import connect
 
 from .app import build_api
@@ -68,6 +69,7 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
 async def run(settings: GatewaySettings | None = None) -> None:
     """Serve HTTP until SIGTERM or Ctrl-C."""
     settings = settings or GatewaySettings()
+    use(settings.clock())  # tokens, the calendar and every message take their time from it
     api, bus = build(settings)
     gateway: Gateway = api.state.gateway
     await bus.broker.start()

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.clock import now as utcnow  # the process's clock, never the wall clock directly
+
 MESSAGE_NAMESPACE = uuid.UUID("5b1c9c1e-7d0a-4d8e-9d58-1a2f3c4d5e6f")
-
-
-def utcnow() -> datetime:
-    """The current time, in UTC."""
-    return datetime.now(UTC)
 
 
 def derived_id(*parts: object) -> uuid.UUID:

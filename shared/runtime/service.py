@@ -14,6 +14,8 @@ from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from shared.clock import use
+
 from .bus import connect, ensure_streams
 from .settings import CommonSettings
 
@@ -25,6 +27,8 @@ class Runtime:
 
     def __init__(self, name: str, settings: CommonSettings) -> None:
         self.name, self.settings = name, settings
+        self.clock = settings.clock()
+        use(self.clock)  # every rule and message of this process takes its time from it
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-writer")
         # faststream logs each message at DEBUG and each subscriber task it ends at INFO ("callback
         # for Task-12 is being executed..." twenty times at every stop): only its warnings are shown.

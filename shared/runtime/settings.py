@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.clock import Clock, clock_from
 from shared.events import DEFAULT_PARTITIONS
 
 
@@ -26,6 +28,23 @@ class CommonSettings(BaseSettings):
     cipher_key: str | None = Field(
         default=None, description="AES key (base64) for personal data at rest; generated in the data folder if unset."
     )
+
+    clock_start: dt.datetime | None = Field(
+        default=None,
+        description="Pretend the service started at this instant (ISO 8601 with its offset) and let time run "
+        "from there: rehearsals and tests of a whole system on a pinned day. Unset: the real time.",
+    )
+
+    @field_validator("clock_start")
+    @classmethod
+    def _clock_start_has_offset(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("needs its UTC offset, e.g. 2027-01-13T09:00:00+07:00")
+        return value
+
+    def clock(self) -> Clock:
+        """The service's clock: the real time, or one running from `clock_start`."""
+        return clock_from(self.clock_start)
 
     @field_validator("nats_url")
     @classmethod
