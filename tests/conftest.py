@@ -1,16 +1,43 @@
-"""Fixtures: real nats-server processes and the embedded system, each in a temporary folder."""
+"""Fixtures: the pinned clock, real nats-server processes and the embedded system, each in a temporary folder."""
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import temporary_database
+from support import NOW, temporary_database
 
 from paspor.embedded import EmbeddedSystem
 from paspor.natsserver import NatsServer, free_port
+from shared import clock
+
+# The whole suite lives on one pinned day (PASPOR_TEST_TODAY): this process's clock starts there, and
+# so does every service process a test starts (they read PASPOR_CLOCK_START from the environment).
+clock.use(clock.StartedClock(NOW))
+os.environ["PASPOR_CLOCK_START"] = NOW.isoformat()
+
+
+def pytest_report_header() -> str:
+    return f"pinned clock: {NOW.isoformat()} ({NOW:%A}; PASPOR_TEST_TODAY picks another day)"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many tests ran in each tier (unit, integration, e2e, faults), and how each ended."""
+    tiers: dict[str, Counter[str]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if outcome == "passed" and report.when != "call":
+                continue
+            parts = Path(report.nodeid.split("::")[0]).parts
+            tier = parts[1] if len(parts) > 2 and parts[0] == "tests" else "other"
+            tiers.setdefault(tier, Counter())[outcome] += 1
+    if tiers:
+        terminalreporter.section("tests per tier")
+        for tier, counts in sorted(tiers.items()):
+            terminalreporter.write_line(f"{tier:<12} " + ", ".join(f"{n} {what}" for what, n in counts.items()))
 
 
 @pytest.fixture

@@ -1,15 +1,32 @@
-"""Helpers the stories share: valid identity numbers, bookable dates, signed-in users."""
+"""Helpers the stories share: the pinned day, valid identity numbers, bookable dates, signed-in users."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import uuid
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from shared.calendar import is_office_day
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def pinned_day() -> dt.date:
+    """The day the suite lives on: PASPOR_TEST_TODAY (YYYY-MM-DD), or a plain Wednesday in 2027."""
+    value = os.environ.get("PASPOR_TEST_TODAY", "2027-01-13")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise SystemExit(f"PASPOR_TEST_TODAY must be a date like 2027-01-13, got {value!r}") from None
+
+
+TODAY = pinned_day()
+NOW = dt.datetime.combine(TODAY, dt.time(9, 0), JAKARTA).astimezone(dt.UTC)  # 09:00 in Jakarta, every zone's TODAY
 
 
 def nik(
@@ -26,8 +43,8 @@ def kk(serial: int) -> str:
 
 
 def bookable_day(start_in: int = 3) -> dt.date:
-    """The first office day at least `start_in` days from now."""
-    day = dt.date.today() + dt.timedelta(days=start_in)
+    """The first office day at least `start_in` days after the pinned day, as the holiday calendar says."""
+    day = TODAY + dt.timedelta(days=start_in)
     while not is_office_day(day):
         day += dt.timedelta(days=1)
     return day

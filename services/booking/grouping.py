@@ -11,7 +11,8 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor
 
-from shared.events import BookingView, RequestBooking, utcnow
+from shared.clock import Clock, now
+from shared.events import BookingView, RequestBooking
 
 from .application import BookingApplication
 from .errors import BookingError
@@ -22,8 +23,15 @@ Outcome = BookingView | BookingError
 class RequestGroups:
     """Collects concurrent booking requests and hands them to the application in groups."""
 
-    def __init__(self, app: BookingApplication, writer: Executor, on_saved: Callable[[], None], max_group: int = 500):
-        self.app, self.writer, self.on_saved, self.max_group = app, writer, on_saved, max_group
+    def __init__(
+        self,
+        app: BookingApplication,
+        writer: Executor,
+        on_saved: Callable[[], None],
+        max_group: int = 500,
+        clock: Clock = now,
+    ):
+        self.app, self.writer, self.on_saved, self.max_group, self.clock = app, writer, on_saved, max_group, clock
         self.pending: list[tuple[RequestBooking, asyncio.Future[Outcome]]] = []
         self.groups = 0
         self._drainer: asyncio.Task[None] | None = None
@@ -42,7 +50,7 @@ class RequestGroups:
             group, self.pending = self.pending[: self.max_group], self.pending[self.max_group :]
             commands = [command for command, _ in group]
             try:
-                outcomes = await loop.run_in_executor(self.writer, self.app.request_bookings, commands, utcnow())
+                outcomes = await loop.run_in_executor(self.writer, self.app.request_bookings, commands, self.clock())
             except Exception as error:  # the store failed: every waiting request hears it, none is lost silently
                 for _, future in group:
                     if not future.done():  # a waiter that gave up is not told

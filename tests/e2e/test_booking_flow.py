@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +14,7 @@ from support import bookable_day, booking_body, refusal_reason, sign_in
 
 from services.notifier.keys import load_public_keys
 from services.notifier.signing import TicketInvalid, verify
+from shared import clock
 
 
 @pytest.fixture
@@ -45,13 +45,13 @@ def test_a_booking_is_confirmed_with_a_queue_number_and_its_qr_ticket_verifies_o
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
     keys = load_public_keys(system.data_dir / "keys" / "ticket-public-keys.json")
-    claims = verify(decoded.text, keys, now=dt.datetime.now(dt.UTC))
+    claims = verify(decoded.text, keys, now=clock.now())
     assert str(claims.booking_id) == booking["booking_id"]
     assert (claims.office, claims.day.isoformat(), claims.session) == ("JKT-SEL", body["date"], "pagi")
     assert claims.queue_number == 1 and claims.applicants == 3
     forged = decoded.text[:-4] + ("AAAA" if not decoded.text.endswith("AAAA") else "BBBB")
     with pytest.raises(TicketInvalid):
-        verify(forged, keys, now=dt.datetime.now(dt.UTC))
+        verify(forged, keys, now=clock.now())
 
 
 def test_the_same_request_retried_returns_the_same_booking(client):

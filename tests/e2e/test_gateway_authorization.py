@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from support import bookable_day, booking_body, sign_in
 
 from services.gateway.auth import DevIssuer
+from shared import clock
 
 PUBLIC, CITIZEN, OFFICER, OPERATOR = "public", "citizen", "officer", "operator"
 CALLERS = ("officer", "operator", "nobody", "expired", "foreign", "wrong_device", "citizen")  # citizen last: it cancels
@@ -73,7 +74,7 @@ ROUTES: dict[str, tuple[str, dict]] = {
 
 
 def foreign_token() -> str:
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     claims = {
         "iss": "https://evil.example",
         "aud": "antrian-paspor",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 import schemathesis
 from gateway_fakes import bearer, gateway_app
 from hypothesis import HealthCheck, settings
@@ -18,6 +19,7 @@ from services.gateway.availability import AvailabilityView
 
 API, GATEWAY, DEV = gateway_app(Path(tempfile.mkdtemp(prefix="gateway-schemathesis-")), availability=AvailabilityView())
 schema = schemathesis.openapi.from_asgi("/openapi.json", API)
+pytestmark = pytest.mark.dateless  # generated requests, judged by their schema alone: slow, and no date rule in it
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 

@@ -7,15 +7,13 @@ import uuid
 
 import pytest
 from eventsourcing.persistence import IntegrityError
-from support import bookable_day
+from support import NOW, TODAY, bookable_day
 
 from services.quota.application import QuotaApplication
 from services.quota.domain import SessionQuota
 from shared.events import BookingCancelled, BookingRequested, Slot
 from shared.offices import office_by_code
 from shared.runtime.store import store_env
-
-NOW = dt.datetime.now(dt.UTC)
 
 
 def quota_app(settings) -> QuotaApplication:
@@ -110,8 +108,8 @@ def test_closing_a_session_withdraws_every_reservation_and_refuses_new_ones(stor
 @pytest.mark.parametrize(
     "day, reason",
     [
-        (dt.date.today() - dt.timedelta(days=1), "date_past"),
-        (dt.date.today() + dt.timedelta(days=200), "not_released"),
+        (TODAY - dt.timedelta(days=1), "date_past"),
+        (bookable_day(200), "not_released"),  # an office day, so that only the window refuses it
     ],
 )
 def test_dates_outside_the_release_window_are_rejected_with_their_reason(store_settings, day, reason):

@@ -4,13 +4,12 @@ gets exactly one outcome — checked against a plain model."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from support import bookable_day
+from support import NOW, bookable_day
 
 from services.quota.application import QuotaApplication
 from shared.events import BookingCancelled, BookingRequested, Slot
@@ -18,7 +17,6 @@ from shared.offices import office_by_code
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
 
-NOW = dt.datetime.now(dt.UTC)
 SESSIONS = ("pagi", "siang")
 
 
