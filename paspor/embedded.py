@@ -103,6 +103,7 @@ class EmbeddedSystem:
                 "PASPOR_EVENT_STORE": "sqlite",
                 "PASPOR_GATEWAY_PORT": str(self.gateway_port),
                 "PASPOR_GATEWAY_DEV_ISSUER": "true",
+                "PASPOR_BOOKING_CACHE_FASTFORWARD": "false",  # one booking process: its cache is the truth
             }
             | self.extra_env
         )

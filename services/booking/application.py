@@ -10,7 +10,7 @@ from typing import TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, project_aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from shared.events import BookingView, Caller, RequestBooking
@@ -147,6 +147,21 @@ class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
     def booking(self, booking_id: UUID, account_id: UUID | None = None) -> Booking:
         """One booking; only its owner's when `account_id` is given."""
         return self._owned(Unit(self.repository), booking_id, account_id)
+
+    def view(self, booking_id: UUID) -> BookingView:
+        """A booking as its owner sees it (on the writer, after a save)."""
+        return booking_view(self.booking(booking_id), self.rules)
+
+    def stored_view(self, booking_id: UUID, account_id: UUID | None = None) -> BookingView:
+        """A booking as stored, read past the cache: safe from any thread, never ahead of a save.
+
+        Reads do not queue behind the writer: SQLite (WAL) and PostgreSQL both serve readers while a
+        save runs, and what a group is still deciding in the cache is not shown.
+        """
+        booking = project_aggregate(None, self.repository.event_store.get(booking_id))
+        if not isinstance(booking, Booking) or (account_id and booking.account_id != account_id):
+            raise BookingNotFound()
+        return booking_view(booking, self.rules)
 
     def _owned(self, unit: Unit, booking_id: UUID, account_id: UUID | None) -> Booking:
         booking = unit.find(booking_id)

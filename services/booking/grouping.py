@@ -1,18 +1,13 @@
-"""Grouped saves: booking requests that arrive together are decided together and saved at once.
-
-While the writer thread saves one group, the requests that arrive meanwhile wait in line; the
-next group takes all of them (up to `max_group`). One durable commit serves many requests, so
-the booking service keeps up with a rush; with `max_group=1` every request has its own save.
-"""
+"""The booking service's group commits: requests decided together, and quota answers recorded together."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 
 from shared.clock import Clock, now
-from shared.events import BookingView, RequestBooking
+from shared.events import BookingView, RequestBooking, SlotRejected, SlotReserved
+from shared.runtime.grouping import GroupCommit
 
 from .application import BookingApplication
 from .errors import BookingError
@@ -20,8 +15,12 @@ from .errors import BookingError
 Outcome = BookingView | BookingError
 
 
-class RequestGroups:
-    """Collects concurrent booking requests and hands them to the application in groups."""
+class RequestGroups(GroupCommit[RequestBooking, Outcome]):
+    """Booking requests that arrive together are decided in order and saved at once.
+
+    A later request of a group sees the earlier ones' changes, so a group decides exactly as one
+    by one would.
+    """
 
     def __init__(
         self,
@@ -30,34 +29,25 @@ class RequestGroups:
         on_saved: Callable[[], None],
         max_group: int = 500,
         clock: Clock = now,
-    ):
-        self.app, self.writer, self.on_saved, self.max_group, self.clock = app, writer, on_saved, max_group, clock
-        self.pending: list[tuple[RequestBooking, asyncio.Future[Outcome]]] = []
-        self.groups = 0
-        self._drainer: asyncio.Task[None] | None = None
+    ) -> None:
+        super().__init__(
+            lambda commands: app.request_bookings(commands, clock()), writer, on_saved, max_group, "requests"
+        )
 
-    async def submit(self, command: RequestBooking) -> Outcome:
-        """The request's booking, or the rule that refused it."""
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self.pending.append((command, future))
-        if self._drainer is None or self._drainer.done():
-            self._drainer = asyncio.create_task(self._drain(), name="booking-groups")
-        return await future
 
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self.pending:
-            group, self.pending = self.pending[: self.max_group], self.pending[self.max_group :]
-            commands = [command for command, _ in group]
-            try:
-                outcomes = await loop.run_in_executor(self.writer, self.app.request_bookings, commands, self.clock())
-            except Exception as error:  # the store failed: every waiting request hears it, none is lost silently
-                for _, future in group:
-                    if not future.done():  # a waiter that gave up is not told
-                        future.set_exception(error)
-                continue
-            self.groups += 1
-            self.on_saved()
-            for (_, future), outcome in zip(group, outcomes, strict=True):
-                if not future.done():
-                    future.set_result(outcome)
+class DecisionGroups(GroupCommit[SlotReserved | SlotRejected, BookingView]):
+    """Quota's answers on the fast path, recorded together: each caller gets its booking as it now is."""
+
+    def __init__(
+        self,
+        app: BookingApplication,
+        writer: Executor,
+        on_saved: Callable[[], None],
+        max_group: int = 500,
+        clock: Clock = now,
+    ) -> None:
+        def record(decisions: Sequence[SlotReserved | SlotRejected]) -> list[BookingView]:
+            app.apply_outcomes(decisions, clock())
+            return [app.view(decision.booking_id) for decision in decisions]
+
+        super().__init__(record, writer, on_saved, max_group, "decisions")

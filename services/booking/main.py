@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import Field, field_validator
 
@@ -17,8 +18,9 @@ from shared.sessions import parse_session_hours
 
 from .application import BookingApplication
 from .domain import Rules
-from .grouping import RequestGroups
-from .messaging import ATTENDANCE, OUTCOMES, outcome_handler, register_commands, to_wire
+from .fastpath import FastPath
+from .grouping import DecisionGroups, RequestGroups
+from .messaging import ATTENDANCE, OUTCOMES, Threads, ask_over, outcome_handler, register_commands, to_wire
 
 
 class BookingSettings(CommonSettings):
@@ -40,6 +42,18 @@ class BookingSettings(CommonSettings):
         default=True,
         description="Catch cached aggregates up with the store on each read: needed when replicas share a store.",
     )
+    booking_fast_path: bool = Field(
+        default=True,
+        description="Decide a booking in one round trip: ask the office's quota worker at once and record its "
+        "answer (false: leave every decision to the asynchronous pipeline).",
+    )
+    booking_fast_path_deadline: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        description="Seconds to wait for quota's answer on the fast path; after that the pipeline finishes the booking.",
+    )
+    booking_readers: int = Field(default=4, ge=1, le=64, description="Threads reading bookings beside the writer.")
     quota_window_days: int = Field(
         default=60, ge=1, le=366, description="Days open for booking ahead: the quota service's own setting."
     )
@@ -87,7 +101,13 @@ async def run(settings: BookingSettings | None = None, runtime: Runtime | None =
     js = await runtime.start()
     relay = Relay("booking", app, js, functools.partial(to_wire, partitions=settings.partitions), runtime.writer)
     groups = RequestGroups(app, runtime.writer, relay.wake, settings.booking_group_size)
-    register_commands(runtime.broker, app, runtime.writer, relay.wake, groups)
+    readers = ThreadPoolExecutor(settings.booking_readers, thread_name_prefix="booking-reader")
+    runtime.on_stop.append(lambda: readers.shutdown(wait=False, cancel_futures=True))
+    fast = None
+    if settings.booking_fast_path:
+        decisions = DecisionGroups(app, runtime.writer, relay.wake, settings.booking_group_size)
+        fast = FastPath(ask_over(runtime.nc), decisions, settings.partitions, settings.booking_fast_path_deadline)
+    register_commands(runtime.broker, app, Threads(runtime.writer, readers), relay.wake, groups, fast)
     handler = outcome_handler(app, runtime.writer, relay.wake)
     runtime.spawn(BatchConsumer(js, OUTCOMES, handler, "booking").run(), "outcomes")
     runtime.spawn(BatchConsumer(js, ATTENDANCE, handler, "booking").run(), "attendance")

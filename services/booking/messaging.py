@@ -6,10 +6,13 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
+from nats.aio.client import Client
+from nats.errors import Error as NatsError
 from pydantic import BaseModel, ValidationError
 
 from shared.events import (
@@ -41,8 +44,8 @@ from .accounts import Account
 from .application import BookingApplication
 from .domain import Booking
 from .errors import BookingError
+from .fastpath import Ask, FastPath, NoAnswer
 from .grouping import RequestGroups
-from .views import booking_view
 
 log = logging.getLogger(__name__)
 OUTCOMES = ConsumerSpec(
@@ -62,8 +65,16 @@ ATTENDANCE = ConsumerSpec(
 )
 
 
-REQUEST_CONCURRENCY = 500  # up to one full group in flight
+REQUEST_CONCURRENCY = 1000  # up to two full groups in flight: one being saved, the next one gathering
 QUERY_CONCURRENCY = 64
+
+
+@dataclass(frozen=True)
+class Threads:
+    """Where the booking service's work runs: saves on its single writer, reads beside it."""
+
+    writer: Executor
+    readers: Executor
 
 
 def problem(error: BookingError) -> dict:
@@ -87,30 +98,35 @@ def _json(value: Any) -> Any:
 def register_commands(
     broker: NatsBroker,
     app: BookingApplication,
-    writer: Executor,
+    threads: Threads,
     on_saved: Callable[[], None],
     groups: RequestGroups,
+    fast: FastPath | None = None,
 ) -> None:
-    """Serve booking commands and queries (queue group: any booking replica may answer)."""
+    """Serve booking commands and queries (queue group: any booking replica may answer).
 
-    async def call(model: type[BaseModel], body: bytes, key: str, action: Callable[[Any], Any]) -> dict:
-        try:
-            command = model.model_validate_json(body)
-        except ValidationError as error:
-            return {"problem": invalid(error).model_dump(mode="json")}
-        try:
-            result = await asyncio.get_running_loop().run_in_executor(writer, action, command)
-        except BookingError as error:
-            return problem(error)
-        on_saved()
-        return {key: _json(result)}
+    Commands run on the single writer and wake the relay; a booking is read from the store on a
+    reader thread, so a citizen looking at theirs never waits behind a save.
+    """
 
-    def serve(subject: str, model: type[BaseModel], key: str, action: Callable[[Any], Any]) -> None:
+    def serve(
+        subject: str, model: type[BaseModel], key: str, action: Callable[[Any], Any], on: Executor, saves: bool
+    ) -> None:
         @broker.subscriber(
             subject, queue="booking", max_workers=QUERY_CONCURRENCY, title=subject.removeprefix("paspor.cmd.")
         )
         async def handle(msg: NatsMessage) -> dict:
-            return await call(model, msg.body, key, action)
+            try:
+                command = model.model_validate_json(msg.body)
+            except ValidationError as error:
+                return {"problem": invalid(error).model_dump(mode="json")}
+            try:
+                result = await asyncio.get_running_loop().run_in_executor(on, action, command)
+            except BookingError as error:
+                return problem(error)
+            if saves:
+                on_saved()
+            return {key: _json(result)}
 
     # Many requests in flight at once: that is what lets the grouped saves group anything.
     @broker.subscriber(
@@ -122,23 +138,43 @@ def register_commands(
         except ValidationError as error:
             return {"problem": invalid(error).model_dump(mode="json")}
         outcome = await groups.submit(command)
-        return problem(outcome) if isinstance(outcome, BookingError) else {"booking": outcome.model_dump(mode="json")}
+        if isinstance(outcome, BookingError):
+            return problem(outcome)
+        if fast is not None:
+            outcome = await fast.finish(outcome, command)
+        return {"booking": outcome.model_dump(mode="json")}
 
-    serve(Commands.CANCEL_BOOKING, CancelBooking, "booking", lambda c: app.cancel(c.caller, c.booking_id, utcnow()))
+    # The account's own views read its cached aggregates, which only the writer may touch; they save
+    # nothing, so they do not wake the relay. A booking's status, asked for most, is read from the
+    # store beside the writer.
+    writer, readers = threads.writer, threads.readers
+    cancel = lambda c: app.cancel(c.caller, c.booking_id, utcnow())  # noqa: E731
+    serve(Commands.CANCEL_BOOKING, CancelBooking, "booking", cancel, writer, saves=True)
+    serve(Commands.UPDATE_PROFILE, UpdateProfile, "profile", lambda c: app.update_profile(c, utcnow()), writer, True)
+    accept = lambda c: app.accept_terms(c.caller, c.version, utcnow())  # noqa: E731
+    serve(Commands.ACCEPT_TERMS, AcceptTerms, "terms", accept, writer, saves=True)
     serve(
-        Commands.GET_BOOKING,
-        GetBooking,
-        "booking",
-        lambda q: booking_view(app.booking(q.booking_id, _owner(q)), app.rules),
+        Commands.GET_BOOKING, GetBooking, "booking", lambda q: app.stored_view(q.booking_id, _owner(q)), readers, False
     )
-    serve(Commands.LIST_BOOKINGS, ListBookings, "bookings", lambda q: app.bookings(q.caller))
-    serve(Commands.GET_PROFILE, GetProfile, "profile", lambda q: app.profile(q.caller))
-    serve(Commands.UPDATE_PROFILE, UpdateProfile, "profile", lambda c: app.update_profile(c, utcnow()))
-    serve(Commands.GET_TERMS, GetTerms, "terms", lambda q: app.terms(q.caller))
-    serve(Commands.ACCEPT_TERMS, AcceptTerms, "terms", lambda c: app.accept_terms(c.caller, c.version, utcnow()))
-    serve(
-        Commands.GET_REGISTRATIONS, GetRegistrations, "registrations", lambda q: app.registrations(q.caller, utcnow())
-    )
+    serve(Commands.LIST_BOOKINGS, ListBookings, "bookings", lambda q: app.bookings(q.caller), writer, saves=False)
+    serve(Commands.GET_PROFILE, GetProfile, "profile", lambda q: app.profile(q.caller), writer, saves=False)
+    serve(Commands.GET_TERMS, GetTerms, "terms", lambda q: app.terms(q.caller), writer, saves=False)
+    registrations = lambda q: app.registrations(q.caller, utcnow())  # noqa: E731
+    serve(Commands.GET_REGISTRATIONS, GetRegistrations, "registrations", registrations, writer, saves=False)
+
+
+def ask_over(nc: Client | None) -> Ask:
+    """The fast path's question to quota, over core NATS request/reply."""
+    if nc is None:
+        raise RuntimeError("connect first: the fast path asks over the service's NATS connection")
+
+    async def ask(subject: str, payload: bytes, timeout: float) -> bytes:
+        try:
+            return (await nc.request(subject, payload, timeout=timeout)).data
+        except (NatsError, TimeoutError, OSError) as error:
+            raise NoAnswer(f"{subject}: {error!r}") from error
+
+    return ask
 
 
 def _owner(query: GetBooking) -> Any:

@@ -11,7 +11,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder
 
 from shared.calendar import is_office_day
-from shared.events import BookingCancelled, BookingRequested, Message, SessionAvailability
+from shared.events import BookingCancelled, BookingRequested, Message, SessionAvailability, Slot
 from shared.offices import Office, UnknownOffice, office_by_code
 from shared.runtime.store import FAST_CACHE, evict, register_date
 
@@ -85,6 +85,10 @@ class QuotaApplication(Application[UUID]):
     def forget(self, quotas: Sequence[SessionQuota]) -> None:
         """Drop cached aggregates whose in-memory state may be ahead of the store."""
         evict(self, (quota.id for quota in quotas))
+
+    def session_of(self, slot: Slot) -> SessionQuota:
+        """The session a request was decided in (it exists once a batch decided the request)."""
+        return self.repository.get(SessionQuota.id_for(slot.office, slot.date, slot.session.value))
 
     def quota(self, office: Office, day: dt.date, session: str) -> SessionQuota | None:
         try:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.events import (
     AVAILABILITY_BUCKET,
+    BookingRequested,
     Calendar,
     ChangeCapacity,
     CloseSessions,
@@ -36,8 +37,10 @@ from shared.runtime.replies import invalid
 
 from .application import QuotaApplication
 from .domain import InvalidCapacity, SessionQuota
+from .wire import decision_of
 
 MAX_CALENDAR_DAYS = 92
+FAST_PATH_CONCURRENCY = 1000  # requests of one partition waiting for the next group commit
 RACE_RETRIES = 8
 log = logging.getLogger(__name__)
 
@@ -137,9 +140,15 @@ class QuotaWorker:
         self._shown.update(changed)
 
     def register(self, broker: NatsBroker, partitions: Sequence[int]) -> None:
-        """Serve the calendar (any worker) and operator commands (only the partition's owner)."""
+        """Serve the calendar (any worker), and the fast path and operator commands (the partition's owner)."""
         broker.subscriber(Commands.GET_CALENDAR, queue="quota", title="quota.calendar")(self._calendar)
         for partition in partitions:
+            broker.subscriber(
+                Commands.DECIDE_BOOKING.format(partition=partition),
+                queue="quota",
+                max_workers=FAST_PATH_CONCURRENCY,  # many at once: that is what lets a group commit group
+                title=f"quota.p{partition:02d}.decide",
+            )(self._decide_now)
             broker.subscriber(
                 Commands.CHANGE_CAPACITY.format(partition=partition),
                 queue="quota",
@@ -150,6 +159,24 @@ class QuotaWorker:
                 queue="quota",
                 title=f"quota.p{partition:02d}.close",
             )(self._close)
+
+    async def _decide_now(self, msg: NatsMessage) -> dict:
+        """The fast path: decide one request in the next group commit, then answer with its decision.
+
+        The request also reaches this worker later through JetStream (the booking service's outbox);
+        by then it is decided, so that copy changes nothing. An answer that never arrives (a crash, a
+        timeout) leaves the decision to that copy: the booking is finished by the pipeline.
+        """
+        request = _parse(BookingRequested, msg.body)
+        if isinstance(request, dict):
+            return request
+        try:
+            await self.handle_batch([request])
+            quota = self.app.session_of(request.slot)
+            return {"decision": decision_of(quota, request, self.clock()).model_dump(mode="json")}
+        except Exception:  # the store failed: logged, and the pipeline decides this request instead
+            log.exception("quota: fast-path decision of %s failed; the pipeline will decide it", request.booking_id)
+            return _problem("not_decided", "Belum diputuskan; lihat lagi nanti.", "Not decided yet; look again later.")
 
     async def _calendar(self, msg: NatsMessage) -> dict:
         query = _parse(GetCalendar, msg.body)

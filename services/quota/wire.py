@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
 from shared.events import (
+    BookingRequested,
     Decision,
     Message,
     Slot,
+    SlotRejected,
     SlotReleased,
+    SlotReserved,
     SlotsDecided,
     SlotWithdrawn,
     derived_id,
@@ -51,6 +55,24 @@ def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
         messages = []
     for message in messages:
         yield subject_for(message, event.office, partitions), message
+
+
+def decision_of(quota: SessionQuota, request: BookingRequested, at: dt.datetime) -> SlotReserved | SlotRejected:
+    """The decision a session holds for a booking, as the relay will publish it later (same message id)."""
+    booking_id = str(request.booking_id)
+    number = quota.queue_number(booking_id)
+    reason = quota.rejection(booking_id) if number is None else None
+    if number is None and reason is None:
+        raise LookupError(f"booking {booking_id} has no decision in {quota.office} {quota.day} {quota.session}")
+    decision = Decision(
+        booking_id=request.booking_id,
+        queue_number=number,
+        reason=reason,
+        remaining=quota.remaining,
+        correlation_id=request.correlation_id,
+        causation_id=request.message_id,
+    )
+    return SlotsDecided(occurred_at=at, slot=request.slot, decisions=[decision]).expand()[0]
 
 
 def _decided(event: Any) -> SlotsDecided:

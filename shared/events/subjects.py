@@ -56,6 +56,8 @@ class Commands:
     # Operator commands go to the one worker that owns the office's partition (single writer).
     CHANGE_CAPACITY = "paspor.cmd.quota.p{partition:02d}.capacity"
     CLOSE_SESSIONS = "paspor.cmd.quota.p{partition:02d}.close"
+    # The fast path: the booking service asks the partition's worker to decide one request now.
+    DECIDE_BOOKING = "paspor.cmd.quota.p{partition:02d}.decide"
 
     @staticmethod
     def for_office(template: str, office: str, partitions: int = DEFAULT_PARTITIONS) -> str:
