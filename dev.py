@@ -10,14 +10,27 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
+import time
 import venv
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".paspor-installed"
+STATIC_CHECKS = {
+    "ruff check": ["-m", "ruff", "check", "--quiet", "."],
+    "ruff format": ["-m", "ruff", "format", "--check", "--quiet", "."],
+    "mypy": ["-m", "mypy"],  # what it checks, and how strictly, is in pyproject.toml
+}
+# Days on which a date rule is most likely to break: a Saturday, the year's end, the day before Eid
+# al-Fitr 2027 (itself Nyepi), a collective-leave day after Eid, and a leap day.
+AWKWARD_DAYS = ("2027-01-16", "2027-12-31", "2027-03-09", "2027-03-12", "2028-02-29")
+PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
+COUNTED = re.compile(r"(\d+) (passed|failed|errors?|skipped)\b")
 
 
 def python() -> Path:
@@ -49,17 +62,59 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     os.chdir(ROOT)
     if command == "test":
-        code = subprocess.run([str(python()), "-m", "pytest", *rest]).returncode
-        if code == 5:
-            print("error: pytest collected no tests; that is a failure, not a pass", file=sys.stderr)
-            return 1
-        return code
+        return pytest(rest)[0] if rest else everything()
     if command == "up":
         os.execv(python(), [str(python()), "-m", "paspor", "up", *rest])
     if command == "paspor":
         os.execv(python(), [str(python()), "-m", "paspor", *rest])
     print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
     return 2
+
+
+def pytest(args: list[str], env: dict[str, str] | None = None) -> tuple[int, Counter[str]]:
+    """Run pytest, showing its output; its exit code (no test collected counts as failed) and its counts."""
+    process = subprocess.Popen(
+        [str(python()), *PYTEST, *args], stdout=subprocess.PIPE, text=True, env=os.environ | (env or {})
+    )
+    counts: Counter[str] = Counter()
+    assert process.stdout is not None
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        if line.startswith("=") or re.match(r"^\d+ (passed|failed)", line):  # pytest's closing line
+            counts = Counter(
+                {what.rstrip("s") if what.startswith("error") else what: int(n) for n, what in COUNTED.findall(line)}
+            )
+    code = process.wait()
+    if code == 5:
+        print("error: pytest collected no tests; that is a failure, not a pass", file=sys.stderr)
+        return 1, counts
+    return code, counts
+
+
+def everything() -> int:
+    """What CI runs (`.ci/run`): static checks, the whole suite, then the unit tier on each awkward day."""
+    steps: list[tuple[str, int, float]] = []
+    total: Counter[str] = Counter()
+    for name, args in STATIC_CHECKS.items():
+        started = time.monotonic()
+        print(f"== {name}", flush=True)
+        steps.append((name, subprocess.run([str(python()), *args]).returncode, time.monotonic() - started))
+    runs = [("whole suite", [], {})] + [
+        (f"unit tier on {day}", ["tests/unit", "-m", "not dateless"], {"PASPOR_TEST_TODAY": day})
+        for day in AWKWARD_DAYS
+    ]
+    for name, args, env in runs:
+        print(f"== {name}", flush=True)
+        started = time.monotonic()
+        code, counts = pytest(args, env)
+        steps.append((name, code, time.monotonic() - started))
+        total += counts
+    print("== summary")
+    for name, code, seconds in steps:
+        print(f"{'ok  ' if code == 0 else 'FAIL'} {name:<28} {seconds:6.1f} s")
+    failed = sum(code != 0 for _, code, _ in steps)
+    print(f"total: {total['passed']} passed, {total['failed'] + total['error']} failed, {total['skipped']} skipped")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
