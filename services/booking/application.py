@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -11,6 +12,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from shared.events import BookingView, Caller, RequestBooking
@@ -78,11 +80,14 @@ class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
         if self.readers and len(commands) > 1:
             unit.preload((i for c in commands for i in aggregates_of(c)), self.readers)
         with self._undone_on_failure(unit):
-            results = [self._refusal_or(lambda c=c: self._request(c, now, unit)) for c in commands]
+            results = [self._refusal_or(functools.partial(self._request, c, now, unit)) for c in commands]
         try:
             self._save(*unit.changed())
         except ConcurrentRequest:
-            return [self._refusal_or(lambda c=c: self.decide(lambda u: self._request(c, now, u))) for c in commands]
+            return [
+                self._refusal_or(functools.partial(self.decide, functools.partial(self._request, c, now)))
+                for c in commands
+            ]
         return results
 
     def cancel(self, caller: Caller, booking_id: UUID, now: dt.datetime) -> BookingView:
@@ -207,7 +212,7 @@ class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
             self._forget(list(unit.changed()))
             raise
 
-    def _save(self, *aggregates: object) -> None:
+    def _save(self, *aggregates: Aggregate) -> None:
         try:
             self.save(*aggregates)
         except IntegrityError:
@@ -217,7 +222,7 @@ class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
             self._forget(aggregates)
             raise
 
-    def _forget(self, aggregates: Sequence[object]) -> None:
+    def _forget(self, aggregates: Sequence[Aggregate]) -> None:
         """Drop from the cache what a failed save left ahead of the store (reloaded on next use)."""
         if self.repository.cache:
             for aggregate in aggregates:
