@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 
@@ -74,7 +75,7 @@ class EmbeddedSystem:
         self.extra_env = env or {}
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self._restarts: dict[str, list[float]] = {}
-        self._lock_file = None
+        self._lock_file: TextIO | None = None
 
     @property
     def gateway_url(self) -> str:

@@ -21,7 +21,7 @@ def read_qr(image: bytes) -> str:
         picture.load()
     except (UnidentifiedImageError, OSError) as error:
         raise NoQrCode(f"not a readable image: {error}") from None
-    found = zxingcpp.read_barcodes(picture.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
+    found = zxingcpp.read_barcodes(picture.convert("L"), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     if not found:
         raise NoQrCode("no QR code found in the image")
     return found[0].text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from shared.privacy import mask_number
 
@@ -24,6 +25,17 @@ IGNORED = frozenset(
         "NikClaim.Freed",
     }
 )
+
+
+class AccountRules(Protocol):
+    """The rulebook's numbers the account checks need (the booking service's `Rules` has them)."""
+
+    @property
+    def max_registrations(self) -> int: ...
+    @property
+    def spacing_days(self) -> int: ...
+    @property
+    def cooldown_days(self) -> int: ...
 
 
 @dataclass
@@ -76,7 +88,7 @@ class BookingLedger:
         | IGNORED
     )
 
-    def __init__(self, result: AuditResult, scope: Scope, rules: object) -> None:
+    def __init__(self, result: AuditResult, scope: Scope, rules: AccountRules) -> None:
         self.result, self.scope, self.rules = result, scope, rules
         self.bookings: dict[str, BookingTrail] = {}
         self.accounts: dict[str, AccountTrail] = {}
@@ -95,11 +107,11 @@ class BookingLedger:
         booking_id, state = record.aggregate_id, record.state
         if kind == "Booking.Requested":
             niks = [a["nik"] for a in state["applicants"]]
-            trail = BookingTrail(
+            requested = BookingTrail(
                 plain(state["account_id"]), state["office"], plain(state["day"]), state["session"], niks, record
             )
-            self._check_niks(booking_id, trail, record)
-            self.bookings[booking_id] = trail
+            self._check_niks(booking_id, requested, record)
+            self.bookings[booking_id] = requested
             return
         trail = self.bookings.get(booking_id)
         if trail is None:

@@ -52,25 +52,31 @@ class CrossCheck:
         if trail.confirmed is not None:
             self._confirmation(subject, trail, reservations)
             self._ticket_of(booking_id, trail)
-        if trail.cancelled is not None and self.quota.holding(booking_id) is not None:
+        if trail.cancelled is not None and (held := self.quota.holding(booking_id)) is not None:
             if not self._recent(trail.cancelled, "release"):
                 self.result.add(
                     "cancellation_not_released",
                     subject,
-                    f"cancelled; its slot in {self.quota.holding(booking_id).name} is still held",
+                    f"cancelled; its slot in {held.name} is still held",
                     trail.cancelled,
                     reservations[0].record,
                 )
-        rejected = trail.ended is not None and trail.ended.kind in ("Booking.Rejected", "Booking.Withdrawn")
-        if rejected and booking_id not in self.quota.refused and booking_id not in self.quota.released:
+        ended = trail.ended
+        if (
+            ended is not None
+            and ended.kind in ("Booking.Rejected", "Booking.Withdrawn")
+            and booking_id not in self.quota.refused
+            and booking_id not in self.quota.released
+        ):
             self.result.add(
                 "rejection_without_decision",
                 subject,
-                f"rejected ({trail.ended.state.get('reason')}) but quota neither refused nor withdrew it",
-                trail.ended,
+                f"rejected ({ended.state.get('reason')}) but quota neither refused nor withdrew it",
+                ended,
             )
 
     def _confirmation(self, subject: str, trail: BookingTrail, reservations: list[Reservation]) -> None:
+        assert trail.confirmed is not None, "asked of confirmed bookings only"
         if not reservations:
             self.result.add(
                 "confirmed_without_reservation",

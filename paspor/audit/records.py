@@ -92,7 +92,8 @@ class StoreReader(Application[UUID]):
     def records(self, on_page: Callable[[int], None] = lambda n: None) -> Iterator[Record]:
         """Every stored event from the first, in notification order."""
         position, name, decrypt, compressor = 0, self.name, self._decrypt(), self.mapper.compressor
-        scan, timestamp = json.JSONDecoder().scan_once, dt.datetime.fromisoformat
+        scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set in JSONDecoder.__init__, not in typeshed
+        timestamp = dt.datetime.fromisoformat
         while rows := self._rows(position, PAGE):
             for notification_id, originator_id, version, topic, state in rows:
                 if decrypt:
@@ -118,7 +119,7 @@ class StoreReader(Application[UUID]):
         recorder = self.recorder
         if isinstance(recorder, SQLiteApplicationRecorder):
             with recorder.datastore.transaction(commit=False) as cursor:
-                cursor.row_factory = None  # plain tuples: much cheaper than sqlite3.Row
+                cursor.sqlite_cursor.row_factory = None  # plain tuples: much cheaper than sqlite3.Row
                 cursor.execute(
                     f"SELECT rowid, originator_id, originator_version, topic, state "  # noqa: S608
                     f"FROM {recorder.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
@@ -155,8 +156,12 @@ def _encrypted_env(settings: CommonSettings, name: str) -> dict[str, str]:
 
 
 def _postgres_table_exists(reader: StoreReader) -> bool:
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
     recorder = reader.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder), "only asked of a store opened on PostgreSQL"
     with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)", (recorder.events_table_name,))
         row = cursor.fetchone()
+        assert row is not None, "SELECT without FROM answers one row"
         return next(iter(row.values())) is not None

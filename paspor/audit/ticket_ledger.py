@@ -44,7 +44,7 @@ class TicketLedger:
     def apply(self, record: Record) -> None:
         kind, state = record.kind, record.state
         if kind == "Ticket.Issued":
-            trail = TicketTrail(
+            issued = TicketTrail(
                 plain(state["booking_id"]),
                 state["office"],
                 plain(state["day"]),
@@ -52,7 +52,7 @@ class TicketLedger:
                 state["queue_number"],
                 record,
             )
-            self.tickets[trail.booking_id] = self.by_aggregate[record.aggregate_id] = trail
+            self.tickets[issued.booking_id] = self.by_aggregate[record.aggregate_id] = issued
             return
         trail = self.by_aggregate.get(record.aggregate_id)
         if trail is None:
@@ -68,8 +68,8 @@ class TicketLedger:
         subject, state = f"ticket of booking {trail.booking_id}", record.state
         if trail.checked_in is not None:
             self._report(trail, "checked_in_twice", subject, "a second check-in", trail.checked_in, record)
-        if trail.revoked is not None or trail.no_show is not None:
-            ended = trail.revoked or trail.no_show
+        ended = trail.revoked or trail.no_show
+        if ended is not None:
             self._report(trail, "checked_in_after_end", subject, f"checked in after {ended.kind}", ended, record)
         if state.get("office", trail.office) != trail.office:
             self._report(

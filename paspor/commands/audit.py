@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from types import TracebackType
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 HELP = "Auditors: replay the event logs and prove nothing was overbooked, lost or bent."
 app = typer.Typer(help=HELP, add_completion=False)
@@ -78,7 +79,7 @@ def audit(
     from paspor.audit.report import as_csv, as_json, print_report
     from services.booking.main import BookingSettings
 
-    overrides = {
+    overrides: dict[str, Any] = {
         k: v for k, v in {"data_dir": data_dir, "event_store": event_store, "postgres_url": postgres_url}.items() if v
     }
     settings = BookingSettings(**overrides)
@@ -116,7 +117,7 @@ class _progress:
             console=console,
             transient=True,
         )
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
 
     def tick(self, store: str, done: int, total: int) -> None:
         if store not in self.tasks:
@@ -127,8 +128,10 @@ class _progress:
         self.progress.__enter__()
         return self.progress, self.tick
 
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.progress.__exit__(kind, error, trace)
 
 
 def _nats(nats_url: str | None, data_dir: Path) -> str:

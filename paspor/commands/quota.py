@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import nats
 import typer
@@ -15,13 +15,14 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from shared.events import ChangeCapacity, CloseSessions, Commands, Message
+from shared.events import ChangeCapacity, CloseSessions, Commands
 
 from ..embedded import running_addresses
 
 HELP = "Operators: change a session's capacity or close a day (on a running system)."
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
 console = Console()
+OfficeCommand = TypeVar("OfficeCommand", ChangeCapacity, CloseSessions)
 
 DataDir = Annotated[Path, typer.Option(help="Data folder of a running `paspor up` (to find its NATS).")]
 NatsUrl = Annotated[str | None, typer.Option(help="NATS URL (default: PASPOR_NATS_URL, else the data folder's).")]
@@ -61,7 +62,7 @@ def close(
     _send(Commands.CLOSE_SESSIONS, command, _nats(nats_url, data_dir))
 
 
-def _build(model: type[Message], **fields: object) -> Message:
+def _build(model: type[OfficeCommand], **fields: Any) -> OfficeCommand:
     try:
         return model(**fields)
     except ValidationError as error:
@@ -78,7 +79,7 @@ def _nats(nats_url: str | None, data_dir: Path) -> str:
     return url
 
 
-def _send(template: str, command: Message, url: str) -> None:
+def _send(template: str, command: ChangeCapacity | CloseSessions, url: str) -> None:
     reply = asyncio.run(_request(Commands.for_office(template, command.office), command, url))
     if "problem" in reply:
         console.print(f"[red]refused ({reply['problem']['code']}):[/red] {reply['problem']['message_en']}")
@@ -96,7 +97,7 @@ def _send(template: str, command: Message, url: str) -> None:
     console.print(table)
 
 
-async def _request(subject: str, command: Message, url: str) -> dict:
+async def _request(subject: str, command: ChangeCapacity | CloseSessions, url: str) -> dict:
     try:
         nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=1)
     except (OSError, nats.errors.Error) as error:

@@ -129,6 +129,7 @@ async def _book(conn: psycopg.AsyncConnection, body: BookingBody) -> dict:
     ).fetchone()
     if inserted is None:  # the same request again (a double tap or a retry): the same answer
         found = await (await conn.execute(EXISTING, (body.account, body.idempotency_key))).fetchone()
+        assert found is not None, "the insert conflicted with this very row"
         return {"booking_id": str(found[0]), "status": found[1], "queue_number": found[2], "reason": found[3]}
     reserved = await (await conn.execute(RESERVE, slot)).fetchone()
     status, number, reason = ("confirmed", reserved[0], None) if reserved else ("rejected", None, "sold_out")

@@ -55,15 +55,17 @@ class BaselineServer:
     def check(self) -> dict[str, int]:
         """The baseline's own audit: sessions over capacity, and sessions whose counter disagrees with its bookings."""
         with psycopg.connect(self.url) as conn:
-            over = conn.execute("SELECT count(*) FROM sessions WHERE reserved > capacity").fetchone()[0]
-            drift = conn.execute(
+            over = _count(conn, "SELECT count(*) FROM sessions WHERE reserved > capacity")
+            drift = _count(
+                conn,
                 "SELECT count(*) FROM sessions s WHERE reserved <> (SELECT count(*) FROM bookings b WHERE b.office = s.office "
-                "AND b.day = s.day AND b.session = s.session AND b.status = 'confirmed')"
-            ).fetchone()[0]
-            duplicated = conn.execute(
+                "AND b.day = s.day AND b.session = s.session AND b.status = 'confirmed')",
+            )
+            duplicated = _count(
+                conn,
                 "SELECT count(*) FROM (SELECT 1 FROM bookings WHERE status = 'confirmed' GROUP BY office, day, session, "
-                "queue_number HAVING count(*) > 1) d"
-            ).fetchone()[0]
+                "queue_number HAVING count(*) > 1) d",
+            )
         return {"over_capacity": over, "counter_drift": drift, "queue_number_duplicated": duplicated}
 
     def stop(self) -> None:
@@ -137,3 +139,9 @@ def _answer(response: httpx.Response, calls: int, retries: int) -> Answer:
     if body["status"] == "confirmed":
         return Answer(CONFIRMED, None, body["booking_id"], body["queue_number"], calls, retries)
     return Answer(REFUSED, body.get("reason") or body["status"], body["booking_id"], calls=calls, retries=retries)
+
+
+def _count(conn: psycopg.Connection, query: str) -> int:
+    row = conn.execute(query).fetchone()
+    assert row is not None, "count(*) answers one row"
+    return row[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import TracebackType
 
 from rich.live import Live as RichLive
 from rich.table import Table
@@ -21,8 +22,10 @@ class LiveView:
         self.live.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.live.__exit__(*exc)
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.live.__exit__(kind, error, trace)
 
     def update(self, live: Live) -> None:
         elapsed = max(time.monotonic() - live.started, 1e-9)

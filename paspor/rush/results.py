@@ -73,7 +73,7 @@ def _two_bookings(attempt) -> bool:
 
 def timeline(run: RushRun) -> list[dict[str, float]]:
     """Attempts answered and confirmations per second, in half-second buckets after the release."""
-    answered, confirmed = Counter(), Counter()
+    answered, confirmed = Counter[int](), Counter[int]()
     for a in run.attempts:
         bucket = int(a.answered / BUCKET)
         answered[bucket] += 1

@@ -59,6 +59,7 @@ class Scenario:
         return codes[: self.offices]
 
     def dates(self) -> list[dt.date]:
+        days: list[dt.date]
         days, day = [], dt.date.today() + dt.timedelta(days=self.first_day_in)
         while len(days) < self.days:
             if is_office_day(day):

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,9 +164,13 @@ def _audit(folder: Path, console: Console, settled: bool, nats_url: str | None =
 
 def _ratios(results: list[dict[str, Any]]) -> dict[str, float | None]:
     ours, theirs = results
-    pick = {
+    pick: dict[str, Callable[[dict[str, Any]], float]] = {
         "attempts_per_second": lambda r: r["attempts_per_second"],
         "confirmed": lambda r: r["confirmed"],
-        **{f"latency_{p}": (lambda r, p=p: r["latency_ms"][p]) for p in ("p50", "p95", "p99")},
+        **{f"latency_{p}": _latency(p) for p in ("p50", "p95", "p99")},
     }
     return {k: round(f(ours) / f(theirs), 3) if f(theirs) else None for k, f in pick.items()}
+
+
+def _latency(percentile: str) -> Callable[[dict[str, Any]], float]:
+    return lambda r: r["latency_ms"][percentile]

@@ -14,7 +14,7 @@ from .unit import Unit
 from .views import booking_view, profile_view, registrations_view, terms_view
 
 if TYPE_CHECKING:
-    from .application import BookingApplication as _App
+    from .host import BookingHost as _App
 else:
     _App = object
 
@@ -34,7 +34,9 @@ class AccountActions(_App):
             self.bind(unit, account, binding, command.caller.device_id)
             if account.profile != profile:
                 account.update_profile(profile)
-            return profile_view(account)
+            view = profile_view(account)
+            assert view is not None, "the profile was just set"
+            return view
 
         return self.decide(act)
 
@@ -64,7 +66,7 @@ class AccountActions(_App):
         """The caller's bookings, newest first."""
         unit = Unit(self.repository)
         account, _ = self.caller(unit, caller)
-        return [booking_view(unit.find(UUID(b)), self.rules) for b in reversed(account.bookings)]
+        return [booking_view(unit.existing(UUID(b)), self.rules) for b in reversed(account.bookings)]
 
 
 def valid_profile(command: UpdateProfile, today: dt.date) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -11,6 +12,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import Application, project_aggregate
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from shared.events import BookingView, Caller, RequestBooking
@@ -78,11 +80,14 @@ class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
         if self.readers and len(commands) > 1:
             unit.preload((i for c in commands for i in aggregates_of(c)), self.readers)
         with self._undone_on_failure(unit):
-            results = [self._refusal_or(lambda c=c: self._request(c, now, unit)) for c in commands]
+            results = [self._refusal_or(functools.partial(self._request, c, now, unit)) for c in commands]
         try:
             self._save(*unit.changed())
         except ConcurrentRequest:
-            return [self._refusal_or(lambda c=c: self.decide(lambda u: self._request(c, now, u))) for c in commands]
+            return [
+                self._refusal_or(functools.partial(self.decide, functools.partial(self._request, c, now)))
+                for c in commands
+            ]
         return results
 
     def cancel(self, caller: Caller, booking_id: UUID, now: dt.datetime) -> BookingView:
@@ -158,7 +163,7 @@ class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
         Reads do not queue behind the writer: SQLite (WAL) and PostgreSQL both serve readers while a
         save runs, and what a group is still deciding in the cache is not shown.
         """
-        booking = project_aggregate(None, self.repository.event_store.get(booking_id))
+        booking: object = project_aggregate(None, self.repository.event_store.get(booking_id))
         if not isinstance(booking, Booking) or (account_id and booking.account_id != account_id):
             raise BookingNotFound()
         return booking_view(booking, self.rules)
@@ -222,7 +227,7 @@ class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
             self._forget(list(unit.changed()))
             raise
 
-    def _save(self, *aggregates: object) -> None:
+    def _save(self, *aggregates: Aggregate) -> None:
         try:
             self.save(*aggregates)
         except IntegrityError:
@@ -232,7 +237,7 @@ class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
             self._forget(aggregates)
             raise
 
-    def _forget(self, aggregates: Sequence[object]) -> None:
+    def _forget(self, aggregates: Sequence[Aggregate]) -> None:
         """Drop from the cache what a failed save left ahead of the store (reloaded on next use)."""
         if self.repository.cache:
             for aggregate in aggregates:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -76,6 +76,14 @@ class NikClaim(Aggregate):
 
 class Booking(Aggregate):
     """One registration: a slot for one to five applicants of one family card."""
+
+    if TYPE_CHECKING:  # the event classes that @event makes below; their fields are the methods' arguments
+        Requested: ClassVar[type[Any]]
+        Confirmed: ClassVar[type[Any]]
+        Rejected: ClassVar[type[Any]]
+        Cancelled: ClassVar[type[Any]]
+        Attended: ClassVar[type[Any]]
+        Withdrawn: ClassVar[type[Any]]
 
     @staticmethod
     def id_for(account_id: UUID, idempotency_key: str) -> UUID:

@@ -12,9 +12,11 @@ from .domain import Booking, NikClaim
 from .unit import Unit
 
 if TYPE_CHECKING:
-    from .application import BookingApplication as _App
+    from .host import BookingHost as _App
 else:
     _App = object
+
+OUTCOMES = (SlotReserved, SlotRejected, SlotWithdrawn, BookingCheckedIn, BookingNoShow)
 
 
 class OutcomeActions(_App):
@@ -25,6 +27,8 @@ class OutcomeActions(_App):
         unit = Unit(self.repository)
         with self._undone_on_failure(unit):
             for message in messages:
+                if not isinstance(message, OUTCOMES):
+                    continue  # _apply would ignore it: nothing else is an outcome
                 booking = unit.find(message.booking_id)
                 if isinstance(booking, Booking):
                     unit.add(booking)  # unchanged, it saves nothing
@@ -50,7 +54,7 @@ class OutcomeActions(_App):
 
     def _end(self, unit: Unit, booking: Booking, given_back: bool) -> None:
         """The booking is no longer upcoming: the account may book again, its NIKs are free."""
-        account = unit.find(booking.account_id)
+        account = unit.existing(booking.account_id)
         unit.add(account)
         if given_back:
             account.give_back(str(booking.id))
@@ -59,7 +63,7 @@ class OutcomeActions(_App):
         unit.add(*self._freed_claims(unit, booking))
 
     def _freed_claims(self, unit: Unit, booking: Booking) -> list[NikClaim]:
-        claims = [unit.find(NikClaim.id_for(nik)) for nik in booking.niks]
+        claims = [unit.existing(NikClaim.id_for(nik)) for nik in booking.niks]
         for claim in claims:
             unit.add(claim)
             claim.free(str(booking.id))

@@ -26,6 +26,13 @@ class Unit:
             return self.loaded[aggregate_id]
         return self._load(aggregate_id)
 
+    def existing(self, aggregate_id: UUID) -> Any:
+        """Like `find`, for an aggregate that is always saved with the one that names it (a booking's account)."""
+        aggregate = self.find(aggregate_id)
+        if aggregate is None:
+            raise LookupError(f"aggregate {aggregate_id} is named but not stored")
+        return aggregate
+
     def preload(self, aggregate_ids: Iterable[UUID], readers: Executor) -> None:
         """Read many aggregates at once, in parallel (a later conflict is still caught by the save)."""
         wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self.loaded and i not in self.touched]

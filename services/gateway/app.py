@@ -37,9 +37,10 @@ def build_api(gateway: Gateway, max_body: int = 16384) -> FastAPI:
     """The FastAPI application, wired to the services through `gateway`."""
     api = FastAPI(title="Antrian Paspor", version="1.0.0", description="Passport appointment booking API.")
     api.state.gateway = gateway
-    api.add_exception_handler(ProblemError, on_problem)
-    api.add_exception_handler(RequestValidationError, on_validation)
-    api.add_exception_handler(HTTPException, on_http_error)
+    # Starlette types every handler as taking any Exception; each of these is only called with its own class.
+    api.add_exception_handler(ProblemError, on_problem)  # type: ignore[arg-type]
+    api.add_exception_handler(RequestValidationError, on_validation)  # type: ignore[arg-type]
+    api.add_exception_handler(HTTPException, on_http_error)  # type: ignore[arg-type]
     api.add_exception_handler(Exception, on_unexpected)
     api.add_middleware(Guard, max_body=max_body, per_address=gateway.limits.address, metrics=gateway.metrics)
     for module in ROUTERS:

@@ -116,7 +116,7 @@ class TokenVerifier:
             issuer_name = jwt.decode(token, options={"verify_signature": False}).get("iss")
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"malformed token: {error}") from None
-        issuer = self.issuers.get(issuer_name)
+        issuer = self.issuers.get(issuer_name) if isinstance(issuer_name, str) else None
         if issuer is None:
             raise Unauthenticated(f"token from an untrusted issuer {str(issuer_name)[:80]!r}")
         claims = self._claims(token, issuer, header.get("kid"))

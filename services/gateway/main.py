@@ -89,7 +89,7 @@ async def run(settings: GatewaySettings | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # ours above
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign, assignment]  # ours above
     log.info("gateway ready on http://%s:%d", settings.gateway_host, settings.gateway_port)
     try:
         await server.serve()

@@ -81,6 +81,7 @@ async def final_or_pending(gw: Gateway, who: Identity, booking: dict) -> dict:
 @router.post(
     "/bookings",
     status_code=201,
+    response_model=BookingView,
     summary="Book a session (201 when decided, 202 while pending)",
     responses={
         202: {
@@ -91,7 +92,7 @@ async def final_or_pending(gw: Gateway, who: Identity, booking: dict) -> dict:
 )
 async def create_booking(
     body: BookingBody, gw: GatewayDep, who: Who, device_id: DeviceId, idempotency_key: IdempotencyKey
-) -> BookingView:
+) -> JSONResponse:
     refuse_at_once(gw, who, idempotency_key, body)
     command = RequestBooking(
         caller=caller(who, device_id),

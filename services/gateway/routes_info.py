@@ -24,7 +24,7 @@ class Topic(BaseModel):
 
 
 def topic(name: str, lang: str) -> Topic:
-    return Topic(topic=name, language=lang, **TOPICS[name][lang])  # type: ignore[arg-type]
+    return Topic(topic=name, language=lang, **TOPICS[name][lang])
 
 
 @router.get("", summary="Every guide topic")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -48,6 +49,7 @@ async def offices(
 ) -> list[OfficeOut]:
     if (lat is None) != (lon is None):
         raise ProblemError("invalid_request", "Give both lat and lon.", "Isi lat dan lon.", status=422)
+    ranked: Sequence[tuple[Office, float | None]]
     if lat is not None and lon is not None:
         ranked = nearest_offices(lat, lon, len(load_offices()))
     else:

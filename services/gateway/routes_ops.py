@@ -50,10 +50,14 @@ async def health() -> Health:
 
 
 @router.get(
-    "/ready", tags=["ops"], summary="Readiness", responses={503: {"model": Ready, "description": "Not ready yet."}}
+    "/ready",
+    tags=["ops"],
+    summary="Readiness",
+    response_model=Ready,
+    responses={503: {"model": Ready, "description": "Not ready yet."}},
 )
-async def ready(gw: GatewayDep) -> Ready:
-    return JSONResponse({"ready": gw.ready}, status_code=200 if gw.ready else 503)  # type: ignore[return-value]
+async def ready(gw: GatewayDep) -> JSONResponse:
+    return JSONResponse({"ready": gw.ready}, status_code=200 if gw.ready else 503)
 
 
 @router.get(

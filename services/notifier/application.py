@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -53,10 +53,12 @@ class NotifierApplication(Application[UUID]):
         super().register_transcodings(transcoder)
         register_date(transcoder)
 
-    def apply_batch(self, messages: list[Message], now: dt.datetime) -> None:
+    def apply_batch(self, messages: Sequence[Message], now: dt.datetime) -> None:
         """Issue tickets for confirmations and revoke them for cancellations; one save."""
         changed: dict[UUID, Ticket] = {}
         for message in messages:
+            if not isinstance(message, BookingConfirmed | BookingCancelled):
+                continue  # no other event changes a ticket
             ticket = changed.get(Ticket.id_for(message.booking_id)) or self._find(message.booking_id)
             if isinstance(message, BookingConfirmed) and ticket is None:
                 ticket = self.issue(message)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from .signing import TicketInvalid
 
 
@@ -29,6 +31,10 @@ class AlreadyCheckedIn(CheckInRefused):
     code = "already_checked_in"
     message_id = "Sudah check-in pukul {time} oleh {officer}."
     message_en = "Already checked in at {time} by {officer}."
+
+    def __init__(self, time: str, officer: str, booking_id: UUID) -> None:
+        super().__init__(time=time, officer=officer, booking_id=booking_id)
+        self.booking_id = booking_id
 
 
 class BookingWasCancelled(CheckInRefused):

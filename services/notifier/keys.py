@@ -108,7 +108,7 @@ class TrustedKeys:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._seen: tuple[float, float] | None = None
+        self._seen: tuple[float, ...] | None = None
         self._keys: tuple[dict[str, Ed25519PublicKey], frozenset[str]] = ({}, frozenset())
 
     def __call__(self) -> tuple[dict[str, Ed25519PublicKey], frozenset[str]]:

@@ -59,7 +59,7 @@ def batch_handler(app: NotifierApplication, writer: Executor, on_saved: Callable
 
 def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
     """The wire events of a stored ticket event (Revoked and Reminded stay inside)."""
-    message: Message | None = None
+    message: TicketIssued | BookingCheckedIn | BookingNoShow | None = None
     if isinstance(event, Ticket.Issued):
         message = TicketIssued(
             message_id=derived_id("ticket", event.booking_id, "issued"),
@@ -79,7 +79,7 @@ def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
         yield subject_for(message, message.slot.office, partitions), message
 
 
-def _outcome(event: Ticket.CheckedIn | Ticket.NoShow) -> Message:
+def _outcome(event: Any) -> BookingCheckedIn | BookingNoShow:  # from a Ticket.CheckedIn or Ticket.NoShow
     """BookingCheckedIn or BookingNoShow, from the facts the stored event carries."""
     common = dict(
         occurred_at=event.timestamp,
@@ -121,7 +121,7 @@ def register_queries(
                 writer, app.check_in, command.payload, command.officer, command.office, clock()
             )
         except AlreadyCheckedIn as refused:
-            first = await loop.run_in_executor(writer, app.ticket, refused.details["booking_id"])
+            first = await loop.run_in_executor(writer, app.ticket, refused.booking_id)
             return CheckInReply(checkin=checkin_view(first), problem=problem(refused)).model_dump(mode="json")
         except CheckInRefused as refused:
             return CheckInReply(problem=problem(refused)).model_dump(mode="json")
@@ -153,6 +153,7 @@ def problem(refused: CheckInRefused) -> Problem:
 
 
 def checkin_view(ticket: Ticket) -> CheckInView:
+    assert ticket.checked_in is not None, "a check-in view is of a checked-in ticket"
     at, officer = ticket.checked_in
     return CheckInView(
         booking_id=ticket.booking_id,

@@ -72,7 +72,7 @@ def _qr_image(payload: str, box_size: int) -> Image.Image:
     matrix = qr_matrix(payload)
     image = Image.new("1", (len(matrix), len(matrix)), 1)
     image.putdata([0 if on else 1 for row in matrix for on in row])
-    return image.resize((len(matrix) * box_size,) * 2, Image.NEAREST).convert("L")
+    return image.resize((len(matrix) * box_size,) * 2, Image.Resampling.NEAREST).convert("L")
 
 
 def _png(image: Image.Image) -> bytes:

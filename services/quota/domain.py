@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -62,6 +62,13 @@ class ReleaseSchedule:
 
 class SessionQuota(Aggregate):
     """Capacity and reservations of one (office, date, session)."""
+
+    if TYPE_CHECKING:  # the event classes that @event makes below; their fields are the methods' arguments
+        Opened: ClassVar[type[Any]]
+        Decided: ClassVar[type[Any]]
+        Released: ClassVar[type[Any]]
+        CapacityChanged: ClassVar[type[Any]]
+        Closed: ClassVar[type[Any]]
 
     @staticmethod
     def id_for(office: str, day: dt.date, session: str) -> UUID:

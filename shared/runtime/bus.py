@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -53,9 +54,9 @@ async def patiently(call: Callable[[], Awaitable[T]], patience: float = STARTUP_
 async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
     """Create (or bring up to date) every stream and key-value bucket the system uses."""
     for spec in STREAMS:
-        await patiently(lambda spec=spec: _ensure_stream(js, spec, replicas))
+        await patiently(functools.partial(_ensure_stream, js, spec, replicas))
     for bucket in BUCKETS:
-        await patiently(lambda bucket=bucket: _ensure_bucket(js, bucket, replicas))
+        await patiently(functools.partial(_ensure_bucket, js, bucket, replicas))
 
 
 async def open_bucket(js: JetStreamContext, bucket: str) -> KeyValue:

@@ -188,4 +188,4 @@ def parse(subject: str, data: bytes) -> list[Message]:
         if error.errors()[0]["type"] == "json_invalid":
             raise ValueError(f"not JSON: {error.errors()[0]['msg']}") from None
         raise ValueError(str(error)) from None
-    return message.expand() if isinstance(message, SlotsDecided) else [message]
+    return list(message.expand()) if isinstance(message, SlotsDecided) else [message]

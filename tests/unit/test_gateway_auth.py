@@ -202,3 +202,13 @@ def test_the_gateway_refuses_to_start_distributed_with_the_development_issuer_on
     )
     assert result.returncode == 2
     assert "development token issuer must not be enabled" in result.stdout
+
+
+@pytest.mark.parametrize("issuer", [[GOOGLE], 42])
+def test_a_token_whose_issuer_is_not_a_string_is_from_an_untrusted_issuer(tmp_path, issuer):
+    google = Provider()
+    body = {"iss": issuer, "aud": "antrian-paspor", "sub": "1234567890", "exp": 4102444800}
+    # signed as raw bytes: PyJWT's encode refuses such a claim, a forger's tool need not
+    token = jwt.api_jws.encode(json.dumps(body).encode(), google.key, algorithm="RS256", headers={"kid": google.kid})
+    with pytest.raises(Unauthenticated, match="untrusted issuer"):
+        verifier_for(google, tmp_path).verify(f"Bearer {token}")
