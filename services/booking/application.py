@@ -11,13 +11,13 @@ from typing import TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import Application, project_aggregate
+from eventsourcing.application import project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from shared.events import BookingView, Caller, RequestBooking
 from shared.offices import Office, UnknownOffice, office_by_code
-from shared.runtime.store import FAST_CACHE, register_date
+from shared.runtime.store import FAST_CACHE, RecordingApplication, register_date
 
 from .account_actions import AccountActions
 from .accounts import Account, DeviceBinding
@@ -40,7 +40,7 @@ from .views import booking_view
 T = TypeVar("T")
 
 
-class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
+class BookingApplication(AccountActions, OutcomeActions, RecordingApplication):
     """Accounts, device bindings, NIK claims and bookings in one event store."""
 
     name = "booking"
@@ -228,6 +228,8 @@ class BookingApplication(AccountActions, OutcomeActions, Application[UUID]):
             raise
 
     def _save(self, *aggregates: Aggregate) -> None:
+        if not any(aggregate.pending_events for aggregate in aggregates):
+            return  # e.g. outcomes recorded already on the fast path, met again through JetStream
         try:
             self.save(*aggregates)
         except IntegrityError:

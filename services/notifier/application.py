@@ -8,12 +8,12 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import JSONTranscoder
 
 from shared.events import BookingCancelled, BookingConfirmed, Message, TicketView
 from shared.offices import office_by_code
-from shared.runtime.store import FAST_CACHE, evict, register_date
+from shared.runtime.store import FAST_CACHE, RecordingApplication, evict, register_date
 
 from .admission import AdmissionPolicy, check_admission
 from .domain import Ticket, expiry
@@ -28,7 +28,7 @@ class TicketNotFound(LookupError):
     """No ticket (yet) for that booking."""
 
 
-class NotifierApplication(Application[UUID]):
+class NotifierApplication(RecordingApplication):
     """Tickets in one event store; signing is the only work on the hot path."""
 
     name = "notifier"

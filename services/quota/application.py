@@ -7,20 +7,20 @@ from collections.abc import Callable, Sequence
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import JSONTranscoder
 
 from shared.calendar import is_office_day
 from shared.events import BookingCancelled, BookingRequested, Message, SessionAvailability, Slot
 from shared.offices import Office, UnknownOffice, office_by_code
-from shared.runtime.store import FAST_CACHE, evict, register_date
+from shared.runtime.store import FAST_CACHE, RecordingApplication, evict, register_date
 
 from .domain import UNKNOWN_OFFICE, ReleaseSchedule, Request, SessionQuota
 
 Clock = Callable[[], dt.datetime]
 
 
-class QuotaApplication(Application[UUID]):
+class QuotaApplication(RecordingApplication):
     """Per-(office, date, session) quota aggregates in one event store."""
 
     name = "quota"
@@ -74,6 +74,8 @@ class QuotaApplication(Application[UUID]):
         return self.quota(office, day, session) or SessionQuota(office.code, day, session, office.capacity_per_session)
 
     def _save(self, changed: Sequence[SessionQuota]) -> None:
+        if not changed:  # a batch of requests decided before (their JetStream copies): nothing to commit
+            return
         try:
             self.save(*changed)
         except BaseException:

@@ -6,6 +6,11 @@ event into wire messages, publishes them with ``Nats-Msg-Id`` (so JetStream drop
 restart sends twice), and only then moves its position forward. Nothing is published
 that was not stored, and nothing stored is skipped.
 
+Right after each commit the application hands the relay what it recorded, in memory: when that
+follows on from the relay's position (one writer per store: no gap), it is published without
+reading the log. The notification log is read only to fill a gap: after a crash or a restart, or
+where other processes write the same store.
+
 When several processes write one store, each owning some partitions (quota workers), each
 relay publishes only its own partitions' events and keeps one position per partition: the
 work is not done twice, and a partition that changes hands continues from where its last
@@ -16,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +40,10 @@ from .bus import open_bucket, patiently
 log = logging.getLogger(__name__)
 ToWire = Callable[[Any], Iterable[tuple[str, Message]]]
 ACK_TIMEOUT = 15.0
+# The stored position only spares a restart some re-publishing (JetStream drops the duplicates), so
+# it is written at most this often while busy, and whenever the relay falls idle.
+POSITION_EVERY = 0.25
+IDLE_WAIT = 1.0  # with nothing handed over or woken, look at the log this often (other writers' events)
 
 
 @dataclass(frozen=True)
@@ -68,12 +79,22 @@ class Relay:
         self.positions: dict[int, int] = {}  # per owned partition, when scoped
         self._partitions: dict[UUID, int] = {}  # aggregate id -> partition, learned once per aggregate
         self.published = 0
+        self.log_reads = 0  # reads of the notification log (to fill a gap), for tests and metrics
         self._wake = asyncio.Event()
         self._kv: Any = None
+        self._handed: deque[tuple[int, Any]] = deque()  # (notification id, event), appended by the writer
+        self._gap = False  # the hand-over skipped something: the log must be read
+        self._saved_at, self._saved_position = 0.0, 0  # when and where the position was last stored
+        if hasattr(app, "on_recorded"):
+            app.on_recorded = self.hand_over
 
     def wake(self) -> None:
         """Tell the relay there is something new to publish."""
         self._wake.set()
+
+    def hand_over(self, recordings: Sequence[Any]) -> None:
+        """What a save just recorded (called on the writer thread, after the commit)."""
+        self._handed.extend((r.notification.id, r.domain_event) for r in recordings)
 
     async def open(self) -> None:
         """Find where publishing stopped (the positions live in a key-value bucket)."""
@@ -83,25 +104,39 @@ class Relay:
     async def run(self) -> None:
         """Publish forever; retries (never skips) when NATS is unreachable."""
         await self.open()
+        read_log = True  # catch up with the log first: what a crash left unpublished
         while True:
+            # Cleared before looking, never after: a save that commits while the relay publishes sets
+            # it again, so the relay looks once more instead of sleeping on a stored event.
+            self._wake.clear()
             try:
-                moved = await self.publish_pending()
+                moved = await self.publish_pending(read_log)
             except (NatsError, OSError, TimeoutError, ValueError) as error:
                 # Transport trouble (NATS down, restarting, or an unreadable ack): retry, never skip.
                 log.warning("relay %s: publish failed at position %d, retrying: %r", self.name, self.position, error)
                 await asyncio.sleep(0.5)
+                read_log = True
                 continue
-            if not moved:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-                except TimeoutError:
-                    pass
+            if moved:
+                read_log = self._gap  # a full batch from the log may have more behind it
+                continue
+            try:
+                if self._saved_position != self.position:
+                    await self._save_positions()
+                await asyncio.wait_for(self._wake.wait(), timeout=IDLE_WAIT)
+                read_log = self._gap
+            except TimeoutError:
+                read_log = True  # idle: what other writers of the store recorded, or a missed hand-over
 
-    async def publish_pending(self) -> bool:
-        """Publish one batch of stored events after the current position."""
-        loop = asyncio.get_running_loop()
-        last_id, records = await loop.run_in_executor(self.executor, self._read, self.position)
+    async def publish_pending(self, read_log: bool = True) -> bool:
+        """Publish one batch: what was handed over when it follows on, else (when asked to) from the log."""
+        last_id, records = self._from_handed()
+        if last_id is None and (read_log or self._gap):
+            last_id, records = await asyncio.get_running_loop().run_in_executor(
+                self.executor, self._read, self.position
+            )
+            self.log_reads += 1
+            self._gap = last_id is not None  # read on until the log has nothing more
         if last_id is None:
             return False
         pending = [await self._publish(subject, message) for _, subject, message in records]
@@ -112,8 +147,31 @@ class Relay:
                 future.cancel()  # frees the client's pending slots of what will never be acked
         self.position = last_id
         self.published += len(records)
-        await self._save_positions()
+        if time.monotonic() - self._saved_at >= POSITION_EVERY:
+            await self._save_positions()
         return True
+
+    def _from_handed(self) -> tuple[int | None, list[tuple[int, str, Message]]]:
+        """The events handed over that follow on from the position, or (None, []) when the log must be read."""
+        handed = [self._handed.popleft() for _ in range(min(len(self._handed), self.batch))]
+        handed = [(nid, event) for nid, event in handed if nid > self.position]
+        if not handed:
+            return None, []
+        if any(nid != self.position + i for i, (nid, _) in enumerate(handed, 1)):
+            self._handed.clear()  # a gap (another writer, a restart): the log has all of these too
+            self._gap = True
+            return None, []
+        records: list[tuple[int, str, Message]] = []
+        for nid, event in handed:
+            if self._owns(nid, event):
+                records.extend((nid, s, m) for s, m in self.to_wire(event))
+        return handed[-1][0], records
+
+    def _owns(self, notification_id: int, event: Any) -> bool:
+        if self.scope is None:
+            return True
+        partition = self._partitions.setdefault(event.originator_id, self.scope.partition_of(event))
+        return partition in self.scope.owned and notification_id > self.positions[partition]
 
     def _read(self, position: int) -> tuple[int | None, list[tuple[int, str, Message]]]:
         notifications = self.app.recorder.select_notifications(
@@ -150,6 +208,7 @@ class Relay:
         self.position = min(self.positions.values(), default=0)
 
     async def _save_positions(self) -> None:
+        self._saved_at, self._saved_position = time.monotonic(), self.position
         if self.scope is None:
             await self._kv.put(self.name, str(self.position).encode())
             return

@@ -6,12 +6,14 @@ import base64
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+from uuid import UUID
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 
 from .settings import CommonSettings
 
@@ -21,6 +23,16 @@ FAST_CACHE = {
     "AGGREGATE_CACHE_FASTFORWARD": "n",
     "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
 }
+
+
+class RecordingApplication(Application[UUID]):
+    """An application that hands what each save recorded to a listener (its relay), right after the commit."""
+
+    on_recorded: Callable[[list[Recording[UUID]]], None] | None = None
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:  # eventsourcing's hook after a save
+        if self.on_recorded is not None and recordings:
+            self.on_recorded(recordings)
 
 
 class DateAsISO(Transcoding):
