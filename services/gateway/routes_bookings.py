@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,9 +28,9 @@ REFUSALS = {
     ),
     "office_closed": ("The office is closed in this session.", "Kantor tutup pada sesi ini."),
 }
-# A booking not decided yet tells its client when to look again (`Retry-After`): in a rush, clients
-# asking many times a second would take the gateway's and the booking service's time from deciding.
-POLL_AFTER_SECONDS = 1
+# A booking not decided yet is followed by a long poll (`?wait=`, answered the moment the outcome
+# exists) or by its event stream: nobody polls on a fixed period.
+LONG_POLL_SECONDS = 25
 
 
 class BookingBody(BaseModel):
@@ -66,11 +66,11 @@ def refuse_at_once(gw: Gateway, who: Identity, key: str, body: BookingBody) -> N
         raise ProblemError(reason, *REFUSALS[reason])
 
 
-async def final_or_pending(gw: Gateway, who: Identity, booking: dict) -> dict:
-    """The booking once decided, when that happens within the short wait; else as it is."""
-    if booking["status"] != "requested":
+async def final_or_pending(gw: Gateway, who: Identity, booking: dict, wait: float) -> dict:
+    """The booking once decided, when that happens within `wait` seconds; else as it is."""
+    if booking["status"] != "requested" or wait <= 0:
         return booking
-    outcome = await gw.bus.outcomes.wait(uuid.UUID(booking["booking_id"]), gw.outcome_wait)
+    outcome = await gw.bus.outcomes.wait(uuid.UUID(booking["booking_id"]), wait)
     gw.metrics.outcome_waits.labels("decided" if outcome else "timeout").inc()
     if outcome is None:
         return booking
@@ -86,7 +86,8 @@ async def final_or_pending(gw: Gateway, who: Identity, booking: dict) -> dict:
     responses={
         202: {
             "model": BookingView,
-            "description": "Recorded, not decided yet: follow the Location (after Retry-After seconds) or its events.",
+            "description": "Recorded, not decided yet (rare: the fast path had no answer in time). The Location "
+            "answers the moment it is decided (a long poll), and its events stream every change.",
         }
     },
 )
@@ -102,22 +103,32 @@ async def create_booking(
         applicants=body.applicants,
     )
     booking = (await gw.ask(Commands.REQUEST_BOOKING, command))["booking"]
-    booking = await final_or_pending(gw, who, booking)
+    booking = await final_or_pending(gw, who, booking, gw.outcome_wait)
     location = f"/v1/bookings/{booking['booking_id']}"
     headers = {"Location": location, "Link": f"<{location}/events>; rel=monitor"}
     if booking["status"] == "requested":
-        return JSONResponse(booking, status_code=202, headers=headers | {"Retry-After": str(POLL_AFTER_SECONDS)})
+        headers["Location"] = f"{location}?wait={LONG_POLL_SECONDS}"
+        return JSONResponse(booking, status_code=202, headers=headers)
     return JSONResponse(booking, status_code=201, headers=headers)
 
 
-@router.get(
-    "/bookings/{booking_id}", summary="One of my bookings (while it is requested, Retry-After says when to look again)"
-)
-async def get_booking(booking_id: uuid.UUID, gw: GatewayDep, who: Who, response: Response) -> BookingView:
+@router.get("/bookings/{booking_id}", summary="One of my bookings (with ?wait=S: once decided, or after S seconds)")
+async def get_booking(
+    booking_id: uuid.UUID,
+    gw: GatewayDep,
+    who: Who,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=LONG_POLL_SECONDS,
+            description="While it is requested, answer the moment it is decided, "
+            "waiting at most this many seconds (a long poll).",
+        ),
+    ] = 0,
+) -> BookingView:
     booking = (await gw.ask(Commands.GET_BOOKING, GetBooking(booking_id=booking_id, account=who.account)))["booking"]
-    if booking["status"] == "requested":
-        response.headers["Retry-After"] = str(POLL_AFTER_SECONDS)
-    return booking
+    return await final_or_pending(gw, who, booking, wait)
 
 
 @router.post("/bookings/{booking_id}/cancel", summary="Cancel my upcoming booking")

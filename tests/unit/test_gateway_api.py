@@ -74,7 +74,9 @@ async def test_a_request_refused_at_once_gets_the_same_refusal_when_retried_even
     assert new_key.status_code == 201 and services.asked == [Commands.REQUEST_BOOKING]
 
 
-async def test_a_booking_not_decided_within_the_wait_answers_202_and_its_stream_tells_the_outcome(tmp_path):
+async def test_a_booking_not_decided_within_the_wait_answers_202_and_its_long_poll_and_stream_tell_the_outcome(
+    tmp_path,
+):
     services, day = FakeServices(), next_office_day()
     services.decide_at_once = False
     api, gw, dev = gateway_app(tmp_path, services)
@@ -88,9 +90,19 @@ async def test_a_booking_not_decided_within_the_wait_answers_202_and_its_stream_
         polled = await client.get(f"/v1/bookings/{booking_id}", headers=bearer(dev))
         asyncio.get_running_loop().call_later(0.2, services.decide, booking_id, "rejected", "sold_out")
         stream = await client.get(f"/v1/bookings/{booking_id}/events", headers=bearer(dev))
+        second = await client.post(
+            "/v1/bookings",
+            json=booking_body("GRESIK", day, "siang", 2),
+            headers=bearer(dev) | {"Idempotency-Key": "pending-key-02"},
+        )
+        asyncio.get_running_loop().call_later(0.2, services.decide, second.json()["booking_id"], "confirmed")
+        started = asyncio.get_running_loop().time()
+        long_polled = await client.get(second.headers["Location"], headers=bearer(dev))
+        waited = asyncio.get_running_loop().time() - started
     assert pending.status_code == 202 and pending.json()["status"] == "requested"
-    assert pending.headers["Location"] == f"/v1/bookings/{booking_id}" and pending.headers["Retry-After"] == "1"
-    assert polled.json()["status"] == "requested" and polled.headers["Retry-After"] == "1", "when to look again"
+    assert pending.headers["Location"] == f"/v1/bookings/{booking_id}?wait=25" and "Retry-After" not in pending.headers
+    assert polled.json()["status"] == "requested", "a plain GET answers at once"
+    assert long_polled.json()["status"] == "confirmed" and waited < 20, "the long poll answered when it was decided"
     assert stream.headers["content-type"].startswith("text/event-stream")
     statuses = [json.loads(line[6:])["status"] for line in stream.text.splitlines() if line.startswith("data: ")]
     assert statuses == ["requested", "rejected"]
