@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from faststream.nats import NatsBroker
-from faststream.nats.annotations import NatsMessage
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from shared.events import (
     AcceptTerms,
@@ -29,7 +28,6 @@ from shared.events import (
     GetTerms,
     ListBookings,
     Message,
-    Problem,
     RequestBooking,
     Slot,
     UpdateProfile,
@@ -38,7 +36,7 @@ from shared.events import (
     utcnow,
 )
 from shared.runtime.consumer import ConsumerSpec
-from shared.runtime.replies import invalid
+from shared.runtime.replies import problem, serve
 
 from .accounts import Account
 from .application import BookingApplication
@@ -77,16 +75,9 @@ class Threads:
     readers: Executor
 
 
-def problem(error: BookingError) -> dict:
+def refusal(error: BookingError) -> dict:
     log.info("refused: %s", error.code)  # the code only: messages may name (masked) personal data
-    return {
-        "problem": Problem(
-            code=error.code,
-            message_id=error.indonesian(),
-            message_en=error.english(),
-            retry_after=error.retry_after,
-        ).model_dump(mode="json")
-    }
+    return problem(error.code, error.indonesian(), error.english(), retry_after=error.retry_after)
 
 
 def _json(value: Any) -> Any:
@@ -109,58 +100,55 @@ def register_commands(
     reader thread, so a citizen looking at theirs never waits behind a save.
     """
 
-    def serve(
+    def answer(
         subject: str, model: type[BaseModel], key: str, action: Callable[[Any], Any], on: Executor, saves: bool
     ) -> None:
-        @broker.subscriber(
-            subject, queue="booking", max_workers=QUERY_CONCURRENCY, title=subject.removeprefix("paspor.cmd.")
-        )
-        async def handle(msg: NatsMessage) -> dict:
-            try:
-                command = model.model_validate_json(msg.body)
-            except ValidationError as error:
-                return {"problem": invalid(error).model_dump(mode="json")}
+        async def handle(command: Any) -> dict:
             try:
                 result = await asyncio.get_running_loop().run_in_executor(on, action, command)
             except BookingError as error:
-                return problem(error)
+                return refusal(error)
             if saves:
                 on_saved()
             return {key: _json(result)}
 
-    # Many requests in flight at once: that is what lets the grouped saves group anything.
-    @broker.subscriber(
-        Commands.REQUEST_BOOKING, queue="booking", max_workers=REQUEST_CONCURRENCY, title="booking.request"
-    )
-    async def request_booking(msg: NatsMessage) -> dict:
-        try:
-            command = RequestBooking.model_validate_json(msg.body)
-        except ValidationError as error:
-            return {"problem": invalid(error).model_dump(mode="json")}
+        serve(broker, subject, model, handle, queue="booking", max_workers=QUERY_CONCURRENCY)
+
+    async def request_booking(command: RequestBooking) -> dict:
         outcome = await groups.submit(command)
         if isinstance(outcome, BookingError):
-            return problem(outcome)
+            return refusal(outcome)
         if fast is not None:
             outcome = await fast.finish(outcome, command)
         return {"booking": outcome.model_dump(mode="json")}
+
+    # Many requests in flight at once: that is what lets the grouped saves group anything.
+    serve(
+        broker,
+        Commands.REQUEST_BOOKING,
+        RequestBooking,
+        request_booking,
+        queue="booking",
+        max_workers=REQUEST_CONCURRENCY,
+    )
 
     # The account's own views read its cached aggregates, which only the writer may touch; they save
     # nothing, so they do not wake the relay. A booking's status, asked for most, is read from the
     # store beside the writer.
     writer, readers = threads.writer, threads.readers
     cancel = lambda c: app.cancel(c.caller, c.booking_id, utcnow())  # noqa: E731
-    serve(Commands.CANCEL_BOOKING, CancelBooking, "booking", cancel, writer, saves=True)
-    serve(Commands.UPDATE_PROFILE, UpdateProfile, "profile", lambda c: app.update_profile(c, utcnow()), writer, True)
+    answer(Commands.CANCEL_BOOKING, CancelBooking, "booking", cancel, writer, saves=True)
+    answer(Commands.UPDATE_PROFILE, UpdateProfile, "profile", lambda c: app.update_profile(c, utcnow()), writer, True)
     accept = lambda c: app.accept_terms(c.caller, c.version, utcnow())  # noqa: E731
-    serve(Commands.ACCEPT_TERMS, AcceptTerms, "terms", accept, writer, saves=True)
-    serve(
+    answer(Commands.ACCEPT_TERMS, AcceptTerms, "terms", accept, writer, saves=True)
+    answer(
         Commands.GET_BOOKING, GetBooking, "booking", lambda q: app.stored_view(q.booking_id, _owner(q)), readers, False
     )
-    serve(Commands.LIST_BOOKINGS, ListBookings, "bookings", lambda q: app.bookings(q.caller), writer, saves=False)
-    serve(Commands.GET_PROFILE, GetProfile, "profile", lambda q: app.profile(q.caller), writer, saves=False)
-    serve(Commands.GET_TERMS, GetTerms, "terms", lambda q: app.terms(q.caller), writer, saves=False)
+    answer(Commands.LIST_BOOKINGS, ListBookings, "bookings", lambda q: app.bookings(q.caller), writer, saves=False)
+    answer(Commands.GET_PROFILE, GetProfile, "profile", lambda q: app.profile(q.caller), writer, saves=False)
+    answer(Commands.GET_TERMS, GetTerms, "terms", lambda q: app.terms(q.caller), writer, saves=False)
     registrations = lambda q: app.registrations(q.caller, utcnow())  # noqa: E731
-    serve(Commands.GET_REGISTRATIONS, GetRegistrations, "registrations", registrations, writer, saves=False)
+    answer(Commands.GET_REGISTRATIONS, GetRegistrations, "registrations", registrations, writer, saves=False)
 
 
 def ask_over(nc: Client | None) -> Ask:

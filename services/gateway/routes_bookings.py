@@ -112,7 +112,11 @@ async def create_booking(
     return JSONResponse(booking, status_code=201, headers=headers)
 
 
-@router.get("/bookings/{booking_id}", summary="One of my bookings (with ?wait=S: once decided, or after S seconds)")
+@router.get(
+    "/bookings/{booking_id}",
+    response_model=BookingView,
+    summary="One of my bookings (with ?wait=S: once decided, or after S seconds)",
+)
 async def get_booking(
     booking_id: uuid.UUID,
     gw: GatewayDep,
@@ -126,7 +130,7 @@ async def get_booking(
             "waiting at most this many seconds (a long poll).",
         ),
     ] = 0,
-) -> BookingView:
+) -> dict:
     booking = (await gw.ask(Commands.GET_BOOKING, GetBooking(booking_id=booking_id, account=who.account)))["booking"]
     return await final_or_pending(gw, who, booking, wait)
 

@@ -9,7 +9,6 @@ from concurrent.futures import Executor
 from typing import Any
 
 from faststream.nats import NatsBroker
-from faststream.nats.annotations import NatsMessage
 
 from shared.events import (
     BookingCheckedIn,
@@ -28,7 +27,7 @@ from shared.events import (
     utcnow,
 )
 from shared.runtime.consumer import ConsumerSpec
-from shared.runtime.replies import replying
+from shared.runtime.replies import serve
 
 from .application import NotifierApplication, TicketNotFound, ticket_view
 from .domain import Ticket
@@ -128,14 +127,8 @@ def register_queries(
         on_saved()
         return CheckInReply(checkin=checkin_view(ticket)).model_dump(mode="json")
 
-    serve(broker, Commands.GET_TICKET, "ticket.get", replying(GetTicket, get_ticket))
-    serve(broker, Commands.CHECK_IN, "ticket.checkin", replying(CheckIn, check_in))
-
-
-def serve(broker: NatsBroker, subject: str, title: str, handle: Callable[[bytes], Any]) -> None:
-    @broker.subscriber(subject, queue="notifier", title=title)
-    async def answer(msg: NatsMessage) -> dict:
-        return await handle(msg.body)
+    serve(broker, Commands.GET_TICKET, GetTicket, get_ticket, queue="notifier")
+    serve(broker, Commands.CHECK_IN, CheckIn, check_in, queue="notifier")
 
 
 def render(ticket: Ticket, fmt: str, app: NotifierApplication) -> str:

@@ -12,9 +12,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 from faststream.nats import NatsBroker
-from faststream.nats.annotations import NatsMessage
 from nats.js.kv import KeyValue
-from pydantic import BaseModel, ValidationError
 
 from shared.events import (
     AVAILABILITY_BUCKET,
@@ -33,7 +31,7 @@ from shared.events import (
 from shared.offices import UnknownOffice
 from shared.runtime.bus import open_bucket
 from shared.runtime.consumer import ConsumerSpec
-from shared.runtime.replies import invalid
+from shared.runtime.replies import problem, serve
 
 from .application import QuotaApplication
 from .domain import InvalidCapacity, SessionQuota
@@ -141,49 +139,35 @@ class QuotaWorker:
 
     def register(self, broker: NatsBroker, partitions: Sequence[int]) -> None:
         """Serve the calendar (any worker), and the fast path and operator commands (the partition's owner)."""
-        broker.subscriber(Commands.GET_CALENDAR, queue="quota", title="quota.calendar")(self._calendar)
+        serve(broker, Commands.GET_CALENDAR, GetCalendar, self._calendar, queue="quota", max_workers=8)
         for partition in partitions:
-            broker.subscriber(
-                Commands.DECIDE_BOOKING.format(partition=partition),
-                queue="quota",
-                max_workers=FAST_PATH_CONCURRENCY,  # many at once: that is what lets a group commit group
-                title=f"quota.p{partition:02d}.decide",
-            )(self._decide_now)
-            broker.subscriber(
-                Commands.CHANGE_CAPACITY.format(partition=partition),
-                queue="quota",
-                title=f"quota.p{partition:02d}.capacity",
-            )(self._change_capacity)
-            broker.subscriber(
-                Commands.CLOSE_SESSIONS.format(partition=partition),
-                queue="quota",
-                title=f"quota.p{partition:02d}.close",
-            )(self._close)
+            # Many decisions at once: that is what lets a group commit group.
+            decide = Commands.DECIDE_BOOKING.format(partition=partition)
+            serve(broker, decide, BookingRequested, self._decide_now, queue="quota", max_workers=FAST_PATH_CONCURRENCY)
+            capacity = Commands.CHANGE_CAPACITY.format(partition=partition)
+            serve(broker, capacity, ChangeCapacity, self._change_capacity, queue="quota")
+            serve(
+                broker, Commands.CLOSE_SESSIONS.format(partition=partition), CloseSessions, self._close, queue="quota"
+            )
 
-    async def _decide_now(self, msg: NatsMessage) -> dict:
+    async def _decide_now(self, request: BookingRequested) -> dict:
         """The fast path: decide one request in the next group commit, then answer with its decision.
 
         The request also reaches this worker later through JetStream (the booking service's outbox);
         by then it is decided, so that copy changes nothing. An answer that never arrives (a crash, a
         timeout) leaves the decision to that copy: the booking is finished by the pipeline.
         """
-        request = _parse(BookingRequested, msg.body)
-        if isinstance(request, dict):
-            return request
         try:
             await self.handle_batch([request])
             quota = self.app.session_of(request.slot)
             return {"decision": decision_of(quota, request, self.clock()).model_dump(mode="json")}
         except Exception:  # the store failed: logged, and the pipeline decides this request instead
             log.exception("quota: fast-path decision of %s failed; the pipeline will decide it", request.booking_id)
-            return _problem("not_decided", "Belum diputuskan; lihat lagi nanti.", "Not decided yet; look again later.")
+            return problem("not_decided", "Belum diputuskan; lihat lagi nanti.", "Not decided yet; look again later.")
 
-    async def _calendar(self, msg: NatsMessage) -> dict:
-        query = _parse(GetCalendar, msg.body)
-        if isinstance(query, dict):
-            return query
+    async def _calendar(self, query: GetCalendar) -> dict:
         if not 0 <= (query.end - query.start).days < MAX_CALENDAR_DAYS:
-            return _problem(
+            return problem(
                 "invalid_range", "Rentang tanggal tidak valid (maks. 92 hari).", "Invalid date range (at most 92 days)."
             )
         try:
@@ -194,23 +178,13 @@ class QuotaWorker:
             return _unknown_office(query.office)
         return {"calendar": Calendar(office=query.office, sessions=sessions).model_dump(mode="json")}
 
-    async def _change_capacity(self, msg: NatsMessage) -> dict:
-        command = _parse(ChangeCapacity, msg.body)
-        if isinstance(command, dict):
-            return command
+    async def _change_capacity(self, command: ChangeCapacity) -> dict:
+        sessions, capacity = _sessions(command), command.capacity
         return await self._operate(
-            self.app.change_capacity,
-            command.office,
-            command.date,
-            _sessions(command),
-            command.capacity,
-            command.operator,
+            self.app.change_capacity, command.office, command.date, sessions, capacity, command.operator
         )
 
-    async def _close(self, msg: NatsMessage) -> dict:
-        command = _parse(CloseSessions, msg.body)
-        if isinstance(command, dict):
-            return command
+    async def _close(self, command: CloseSessions) -> dict:
         return await self._operate(
             self.app.close_sessions, command.office, command.date, _sessions(command), command.reason, command.operator
         )
@@ -221,7 +195,7 @@ class QuotaWorker:
         except UnknownOffice:
             return _unknown_office(office)
         except InvalidCapacity as error:
-            return _problem("invalid_capacity", f"Kapasitas tidak valid: {error}", str(error))
+            return problem("invalid_capacity", f"Kapasitas tidak valid: {error}", str(error))
         await self._published(quotas)
         return {
             "sessions": [{"date": q.day.isoformat(), "session": q.session} | remaining(q).model_dump() for q in quotas]
@@ -238,16 +212,5 @@ def _sessions(command: ChangeCapacity | CloseSessions) -> list[str]:
     return [command.session.value] if command.session else ["pagi", "siang"]
 
 
-def _parse(model: type[BaseModel], body: bytes) -> Any:
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as error:
-        return {"problem": invalid(error).model_dump(mode="json")}
-
-
 def _unknown_office(office: str) -> dict:
-    return _problem("unknown_office", f"Kantor {office} tidak dikenal.", f"Unknown office {office}.")
-
-
-def _problem(code: str, message_id: str, message_en: str) -> dict:
-    return {"problem": {"code": code, "message_id": message_id, "message_en": message_en}}
+    return problem("unknown_office", f"Kantor {office} tidak dikenal.", f"Unknown office {office}.")

@@ -1,17 +1,20 @@
-"""Request/reply handlers that answer bad input with a problem instead of silence."""
+"""Request/reply on the bus, one way for every service: bad input is answered with a problem, never silence."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from faststream.nats import NatsBroker
+from faststream.nats.annotations import NatsMessage
 from pydantic import BaseModel, ValidationError
 
 from shared.events import Problem
 
 log = logging.getLogger(__name__)
 Query = TypeVar("Query", bound=BaseModel)
+Handler = Callable[[Query], Awaitable[dict[str, Any]]]
 
 
 def invalid(error: ValidationError) -> Problem:
@@ -24,10 +27,15 @@ def invalid(error: ValidationError) -> Problem:
     )
 
 
-def replying(model: type[Query], handler: Callable[[Query], Awaitable[dict]]) -> Callable[[bytes], Awaitable[dict]]:
+def problem(code: str, message_id: str, message_en: str, **extra: Any) -> dict[str, Any]:
+    """A refusal as a reply: a stable code and the message in Indonesian and English."""
+    return {"problem": Problem(code=code, message_id=message_id, message_en=message_en, **extra).model_dump(mode="json")}
+
+
+def replying(model: type[Query], handler: Handler[Query]) -> Callable[[bytes], Awaitable[dict[str, Any]]]:
     """Wrap a handler so that it validates the raw body and answers bad input with a problem."""
 
-    async def handle(body: bytes) -> dict:
+    async def handle(body: bytes) -> dict[str, Any]:
         try:
             query = model.model_validate_json(body)
         except ValidationError as error:
@@ -36,3 +44,20 @@ def replying(model: type[Query], handler: Callable[[Query], Awaitable[dict]]) ->
         return await handler(query)
 
     return handle
+
+
+def serve(
+    broker: NatsBroker,
+    subject: str,
+    model: type[Query],
+    handler: Handler[Query],
+    *,
+    queue: str,
+    max_workers: int = 1,
+) -> None:
+    """Answer requests on `subject` (one of `queue`'s members answers each) with `handler`'s reply."""
+    handle = replying(model, handler)
+
+    @broker.subscriber(subject, queue=queue, max_workers=max_workers, title=subject.removeprefix("paspor.cmd."))
+    async def answer(msg: NatsMessage) -> dict[str, Any]:
+        return await handle(msg.body)
