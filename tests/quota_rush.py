@@ -78,29 +78,42 @@ def make_requests(slots: list[Slot], per_slot: int) -> list[BookingRequested]:
 
 
 async def publish(
-    nats_url: str, requests: list[BookingRequested], duplicates: bool = False, chunk: int = 200, pause: float = 0.0
+    nats_url: str,
+    requests: list[BookingRequested],
+    duplicates: bool = False,
+    chunk: int = 200,
+    pause: float = 0.0,
+    acknowledged: list[str] | None = None,
 ) -> None:
     """Publish every request until JetStream acknowledged it (retrying through server restarts).
 
     With `duplicates`, each request is also published a second time under another message id,
-    so JetStream cannot drop it: the quota service's own idempotency must.
+    so JetStream cannot drop it: the quota service's own idempotency must. `acknowledged` collects
+    the booking ids JetStream has acknowledged so far (so a test can watch the rush progress).
     """
     nc = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     js = nc.jetstream()
     await _until_ok(lambda: ensure_streams(js))
     for start in range(0, len(requests), chunk):
         part = requests[start : start + chunk]
-        await asyncio.gather(*(_publish_one(js, r, str(r.message_id)) for r in part))
+        await asyncio.gather(*(_publish_one(js, r, str(r.message_id), acknowledged) for r in part))
         if duplicates:
             await asyncio.gather(*(_publish_one(js, r, f"dup-{r.message_id}") for r in part))
         await asyncio.sleep(pause)
     await nc.close()
 
 
-async def _publish_one(js, request: BookingRequested, msg_id: str) -> None:  # noqa: ANN001
+async def _publish_one(
+    js,  # noqa: ANN001
+    request: BookingRequested,
+    msg_id: str,
+    acknowledged: list[str] | None = None,
+) -> None:
     subject = subject_for(request, request.slot.office)
     data = request.model_dump_json().encode()
     await _until_ok(lambda: js.publish(subject, data, headers={"Nats-Msg-Id": msg_id}, timeout=5))
+    if acknowledged is not None:
+        acknowledged.append(str(request.booking_id))
 
 
 async def _until_ok(call, attempts: int = 300):  # noqa: ANN001, ANN202
