@@ -1,12 +1,14 @@
-"""Faults in the middle of a rush: a quota worker killed with SIGKILL, the nats-server restarted.
-Afterwards every session holds exactly min(capacity, demand) bookings, every request has exactly
-one outcome, and no queue number is given twice."""
+"""Faults in the middle of a rush: a quota worker killed with SIGKILL, the nats-server restarted
+(stopped gracefully, or killed with SIGKILL). Afterwards every session holds exactly
+min(capacity, demand) bookings, every request JetStream acknowledged has exactly one outcome,
+and no queue number is given twice."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 
+import pytest
 from quota_rush import (
     Outcomes,
     assert_one_outcome_each,
@@ -78,7 +80,8 @@ def test_a_worker_killed_again_and_again_mid_rush_loses_nothing_and_overbooks_no
     assert_rush_is_whole(outcomes, requests, per_slot)
 
 
-def test_a_nats_server_restart_mid_rush_loses_nothing_and_overbooks_nothing(tmp_path):
+@pytest.mark.parametrize("fault", ["stopped", "killed"])
+def test_a_nats_server_restart_mid_rush_loses_nothing_acknowledged_and_overbooks_nothing(tmp_path, fault):
     server = NatsServer(tmp_path / "nats").start()
     per_slot = 130
     requests = make_requests(rush_slots(), per_slot)
@@ -88,11 +91,19 @@ def test_a_nats_server_restart_mid_rush_loses_nothing_and_overbooks_nothing(tmp_
         wait_ready([worker])
         publisher = publishing_in_background(server.url, requests, acknowledged)
         wait_for_rush_to_reach(acknowledged, 0.4, requests)
-        server.stop()  # graceful: the store is flushed; the worker and the publisher reconnect
-        server.start()
+        if fault == "stopped":
+            server.stop()  # graceful: the store is flushed
+        else:
+            server.kill()  # SIGKILL: no goodbye; what JetStream acknowledged must already be stored
+        acknowledged_before_restart = acknowledged[:]
+        server.start()  # the worker and the publisher reconnect
         publisher.join(120)
         outcomes = asyncio.run(read_outcomes(server.url, expected=len(requests), timeout=120))
     finally:
         stop([worker])
         server.stop()
+    lost = [b for b in acknowledged_before_restart if len(outcomes.by_booking.get(b, [])) != 1]
+    assert lost == [], (
+        f"{len(lost)} of {len(acknowledged_before_restart)} acknowledged before the restart lack one outcome"
+    )
     assert_rush_is_whole(outcomes, requests, per_slot)
