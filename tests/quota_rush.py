@@ -78,29 +78,42 @@ def make_requests(slots: list[Slot], per_slot: int) -> list[BookingRequested]:
 
 
 async def publish(
-    nats_url: str, requests: list[BookingRequested], duplicates: bool = False, chunk: int = 200, pause: float = 0.0
+    nats_url: str,
+    requests: list[BookingRequested],
+    duplicates: bool = False,
+    chunk: int = 200,
+    pause: float = 0.0,
+    acknowledged: list[str] | None = None,
 ) -> None:
     """Publish every request until JetStream acknowledged it (retrying through server restarts).
 
     With `duplicates`, each request is also published a second time under another message id,
-    so JetStream cannot drop it: the quota service's own idempotency must.
+    so JetStream cannot drop it: the quota service's own idempotency must. `acknowledged` collects
+    the booking ids JetStream has acknowledged so far (so a test can watch the rush progress).
     """
     nc = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     js = nc.jetstream()
     await _until_ok(lambda: ensure_streams(js))
     for start in range(0, len(requests), chunk):
         part = requests[start : start + chunk]
-        await asyncio.gather(*(_publish_one(js, r, str(r.message_id)) for r in part))
+        await asyncio.gather(*(_publish_one(js, r, str(r.message_id), acknowledged) for r in part))
         if duplicates:
             await asyncio.gather(*(_publish_one(js, r, f"dup-{r.message_id}") for r in part))
         await asyncio.sleep(pause)
     await nc.close()
 
 
-async def _publish_one(js, request: BookingRequested, msg_id: str) -> None:  # noqa: ANN001
+async def _publish_one(
+    js,  # noqa: ANN001
+    request: BookingRequested,
+    msg_id: str,
+    acknowledged: list[str] | None = None,
+) -> None:
     subject = subject_for(request, request.slot.office)
     data = request.model_dump_json().encode()
     await _until_ok(lambda: js.publish(subject, data, headers={"Nats-Msg-Id": msg_id}, timeout=5))
+    if acknowledged is not None:
+        acknowledged.append(str(request.booking_id))
 
 
 async def _until_ok(call, attempts: int = 300):  # noqa: ANN001, ANN202
@@ -121,6 +134,10 @@ class Outcomes:
     def reserved(self) -> dict[str, dict]:
         return {b: o[0] for b, o in self.by_booking.items() if o[0]["type"] == "SlotReserved"}
 
+    def decided_more_than_once(self) -> dict[str, list[str]]:
+        """The bookings with a second outcome, and what each outcome was."""
+        return {b: [o["type"] for o in outcomes] for b, outcomes in self.by_booking.items() if len(outcomes) > 1}
+
     def numbers_by_session(self) -> dict[tuple, list[int]]:
         sessions: dict[tuple, list[int]] = defaultdict(list)
         for outcome in self.reserved().values():
@@ -129,8 +146,22 @@ class Outcomes:
         return sessions
 
 
-async def read_outcomes(nats_url: str, expected: int, timeout: float = 90) -> Outcomes:
-    """Read the quota stream from the start until `expected` bookings have an outcome (or time runs out)."""
+def assert_one_outcome_each(outcomes: Outcomes, requests: list[BookingRequested]) -> None:
+    """Every request has an outcome, no booking has two, and nothing was decided that nobody asked for."""
+    asked = {str(r.booking_id) for r in requests}
+    missing = asked - set(outcomes.by_booking)
+    assert not missing, f"{len(missing)} of {len(asked)} requests have no outcome, e.g. {sorted(missing)[:3]}"
+    assert outcomes.decided_more_than_once() == {}, "a booking was decided more than once"
+    assert set(outcomes.by_booking) == asked, "outcomes for bookings nobody requested"
+
+
+async def read_outcomes(nats_url: str, expected: int, timeout: float = 90, quiet: float = 2.0) -> Outcomes:
+    """Every decision on the quota stream, from its first message to its last.
+
+    Reading goes on after `expected` bookings have an outcome, until the stream has been quiet for
+    `quiet` seconds (twice a relay's idle wake-up, 1 s) and everything up to its last sequence was
+    read: a second, later decision for a booking is seen, and fails the tests that count outcomes.
+    """
     nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
     js = nc.jetstream()
     sub = await js.pull_subscribe(
@@ -139,17 +170,22 @@ async def read_outcomes(nats_url: str, expected: int, timeout: float = 90) -> Ou
         stream="PASPOR_QUOTA",
         config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL, ack_policy=api.AckPolicy.NONE),
     )
-    outcomes = Outcomes()
+    outcomes, read_up_to = Outcomes(), 0
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while len(outcomes.by_booking) < expected and loop.time() < deadline:
+    while loop.time() < deadline:
+        decided = len(outcomes.by_booking) >= expected
         try:
-            for msg in await sub.fetch(1000, timeout=1):
-                if msg.subject.endswith(".decided"):
-                    for single in SlotsDecided.model_validate_json(msg.data).expand():
-                        body = json.loads(single.model_dump_json())
-                        outcomes.by_booking[body["booking_id"]].append(body)
+            messages = await sub.fetch(1000, timeout=quiet if decided else 1)
         except (TimeoutError, nats.errors.TimeoutError):  # fetch raises either when nothing came
+            if decided and read_up_to >= (await js.stream_info("PASPOR_QUOTA")).state.last_seq:
+                break
             continue
+        for msg in messages:
+            read_up_to = msg.metadata.sequence.stream
+            if msg.subject.endswith(".decided"):
+                for single in SlotsDecided.model_validate_json(msg.data).expand():
+                    body = json.loads(single.model_dump_json())
+                    outcomes.by_booking[body["booking_id"]].append(body)
     await nc.close()
     return outcomes

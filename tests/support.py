@@ -1,12 +1,14 @@
-"""Helpers the stories share: the pinned day, valid identity numbers, bookable dates, signed-in users."""
+"""Helpers the stories share: the pinned day, identity numbers, bookable dates, signed-in users, waits with a deadline."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -48,6 +50,24 @@ def bookable_day(start_in: int = 3) -> dt.date:
     while not is_office_day(day):
         day += dt.timedelta(days=1)
     return day
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, every: float = 0.05) -> None:
+    """Wait until `condition()` holds; fail the test, saying what never happened, after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not so after {timeout:g} s")
+        time.sleep(every)
+
+
+async def until(condition: Callable[[], bool], timeout: float, what: str, every: float = 0.01) -> None:
+    """`wait_until` inside an event loop: the loop goes on running (and delivering) while we wait."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not so after {timeout:g} s")
+        await asyncio.sleep(every)
 
 
 def booking_body(office: str, day: dt.date, session: str, serial: int, applicants: int = 1) -> dict:

@@ -2,6 +2,9 @@
 
 Callers: a citizen (on their own device), an officer (bound to GRESIK), an operator, nobody, an
 expired token, a token from an issuer nobody trusts, and a citizen on someone else's device.
+Every cell names the one status it must get: the route's own status for the callers its role
+allows, 401 or 403 for the others, and 404 for another account reading the citizen's booking
+(never 200: to them it does not exist).
 """
 
 from __future__ import annotations
@@ -22,54 +25,66 @@ from shared import clock
 PUBLIC, CITIZEN, OFFICER, OPERATOR = "public", "citizen", "officer", "operator"
 CALLERS = ("officer", "operator", "nobody", "expired", "foreign", "wrong_device", "citizen")  # citizen last: it cancels
 DAY = bookable_day(25)
-# "METHOD path" -> who may call it, and the request (path filled in, JSON body)
-ROUTES: dict[str, tuple[str, dict]] = {
-    "GET /health": (PUBLIC, {}),
-    "GET /ready": (PUBLIC, {}),
-    "GET /metrics": (PUBLIC, {}),
-    "GET /asyncapi.json": (PUBLIC, {}),
-    "POST /v1/dev/token": (PUBLIC, {"json": {"subject": "matrix@example.com"}}),
-    "GET /v1/offices": (PUBLIC, {}),
-    "GET /v1/offices/{code}": (PUBLIC, {}),
-    "GET /v1/offices/{code}/calendar": (PUBLIC, {"params": {"start": DAY.isoformat(), "end": DAY.isoformat()}}),
+PROFILE_KK = "3174010101208888"
+# "METHOD path" -> who may call it, the status those callers get, and the request (path filled in, JSON body)
+ROUTES: dict[str, tuple[str, int, dict]] = {
+    "GET /health": (PUBLIC, 200, {}),
+    "GET /ready": (PUBLIC, 200, {}),
+    "GET /metrics": (PUBLIC, 200, {}),
+    "GET /asyncapi.json": (PUBLIC, 200, {}),
+    "POST /v1/dev/token": (PUBLIC, 200, {"json": {"subject": "matrix@example.com"}}),
+    "GET /v1/offices": (PUBLIC, 200, {}),
+    "GET /v1/offices/{code}": (PUBLIC, 200, {}),
+    "GET /v1/offices/{code}/calendar": (
+        PUBLIC,
+        200,
+        {"params": {"start": DAY.isoformat(), "end": DAY.isoformat()}},
+    ),
     "GET /v1/free-slots": (
         PUBLIC,
+        200,
         {"params": {"lat": -7.1, "lon": 112.4, "start": DAY.isoformat(), "end": DAY.isoformat()}},
     ),
-    "GET /v1/info": (PUBLIC, {}),
-    "GET /v1/info/{name}": (PUBLIC, {}),
-    "GET /v1/me": (CITIZEN, {}),
+    "GET /v1/info": (PUBLIC, 200, {}),
+    "GET /v1/info/{name}": (PUBLIC, 200, {}),
     "PUT /v1/me": (
         CITIZEN,
+        200,
         {
             "json": {
                 "full_name": "Matrix Citizen",
                 "nik": "3174015705900001",
-                "kk_number": "3174010101208888",
+                "kk_number": PROFILE_KK,
                 "phone": "081234567890",
                 "email": "matrix@example.com",
                 "birth_date": "1990-05-17",
             }
         },
     ),
-    "GET /v1/me/terms": (CITIZEN, {}),
-    "POST /v1/me/terms": (CITIZEN, {"json": {"version": "{terms}"}}),
-    "GET /v1/me/registrations": (CITIZEN, {}),
-    "POST /v1/bookings": (CITIZEN, {"json": booking_body("MADIUN", DAY, "siang", serial=9901)}),
-    "GET /v1/bookings": (CITIZEN, {}),
-    "GET /v1/bookings/{booking_id}": (CITIZEN, {}),
-    "GET /v1/bookings/{booking_id}/events": (CITIZEN, {}),
-    "GET /v1/bookings/{booking_id}/ticket": (CITIZEN, {}),
-    "GET /v1/bookings/{booking_id}/ticket.png": (CITIZEN, {}),
-    "GET /v1/bookings/{booking_id}/ticket.svg": (CITIZEN, {}),
-    "GET /v1/bookings/{booking_id}/ticket.ics": (CITIZEN, {}),
-    "POST /v1/checkin": (OFFICER, {"json": {"payload": "not-a-ticket"}}),
-    "PUT /v1/operator/offices/{code}/capacity": (OPERATOR, {"json": {"date": DAY.isoformat(), "capacity": 90}}),
+    "GET /v1/me": (CITIZEN, 200, {}),  # after PUT: the profile just filled in
+    "GET /v1/me/terms": (CITIZEN, 200, {}),
+    "POST /v1/me/terms": (CITIZEN, 200, {"json": {"version": "{terms}"}}),
+    "GET /v1/me/registrations": (CITIZEN, 200, {}),
+    "POST /v1/bookings": (  # let in, then refused by the rules: one upcoming booking per account (409)
+        CITIZEN,
+        409,
+        {"json": booking_body("MADIUN", DAY, "siang", serial=9901) | {"kk_number": PROFILE_KK}},
+    ),
+    "GET /v1/bookings": (CITIZEN, 200, {}),
+    "GET /v1/bookings/{booking_id}": (CITIZEN, 200, {}),
+    "GET /v1/bookings/{booking_id}/events": (CITIZEN, 200, {}),
+    "GET /v1/bookings/{booking_id}/ticket": (CITIZEN, 200, {}),
+    "GET /v1/bookings/{booking_id}/ticket.png": (CITIZEN, 200, {}),
+    "GET /v1/bookings/{booking_id}/ticket.svg": (CITIZEN, 200, {}),
+    "GET /v1/bookings/{booking_id}/ticket.ics": (CITIZEN, 200, {}),
+    "POST /v1/checkin": (OFFICER, 422, {"json": {"payload": "not-a-ticket"}}),  # let in, then told it is no ticket
+    "PUT /v1/operator/offices/{code}/capacity": (OPERATOR, 200, {"json": {"date": DAY.isoformat(), "capacity": 90}}),
     "POST /v1/operator/offices/{code}/closures": (
         OPERATOR,
+        200,
         {"json": {"date": (DAY + dt.timedelta(days=1)).isoformat(), "reason": "matrix closure test"}},
     ),
-    "POST /v1/bookings/{booking_id}/cancel": (CITIZEN, {}),  # last: the citizen cancels for real
+    "POST /v1/bookings/{booking_id}/cancel": (CITIZEN, 200, {}),  # last: the citizen cancels for real
 }
 
 
@@ -108,15 +123,18 @@ def callers(system) -> dict[str, dict[str, str]]:
     }
 
 
-def expected(kind: str, caller: str, takes_device: bool) -> set[int] | str:
-    """The statuses allowed for a caller: 'allowed' means anything but 401/403 (and no server error)."""
+def expected(route: str, kind: str, status: int, caller: str, takes_device: bool) -> int:
+    """The one status a caller must get from a route whose allowed callers get `status`."""
     if kind == PUBLIC:
-        return "allowed"
+        return status
     if caller in ("nobody", "expired", "foreign"):
-        return {401}
-    if caller == "wrong_device":  # a citizen, on a device bound to another account
-        return "allowed" if kind == CITIZEN and not takes_device else {403}  # reading one's own booking needs no device
-    return "allowed" if caller == kind or (caller == "citizen" and kind == CITIZEN) else {403}
+        return 401
+    if caller == "wrong_device":  # another account, on a device bound to a third one
+        if kind == CITIZEN and not takes_device:  # reading one booking needs no device: it is the citizen's
+            assert "{booking_id}" in route, f"{route}: which citizen's data does it show without a device?"
+            return 404
+        return 403
+    return status if caller == kind else 403
 
 
 def test_every_route_answers_every_caller_as_its_role_allows(system, callers):
@@ -126,14 +144,13 @@ def test_every_route_answers_every_caller_as_its_role_allows(system, callers):
         assert set(routes) == set(ROUTES), "the matrix must list every route of the API"
         booking_id, terms = prepare(client, callers["citizen"])
         wrong = []
-        for route, (kind, request) in ROUTES.items():
+        for route, (kind, allowed_status, request) in ROUTES.items():
             takes_device = any(p["name"].lower() == "x-device-id" for p in routes[route].get("parameters", []))
             for caller in CALLERS:
                 status = call(client, route, request, callers[caller], booking_id, terms)
-                allowed = expected(kind, caller, takes_device)
-                ok = status < 500 and status not in (401, 403) if allowed == "allowed" else status in allowed
-                if not ok:
-                    wrong.append(f"{route} as {caller}: {status} (expected {allowed})")
+                wanted = expected(route, kind, allowed_status, caller, takes_device)
+                if status != wanted:
+                    wrong.append(f"{route} as {caller}: {status} (expected {wanted})")
     assert wrong == []
 
 

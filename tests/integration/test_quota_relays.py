@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import nats
-from support import bookable_day
+from support import bookable_day, until
 
 from paspor.natsserver import NatsServer
 from services.quota.application import QuotaApplication
@@ -47,7 +46,18 @@ class Published:
         async def seen(msg) -> None:  # noqa: ANN001
             self.ids[msg.headers["Nats-Msg-Id"]] += 1
 
-        await nc.subscribe("paspor.quota.>", cb=seen)
+        self.subscription = await nc.subscribe("paspor.quota.>", cb=seen)
+        self.nc = nc
+
+    async def everything_sent_so_far(self) -> dict[str, int]:
+        """The count once every send made before this call was delivered and counted.
+
+        The relays publish on our connection: after a round trip to the server (flush), every one of
+        their messages has been delivered to us; then we wait until each delivered message is counted.
+        """
+        await self.nc.flush()
+        await until(lambda: self.subscription.delivered == self.ids.total(), 10, "every delivered message counted")
+        return dict(self.ids)
 
 
 async def drain(*relays: Relay) -> None:
@@ -77,9 +87,7 @@ async def test_two_workers_publish_each_stored_decision_once_and_a_new_owner_goe
         store.apply_batch(requests_for(offices_in(LOW, 2) + offices_in(HIGH, 2), per_session=3), utcnow())
         low, high = relay(LOW), relay(HIGH)
         await drain(low, high)
-        await nc.flush()
-        await asyncio.sleep(0.2)
-        first = dict(published.ids)
+        first = await published.everything_sent_so_far()
         assert len(first) == 8, "one SlotsDecided per session (4 offices x 2 sessions)"
         assert set(first.values()) == {1}, "and each was sent once, by its partition's relay"
         assert low.published == high.published == 4
@@ -88,9 +96,8 @@ async def test_two_workers_publish_each_stored_decision_once_and_a_new_owner_goe
         store.apply_batch(requests_for(offices_in(LOW, 1) + offices_in(HIGH, 1), per_session=2), utcnow())
         everything = relay(LOW | HIGH)
         await drain(everything)
-        await nc.flush()
-        await asyncio.sleep(0.2)
+        sent = await published.everything_sent_so_far()
     await nc.close()
-    assert len(published.ids) == 8 + 4, "it published only what was new"
-    assert set(published.ids.values()) == {1}, "nothing the earlier owners had sent was sent again"
+    assert len(sent) == 8 + 4, "it published only what was new"
+    assert set(sent.values()) == {1}, "nothing the earlier owners had sent was sent again"
     assert everything.positions == {p: everything.position for p in range(8)}

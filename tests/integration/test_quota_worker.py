@@ -7,7 +7,7 @@ import json
 
 import nats
 import pytest
-from quota_rush import make_requests, publish, read_outcomes, start_worker, stop, wait_ready
+from quota_rush import assert_one_outcome_each, make_requests, publish, read_outcomes, start_worker, stop, wait_ready
 from support import bookable_day
 
 from shared.events import AVAILABILITY_BUCKET, SessionRemaining, Slot, availability_key
@@ -33,8 +33,7 @@ def test_four_workers_racing_on_one_partition_never_overbook_nor_double_reserve(
         outcomes = asyncio.run(read_outcomes(nats_server.url, expected=len(requests)))
     finally:
         stop(workers)
-    assert len(outcomes.by_booking) == len(requests), "every request has an outcome"
-    assert all(len(o) == 1 for o in outcomes.by_booking.values()), "and exactly one"
+    assert_one_outcome_each(outcomes, requests)
     for numbers in outcomes.numbers_by_session().values():
         assert sorted(numbers) == list(range(1, 101))
     assert len(outcomes.reserved()) == 200
@@ -63,6 +62,7 @@ def test_a_message_that_cannot_be_read_is_dead_lettered_and_the_worker_goes_on(n
         stop([worker])
     assert [letter["reason"].split(":")[0] for letter in letters] == ["invalid message", "invalid message"]
     assert "not JSON" in letters[1]["reason"]
+    assert_one_outcome_each(outcomes, requests)
     assert len(outcomes.reserved()) == 3, "the good requests around the bad ones were all decided"
 
 
