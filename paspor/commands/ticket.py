@@ -23,7 +23,7 @@ from services.notifier.keys import (
 )
 from services.notifier.signing import TicketClaims, TicketInvalid, key_id, verify
 from shared.qr import NoQrCode, read_qr
-from shared.sessions import parse_session_hours
+from shared.sessions import DEFAULT_SESSION_HOURS_TEXT, parse_session_hours
 
 HELP = "Tickets: verify one offline (public keys only) and manage the signing keys."
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
@@ -45,7 +45,7 @@ def verify_command(
     ] = False,
     session_hours: Annotated[
         str, typer.Option(envvar="PASPOR_SESSION_HOURS", help="Session hours, office time.")
-    ] = "pagi=08:00-12:00,siang=13:00-16:00",
+    ] = DEFAULT_SESSION_HOURS_TEXT,
 ) -> None:
     """Verify a ticket with no network: genuine, unexpired, and (unless --any-day) for today's session."""
     now = dt.datetime.fromisoformat(at).astimezone(dt.UTC) if at else dt.datetime.now(dt.UTC)
