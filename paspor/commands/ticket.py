@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.notifier.admission import AdmissionPolicy, check_admission
+from services.notifier.claims import TicketClaims
 from services.notifier.errors import INVALID
 from services.notifier.keys import (
     PUBLIC_KEYS_FILE,
@@ -21,7 +22,7 @@ from services.notifier.keys import (
     revoke_key,
     rotate_signing_key,
 )
-from services.notifier.signing import TicketClaims, TicketInvalid, key_id, verify
+from services.notifier.signing import TicketInvalid, key_id, verify
 from shared.qr import NoQrCode, read_qr
 from shared.sessions import DEFAULT_SESSION_HOURS_TEXT, parse_session_hours
 
