@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 from uuid import UUID
 
 
@@ -17,6 +18,11 @@ class Appointment:
     session: str
     queue_number: int
     applicants: int
+
+
+def appointment_of(source: object) -> dict[str, Any]:
+    """An appointment's fields, read off anything that carries them (a ticket, its `Issued` event)."""
+    return {field.name: getattr(source, field.name) for field in fields(Appointment)}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
-from .claims import Appointment
+from .claims import Appointment, appointment_of
 from .domain import Ticket
 
 
@@ -36,14 +36,7 @@ class Roster:
     def _apply(self, domain_event: Any) -> None:
         if isinstance(domain_event, Ticket.Issued):
             self._booking_of[domain_event.originator_id] = domain_event.booking_id
-            self.open[domain_event.booking_id] = OpenTicket(
-                booking_id=domain_event.booking_id,
-                office=domain_event.office,
-                day=domain_event.day,
-                session=domain_event.session,
-                queue_number=domain_event.queue_number,
-                applicants=domain_event.applicants,
-            )
+            self.open[domain_event.booking_id] = OpenTicket(**appointment_of(domain_event))
             return
         booking_id = self._booking_of.get(domain_event.originator_id)
         if booking_id not in self.open:
