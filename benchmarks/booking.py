@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
-import psycopg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -23,6 +22,8 @@ from services.booking.main import BookingSettings, build_application
 from shared import clock
 from shared.calendar import is_office_day
 from shared.events import Applicant, BookingView, Caller, RequestBooking
+
+from .stores import fresh_database
 
 OFFICES = ("JKT-SEL", "GRESIK", "DENPASAR", "MDN-TPI", "MAKASSAR", "MALANG")
 
@@ -82,14 +83,8 @@ def store(kind: str, postgres_server: str) -> Iterator[dict]:
         if kind != "postgres":
             yield {"event_store": kind, "data_dir": Path(folder)}
             return
-        name = f"paspor_bench_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield {"event_store": "postgres", "postgres_url": f"{postgres_server}/{name}", "data_dir": Path(folder)}
-        finally:
-            with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with fresh_database(kind, f"{postgres_server}/postgres") as url:
+            yield {"event_store": "postgres", "postgres_url": url, "data_dir": Path(folder)}
 
 
 def command(

@@ -5,34 +5,40 @@ on PostgreSQL and on SQLite, in one run; then the worker's memory with a whole c
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Annotated
 
-import psycopg
 import typer
 
-from shared import clock
 from shared.events import DEFAULT_PARTITIONS
 from shared.offices import load_offices
 
 from .counter import prepare_postgres, run_postgres, run_sqlite, rush_targets
-from .quota_service import QuotaServiceRun, bench_slots, make_requests
+from .quota_service import (
+    POSTGRES_ADMIN_URL,
+    Batch,
+    PostgresAdminUrl,
+    QuotaServiceRun,
+    Requests,
+    Runs,
+    Sessions,
+    bench_day,
+    bench_slots,
+    make_requests,
+)
 from .report import Figures, console, side_by_side
+from .stores import fresh_database
 
 
 def command(
-    postgres_url: Annotated[
-        str, typer.Option(help="A PostgreSQL server (a fresh database is made and dropped).")
-    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
-    requests: Annotated[int, typer.Option(min=1000, help="Booking requests per run.")] = 100_000,
-    sessions: Annotated[int, typer.Option(min=1, help="Sessions the requests spread over.")] = 250,
-    runs: Annotated[int, typer.Option(min=1, max=9, help="Runs per contender (medians are reported).")] = 3,
-    batch: Annotated[int, typer.Option(min=1, help="Quota worker batch size.")] = 1000,
+    postgres_url: PostgresAdminUrl = POSTGRES_ADMIN_URL,
+    requests: Requests = 100_000,
+    sessions: Sessions = 250,
+    runs: Runs = 3,
+    batch: Batch = 1000,
     workers: Annotated[
         str, typer.Option(help="Quota worker processes sharing the partitions, one figure each (e.g. 1,2).")
     ] = "1,2",
@@ -40,7 +46,7 @@ def command(
     backends: Annotated[str, typer.Option(help="Comma-separated: postgres, sqlite.")] = "postgres,sqlite",
     memory: Annotated[bool, typer.Option(help="Also measure the worker's memory with a whole calendar.")] = True,
 ) -> None:
-    day = _office_day()
+    day = bench_day()
     slots = bench_slots(sessions, day)
     targets = rush_targets(requests, sessions)
     counts = _worker_counts(workers)
@@ -56,9 +62,9 @@ def command(
         theirs = Figures(f"SQL counter ({backend})")
         for run in range(runs):
             for n in counts:
-                with _database(backend, postgres_url) as url:
+                with fresh_database(backend, postgres_url) as url:
                     _run_ours(ours[n], backend, url, slots, targets, batch, latency_rate, n)
-            with _database(backend, postgres_url) as url:
+            with fresh_database(backend, postgres_url) as url:
                 _run_theirs(theirs, backend, url, sessions, targets, latency_rate)
             mine = ", ".join(f"ours ({n}) {ours[n].rates[-1]:,.0f}/s" for n in counts)
             console.print(f"  {backend} run {run + 1}: {mine}, counter {theirs.rates[-1]:,.0f}/s")
@@ -109,29 +115,6 @@ def _run_theirs(figures: Figures, backend: str, url: str | None, sessions: int, 
     figures.latencies_ms.extend(latencies)
 
 
-class _database:
-    """A fresh PostgreSQL database for one run (dropped after), or nothing for SQLite."""
-
-    def __init__(self, backend: str, admin_url: str) -> None:
-        self.backend, self.admin_url = backend, admin_url
-        self.name = f"paspor_bench_{uuid.uuid4().hex[:10]}"
-
-    def __enter__(self) -> str | None:
-        if self.backend != "postgres":
-            return None
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-            settings = [conn.execute(f"SHOW {s}").fetchone()[0] for s in ("synchronous_commit", "fsync")]
-        if settings != ["on", "on"]:
-            console.print(f"[yellow]warning:[/yellow] synchronous_commit/fsync = {settings}: commits are not durable")
-        return self.admin_url.rsplit("/", 1)[0] + f"/{self.name}"
-
-    def __exit__(self, *_: object) -> None:
-        if self.backend == "postgres":
-            with psycopg.connect(self.admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
 def _memory() -> None:
     sessions = len(load_offices()) and 125 * 90 * 2
     for fill in (0, 100):
@@ -145,12 +128,3 @@ def _memory() -> None:
             f"worker memory, {sessions:,} sessions (125 offices x 90 days x 2) cached, {fill} booked each: "
             f"[bold]{float(out[0]):.0f} MB[/bold] resident"
         )
-
-
-def _office_day() -> dt.date:
-    from shared.calendar import is_office_day
-
-    day = clock.now().date() + dt.timedelta(days=7)
-    while not is_office_day(day) or any(not is_office_day(day + dt.timedelta(days=7 * k)) for k in range(3)):
-        day += dt.timedelta(days=1)
-    return day

@@ -12,9 +12,20 @@ import typer
 from paspor.cluster.nodes import NatsCluster
 
 from .counter import rush_targets
-from .quota import _database, _office_day
-from .quota_service import QuotaServiceRun, bench_slots, make_requests
+from .quota_service import (
+    POSTGRES_ADMIN_URL,
+    Batch,
+    PostgresAdminUrl,
+    QuotaServiceRun,
+    Requests,
+    Runs,
+    Sessions,
+    bench_day,
+    bench_slots,
+    make_requests,
+)
 from .report import Figures, console, side_by_side
+from .stores import fresh_database
 
 
 class ClusterRun(QuotaServiceRun):
@@ -40,26 +51,24 @@ class ClusterRun(QuotaServiceRun):
 
 
 def command(
-    postgres_url: Annotated[
-        str, typer.Option(help="A PostgreSQL server (a fresh database is made and dropped).")
-    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
-    requests: Annotated[int, typer.Option(min=1000, help="Booking requests per run.")] = 50_000,
-    sessions: Annotated[int, typer.Option(min=1, help="Sessions the requests spread over.")] = 250,
-    runs: Annotated[int, typer.Option(min=1, max=9, help="Runs per contender (medians are reported).")] = 1,
-    batch: Annotated[int, typer.Option(min=1, help="Quota worker batch size.")] = 1000,
+    postgres_url: PostgresAdminUrl = POSTGRES_ADMIN_URL,
+    requests: Requests = 50_000,
+    sessions: Sessions = 250,
+    runs: Runs = 1,
+    batch: Batch = 1000,
     sync: Annotated[str, typer.Option(help="Cluster fsync: always, default, or both.")] = "both",
 ) -> None:
-    slots = bench_slots(sessions, _office_day())
+    slots = bench_slots(sessions, bench_day())
     targets = rush_targets(requests, sessions)
     console.print(f"{requests:,} requests over {sessions} sessions, {runs} run(s), batch {batch}, PostgreSQL stores")
     single = Figures("1 worker, 1 nats-server")
     for _ in range(runs):
-        with _database("postgres", postgres_url) as url, QuotaServiceRun("postgres", url, batch) as run:
+        with fresh_database("postgres", postgres_url) as url, QuotaServiceRun("postgres", url, batch) as run:
             single.rates.append(asyncio.run(run.throughput(make_requests(slots, targets))))
     for mode in ("always", "default") if sync == "both" else (sync,):
         cluster = Figures(f"2 workers, 3-node cluster R3, sync {mode}")
         for _ in range(runs):
-            with _database("postgres", postgres_url) as url, ClusterRun(url, batch, mode) as run:
+            with fresh_database("postgres", postgres_url) as url, ClusterRun(url, batch, mode) as run:
                 cluster.rates.append(asyncio.run(run.throughput(make_requests(slots, targets))))
                 console.print(f"    published {requests:,} requests (R3) in {run.published_in:.1f}s")
         side_by_side(

@@ -1,8 +1,12 @@
-"""The quota service as it runs: a real nats-server, a `paspor service quota` process, a real store."""
+"""The quota service as it runs: a real nats-server, a `paspor service quota` process, a real store.
+
+Shared by the quota benchmarks (`paspor bench quota`, `paspor bench quota-cluster`), with their common options.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -10,32 +14,50 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Annotated
 
 import nats
+import typer
 
 from paspor.embedded import stop_services
 from paspor.natsserver import NatsServer
+from shared import clock
+from shared.calendar import is_office_day
 from shared.events import DEFAULT_PARTITIONS, BookingRequested, Slot, subject_for
 from shared.offices import load_offices
 from shared.runtime.bus import ensure_streams
+from shared.sessions import SESSIONS
+
+PostgresAdminUrl = Annotated[str, typer.Option(help="A PostgreSQL server (a fresh database is made and dropped).")]
+Sessions = Annotated[int, typer.Option(min=1, help="Sessions the requests spread over.")]
+Runs = Annotated[int, typer.Option(min=1, max=9, help="Runs per contender (medians are reported).")]
+Batch = Annotated[int, typer.Option(min=1, help="Quota worker batch size.")]
+Requests = Annotated[int, typer.Option(min=1000, help="Booking requests per run.")]
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def bench_slots(count: int, day) -> list[Slot]:  # noqa: ANN001
+def bench_day() -> dt.date:
+    """An office day a week or more ahead whose weekday is an office day for the two weeks after, too."""
+    day = clock.now().date() + dt.timedelta(days=7)
+    while not is_office_day(day) or any(not is_office_day(day + _days(k)) for k in range(3)):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def bench_slots(count: int, day: dt.date) -> list[Slot]:
     """`count` sessions: the offices' two sessions on one day, as many offices as needed."""
     offices = [o.code for o in load_offices()]
     return [
         Slot(
             office=offices[i // 2 % len(offices)],
             date=day + _days(i // (2 * len(offices))),
-            session=("pagi", "siang")[i % 2],
+            session=SESSIONS[i % 2],
         )
         for i in range(count)
     ]
 
 
-def _days(n: int):  # noqa: ANN202
-    import datetime as dt
-
+def _days(n: int) -> dt.timedelta:
     return dt.timedelta(days=7 * n)  # a week later keeps the weekday an office day
 
 

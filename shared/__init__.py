@@ -1,0 +1,1 @@
+"""What more than one service needs: the wire contract, offices, the calendar, the release rule, session hours, runtime."""

@@ -10,7 +10,18 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-__all__ = ["DEFAULT_SESSION_HOURS", "SessionHours", "parse_session_hours", "session_window"]
+from shared.events.common import Session
+
+__all__ = [
+    "DEFAULT_SESSION_HOURS",
+    "DEFAULT_SESSION_HOURS_TEXT",
+    "SESSIONS",
+    "SessionHours",
+    "parse_session_hours",
+    "session_window",
+]
+
+SESSIONS: tuple[str, ...] = tuple(s.value for s in Session)  # in the order of the day, as the wire contract names them
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,7 @@ DEFAULT_SESSION_HOURS: tuple[SessionHours, ...] = (
     SessionHours("pagi", dt.time(8, 0), dt.time(12, 0)),
     SessionHours("siang", dt.time(13, 0), dt.time(16, 0)),
 )
+DEFAULT_SESSION_HOURS_TEXT = ",".join(f"{h.session}={h.starts:%H:%M}-{h.ends:%H:%M}" for h in DEFAULT_SESSION_HOURS)
 
 
 def parse_session_hours(text: str) -> tuple[SessionHours, ...]:
@@ -37,11 +49,17 @@ def parse_session_hours(text: str) -> tuple[SessionHours, ...]:
             starts, ends = (dt.time.fromisoformat(t.strip()) for t in span.split("-"))
         except ValueError:
             raise ValueError(f"session hours must look like pagi=08:00-12:00 (got {item!r})") from None
+        name = name.strip()
+        if name not in SESSIONS:
+            raise ValueError(f"unknown session {name!r}: the sessions are {', '.join(SESSIONS)}")
         if ends <= starts:
-            raise ValueError(f"session {name.strip()!r} must end after it starts")
-        hours.append(SessionHours(name.strip(), starts, ends))
-    if not hours:
-        raise ValueError("at least one session must be given")
+            raise ValueError(f"session {name!r} must end after it starts")
+        hours.append(SessionHours(name, starts, ends))
+    given = [h.session for h in hours]
+    if sorted(given) != sorted(SESSIONS):
+        raise ValueError(
+            f"give the hours of each session once: {', '.join(SESSIONS)} (got {', '.join(given) or 'none'})"
+        )
     return tuple(hours)
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -124,18 +124,8 @@ def refusal_reason(response: httpx.Response) -> str | None:
     return body.get("reason") if body.get("status") == "rejected" else None
 
 
-@contextlib.contextmanager
-def temporary_database(admin_url: str) -> Iterator[str]:
+def temporary_database(admin_url: str) -> contextlib.AbstractContextManager[str]:
     """The URL of a new, empty database on the admin URL's server; dropped afterwards."""
-    import uuid
+    from paspor.cluster.pgserver import temporary_database as new_database
 
-    import psycopg
-
-    name = f"paspor_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return new_database(admin_url, prefix="paspor_test")

@@ -37,6 +37,7 @@ from shared.events import (
     SlotsDecided,
     SlotWithdrawn,
 )
+from shared.sessions import SESSIONS
 
 TO_QUOTA = (BookingRequested, BookingCancelled)
 TO_NOTIFIER = (BookingConfirmed, BookingCancelled)
@@ -126,7 +127,7 @@ def fill(
 ) -> BookingSettings:
     """`bookings` citizens book over the offices' sessions (more than fit: some are refused); a tenth cancel."""
     pipeline = Pipeline(data_dir, event_store, postgres_url)
-    slots = [(o, d, s) for o in offices for d in days for s in ("pagi", "siang")]
+    slots = [(o, d, s) for o in offices for d in days for s in SESSIONS]
     for start in range(0, bookings, group):
         serials = range(start, min(start + group, bookings))
         pipeline.sign_up(serials, now)

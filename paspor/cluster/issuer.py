@@ -15,8 +15,9 @@ from pathlib import Path
 import jwt
 from jwt.algorithms import OKPAlgorithm
 
-from services.gateway.auth import AUDIENCE, _load_or_create
+from services.gateway.auth import AUDIENCE
 from shared import clock
+from shared.keys import load_or_create_private_key
 
 ISSUER = "paspor-local-cluster"
 KEY_ID = "local-1"
@@ -26,7 +27,7 @@ class LocalIssuer:
     """Signs tokens for the local cluster; its JWKS file is what the gateways trust."""
 
     def __init__(self, folder: Path) -> None:
-        self.key = _load_or_create(folder / "issuer.pem")
+        self.key = load_or_create_private_key(folder / "issuer.pem")
         self.jwks_path = folder / "jwks.json"
         jwk = json.loads(OKPAlgorithm.to_jwk(self.key.public_key())) | {"kid": KEY_ID, "use": "sig", "alg": "EdDSA"}
         self.jwks_path.write_text(json.dumps({"keys": [jwk]}))

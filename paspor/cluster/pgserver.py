@@ -1,4 +1,4 @@
-"""PostgreSQL for the local cluster: a database on a given server, or a private server of our own.
+"""PostgreSQL for the local cluster, tests and benchmarks: databases on a given server, or a private server of ours.
 
 A private server (initdb into a folder, on a free loopback port) is what the fault tests restart:
 the machine's own PostgreSQL is never stopped. PostgreSQL refuses to run as root, so as root the
@@ -7,12 +7,15 @@ private server runs as the `postgres` system user.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -34,6 +37,19 @@ def ensure_database(url: str) -> None:
     with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def temporary_database(admin_url: str, prefix: str = "paspor_tmp") -> Iterator[str]:
+    """The URL of a new, empty database on the admin URL's server; dropped, connections and all, afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlunparse(urlparse(admin_url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def server_binaries() -> Path:

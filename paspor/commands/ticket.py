@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.notifier.admission import AdmissionPolicy, check_admission
+from services.notifier.claims import TicketClaims
 from services.notifier.errors import INVALID
 from services.notifier.keys import (
     PUBLIC_KEYS_FILE,
@@ -21,10 +22,10 @@ from services.notifier.keys import (
     revoke_key,
     rotate_signing_key,
 )
-from services.notifier.signing import TicketClaims, TicketInvalid, key_id, verify
+from services.notifier.signing import TicketInvalid, key_id, verify
 from shared import clock
 from shared.qr import NoQrCode, read_qr
-from shared.sessions import parse_session_hours
+from shared.sessions import DEFAULT_SESSION_HOURS_TEXT, parse_session_hours
 
 HELP = "Tickets: verify one offline (public keys only) and manage the signing keys."
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
@@ -46,7 +47,7 @@ def verify_command(
     ] = False,
     session_hours: Annotated[
         str, typer.Option(envvar="PASPOR_SESSION_HOURS", help="Session hours, office time.")
-    ] = "pagi=08:00-12:00,siang=13:00-16:00",
+    ] = DEFAULT_SESSION_HOURS_TEXT,
 ) -> None:
     """Verify a ticket with no network: genuine, unexpired, and (unless --any-day) for today's session."""
     now = dt.datetime.fromisoformat(at).astimezone(dt.UTC) if at else clock.now()

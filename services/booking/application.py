@@ -15,6 +15,7 @@ from eventsourcing.application import project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
+from shared.calendar import closed_because
 from shared.events import BookingView, Caller, RequestBooking
 from shared.offices import Office, UnknownOffice, office_by_code
 from shared.runtime.store import FAST_CACHE, RecordingApplication, register_date
@@ -32,7 +33,7 @@ from .errors import (
     UnknownOfficeCode,
 )
 from .identity import check_kk, check_nik
-from .intake import aggregates_of, closed_because, new_booking
+from .intake import aggregates_of, new_booking
 from .outcomes import OutcomeActions
 from .unit import Unit
 from .views import booking_view

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.events import derived_id
 from shared.privacy import mask_number
+from shared.release import DATE_PAST, NOT_RELEASED, OFFICE_CLOSED, ReleaseSchedule
 from shared.sessions import DEFAULT_SESSION_HOURS, SessionHours, session_window
 
 from .errors import DatePast, NikAlreadyBooked, NotCancellable, NotYetReleased, OfficeClosed
@@ -29,14 +30,22 @@ class Rules:
     profile_required: bool = False  # True: no booking before the profile (and its KK) is given
     session_hours: tuple[SessionHours, ...] = DEFAULT_SESSION_HOURS  # PASPOR_SESSION_HOURS
 
+    @property
+    def release(self) -> ReleaseSchedule:
+        """Which dates are open: the quota service's own schedule (`shared.release`)."""
+        return ReleaseSchedule(self.window_days, self.release_time)
+
     def check_date(self, day: dt.date, local_now: dt.datetime, closed_because: tuple[str, str] | None) -> None:
         """Refuse a date that is past, closed (`closed_because`: why, en and id) or not released yet."""
-        if day < local_now.date():
+        if local_now.tzinfo is None:
+            raise ValueError("local_now must carry the office's time zone")
+        refusal = self.release.refusal(day, local_now, office_day=closed_because is None)
+        if refusal == DATE_PAST:
             raise DatePast(day=day.isoformat())
-        if closed_because:
+        if refusal == OFFICE_CLOSED and closed_because:
             raise OfficeClosed(day=day.isoformat(), why_en=closed_because[0], why_id=closed_because[1])
-        opens = dt.datetime.combine(day - dt.timedelta(days=self.window_days), self.release_time, local_now.tzinfo)
-        if local_now < opens:
+        if refusal == NOT_RELEASED:
+            opens = self.release.opens_at(day, local_now.tzinfo)
             raise NotYetReleased(day=day.isoformat(), retry_after=opens.astimezone(dt.UTC))
 
     def session_times(self, day: dt.date, session: str, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:

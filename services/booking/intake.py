@@ -1,11 +1,10 @@
-"""A booking request in domain terms: the aggregates it reads, the new booking, why a date is closed."""
+"""A booking request in domain terms: the aggregates it reads and the new booking."""
 
 from __future__ import annotations
 
 import datetime as dt
 from uuid import UUID
 
-from shared.calendar import holiday_on
 from shared.events import RequestBooking
 
 from .accounts import Account, DeviceBinding
@@ -21,14 +20,6 @@ def aggregates_of(command: RequestBooking) -> list[UUID]:
         DeviceBinding.id_for(command.caller.device_id),
         *(NikClaim.id_for(a.nik) for a in command.applicants),
     ]
-
-
-def closed_because(day: dt.date) -> tuple[str, str] | None:
-    """Why offices are closed on a date (English, Indonesian), or None on an office day."""
-    if day.weekday() >= 5:
-        return "weekend", "akhir pekan"
-    holiday = holiday_on(day)
-    return (holiday.name_en, holiday.name_id) if holiday else None
 
 
 def new_booking(account_id: UUID, command: RequestBooking, now: dt.datetime) -> Booking:

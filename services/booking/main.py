@@ -14,7 +14,7 @@ from shared.runtime.relay import Relay
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
-from shared.sessions import parse_session_hours
+from shared.sessions import DEFAULT_SESSION_HOURS_TEXT, parse_session_hours
 
 from .application import BookingApplication
 from .domain import Rules
@@ -61,7 +61,7 @@ class BookingSettings(CommonSettings):
         default=dt.time(0, 0), description="Local time a new date opens: the quota service's own setting."
     )
     session_hours: str = Field(
-        default="pagi=08:00-12:00,siang=13:00-16:00",
+        default=DEFAULT_SESSION_HOURS_TEXT,
         description="Sessions in office time (PASPOR_SESSION_HOURS, shared with the notifier).",
     )
 
@@ -94,7 +94,7 @@ def build_application(settings: BookingSettings) -> BookingApplication:
 
 
 async def run(settings: BookingSettings | None = None, runtime: Runtime | None = None) -> None:
-    """Run a booking service until stopped (`runtime.stop_soon()`, SIGTERM or Ctrl-C)."""
+    """Run a booking service until stopped (SIGTERM or Ctrl-C)."""
     settings = settings or BookingSettings()
     runtime = runtime or Runtime("booking", settings)
     app = build_application(settings)

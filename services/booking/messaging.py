@@ -51,8 +51,6 @@ OUTCOMES = ConsumerSpec(
     durable="booking-outcomes",
     filter_subjects=[
         "paspor.quota.*.decided",
-        "paspor.quota.*.reserved",
-        "paspor.quota.*.rejected",
         "paspor.quota.*.withdrawn",
     ],
 )

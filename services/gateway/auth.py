@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -11,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, load_pem_private_key
 
 from shared.clock import Clock, now
+from shared.keys import load_or_create_private_key
 
 from .jwks import JwksSource, KeysUnavailable
 
@@ -48,7 +46,7 @@ class DevIssuer:
     """DEVELOPMENT ONLY: signs tokens locally so the embedded mode can be tried with curl."""
 
     def __init__(self, keys_dir: Path) -> None:
-        self.key = _load_or_create(keys_dir / "dev-issuer.pem")
+        self.key = load_or_create_private_key(keys_dir / "dev-issuer.pem")
         self.public_key = self.key.public_key()
 
     def issue(
@@ -168,19 +166,3 @@ def _identity(issuer: Issuer, claims: dict[str, Any]) -> Identity:
     if role == "officer" and office is None:
         raise Unauthenticated("an officer's token must name their office")
     return Identity(issuer.provider, str(claims["sub"]), str(claims.get("name", ""))[:120], role, office)
-
-
-def _load_or_create(path: Path) -> Ed25519PrivateKey:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as file:
-                file.write(pem)
-        except FileExistsError:
-            pass
-    key = load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} is not an Ed25519 key")
-    return key

@@ -9,26 +9,25 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE
 
-from shared.calendar import is_office_day
 from shared.events import AVAILABILITY_BUCKET, SessionAvailability, SessionRemaining, availability_key
 from shared.offices import Office
+from shared.release import OFFICE_CLOSED, ReleaseSchedule
+from shared.sessions import SESSIONS
 
 log = logging.getLogger(__name__)
-SESSIONS = ("pagi", "siang")
 
 
 class AvailabilityView:
     """Remaining places per session, as the quota service last published them."""
 
-    def __init__(self, window_days: int = 60) -> None:
-        self.window_days = window_days
+    def __init__(self, window_days: int = 60, release_time: dt.time = dt.time(0, 0)) -> None:
+        self.schedule = ReleaseSchedule(window_days, release_time)  # the quota service's own (PASPOR_QUOTA_*)
         self.entries: dict[str, SessionRemaining] = {}
         self.loaded = asyncio.Event()
 
@@ -49,7 +48,7 @@ class AvailabilityView:
         if entry is None:
             return None
         if entry.closed:
-            return "office_closed"
+            return OFFICE_CLOSED
         return "sold_out" if entry.booked >= entry.capacity else None
 
     def calendar(self, office: Office, start: dt.date, end: dt.date, now: dt.datetime) -> list[SessionAvailability]:
@@ -58,7 +57,7 @@ class AvailabilityView:
 
     def session(self, office: Office, day: dt.date, session: str, now: dt.datetime) -> SessionAvailability:
         entry = self.remaining(office, day, session)
-        reason = self.refusal(office, day, now) or ("office_closed" if entry.closed else None)
+        reason = self.schedule.refusal_at(day, now, office.timezone) or (OFFICE_CLOSED if entry.closed else None)
         remaining = 0 if reason else max(entry.capacity - entry.booked, 0)
         return SessionAvailability(
             date=day,
@@ -69,17 +68,6 @@ class AvailabilityView:
             open=reason is None and remaining > 0,
             reason=reason or (None if remaining else "sold_out"),
         )
-
-    def refusal(self, office: Office, day: dt.date, now: dt.datetime) -> str | None:
-        """The quota service's release rules: past, not an office day, or not released yet."""
-        local_now = now.astimezone(ZoneInfo(office.timezone))
-        if day < local_now.date():
-            return "date_past"
-        if not is_office_day(day):
-            return "office_closed"
-        if local_now.date() < day - dt.timedelta(days=self.window_days):
-            return "not_released"
-        return None
 
     async def follow(self, js: JetStreamContext, retry_after: float = 1.0) -> None:
         """Keep the view current for ever (a lost watch is started again)."""

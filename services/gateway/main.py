@@ -52,7 +52,11 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         settings.gateway_rate_device,
         settings.gateway_rate_burst,
     )
-    availability = AvailabilityView(settings.quota_window_days) if settings.gateway_read_model else None
+    availability = (
+        AvailabilityView(settings.quota_window_days, settings.quota_release_time)
+        if settings.gateway_read_model
+        else None
+    )
     gateway = Gateway(
         bus,
         TokenVerifier(issuers),

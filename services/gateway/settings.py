@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.runtime.settings import CommonSettings
@@ -39,8 +41,11 @@ class GatewaySettings(CommonSettings):
     gateway_rate_device: float = Field(default=20, gt=0, description="Requests per second per device.")
     gateway_rate_burst: float = Field(default=2.0, ge=1, description="Burst, in seconds of the rate.")
     gateway_sse_seconds: float = Field(default=300, gt=0, description="Longest a booking's event stream stays open.")
-    # Same variable as the quota service's (PASPOR_QUOTA_WINDOW_DAYS): the calendar shows what quota decides.
+    # The quota service's own variables (PASPOR_QUOTA_WINDOW_DAYS, _RELEASE_TIME): the calendar shows what quota decides.
     quota_window_days: int = Field(default=60, ge=1, le=366, description="Days open for booking ahead.")
+    quota_release_time: dt.time = Field(
+        default=dt.time(0, 0), description="Local time (office time zone) at which a new date opens, HH:MM."
+    )
 
     @model_validator(mode="after")
     def _no_dev_issuer_when_distributed(self) -> GatewaySettings:

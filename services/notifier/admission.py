@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from shared.offices import office_by_code
 from shared.sessions import DEFAULT_SESSION_HOURS, SessionHours, session_window
 
-from .signing import TicketClaims, TicketInvalid
+from .claims import TicketClaims
+from .signing import TicketInvalid
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -16,10 +17,11 @@ from shared.offices import office_by_code
 from shared.runtime.store import FAST_CACHE, RecordingApplication, evict, register_date
 
 from .admission import AdmissionPolicy, check_admission
+from .claims import TicketClaims
 from .domain import Ticket, expiry
 from .errors import TicketNotAccepted, TicketUnknown
 from .roster import OpenTicket, Roster
-from .signing import TicketClaims, TicketInvalid, key_id, sign, verify
+from .signing import TicketInvalid, key_id, sign, verify
 
 Trusted = Callable[[], tuple[dict[str, Ed25519PublicKey], frozenset[str]]]
 
@@ -81,15 +83,8 @@ class NotifierApplication(RecordingApplication):
             key_id=self.key_id,
         )
         return Ticket(
-            booking_id=confirmed.booking_id,
-            office=slot.office,
-            day=slot.date,
-            session=slot.session.value,
-            queue_number=confirmed.queue_number,
-            applicants=confirmed.applicants,
+            **asdict(claims),
             payload=sign(claims, self.signing_key),
-            key_id=self.key_id,
-            expires_at=claims.expires_at,
             correlation_id=str(confirmed.correlation_id),
             causation_id=str(confirmed.message_id),
         )

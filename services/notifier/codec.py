@@ -12,11 +12,9 @@ import base64
 import binascii
 import datetime as dt
 import struct
-from typing import TYPE_CHECKING
 from uuid import UUID
 
-if TYPE_CHECKING:
-    from .signing import TicketClaims
+from .claims import TicketClaims
 
 EPOCH = dt.date(2000, 1, 1)
 SESSION_ORDER = ("pagi", "siang")
@@ -40,8 +38,6 @@ def pack_claims(claims: TicketClaims) -> bytes:
 
 def unpack_claims(data: bytes) -> TicketClaims:
     """Claims from their bytes; ValueError when they are cut short or not AP2 claims."""
-    from .signing import TicketClaims
-
     try:
         version, kid, booking, day, packed, queue, expiry = HEAD.unpack_from(data)
     except struct.error as error:

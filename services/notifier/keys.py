@@ -9,17 +9,12 @@ old public key trusted, so tickets already issued verify until they expire.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-    load_pem_private_key,
-)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from shared.keys import load_or_create_private_key, write_private_key
 
 from .signing import key_id
 
@@ -29,28 +24,9 @@ SIGNING_KEY_FILE = "ticket-signing.pem"
 
 
 def load_or_create_signing_key(folder: Path) -> Ed25519PrivateKey:
-    """The current signing key (``ticket-signing.pem``), created on first use."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / SIGNING_KEY_FILE
-    if not path.exists():
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return load_or_create_signing_key(folder)
-        with os.fdopen(fd, "wb") as file:
-            file.write(pem)
-    key = private_key_from_pem(path.read_bytes(), str(path))
+    """The current signing key (``ticket-signing.pem``), created on first use; its public key is trusted."""
+    key = load_or_create_private_key(folder / SIGNING_KEY_FILE)
     publish_public_key(folder, key.public_key())
-    return key
-
-
-def private_key_from_pem(pem: bytes, where: str = "the configured signing key") -> Ed25519PrivateKey:
-    """An Ed25519 private key from PEM (PKCS#8), or ValueError."""
-    key = load_pem_private_key(pem, password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{where} is not an Ed25519 private key")
     return key
 
 
@@ -78,13 +54,8 @@ def rotate_signing_key(folder: Path) -> str:
     """Replace the signing key with a new one (the old public key stays trusted); the new key id."""
     folder.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    staging = folder / f"{SIGNING_KEY_FILE}.new"
-    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as file:
-        file.write(pem)
     publish_public_key(folder, key.public_key())  # trusted before anything is signed with it
-    staging.replace(folder / SIGNING_KEY_FILE)
+    write_private_key(folder / SIGNING_KEY_FILE, key)
     return key_id(key.public_key())
 
 

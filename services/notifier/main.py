@@ -10,16 +10,17 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 
 from shared.events import utcnow
+from shared.keys import private_key_from_pem
 from shared.runtime.consumer import BatchConsumer
 from shared.runtime.relay import Relay
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
-from shared.sessions import parse_session_hours
+from shared.sessions import DEFAULT_SESSION_HOURS_TEXT, parse_session_hours
 
 from .admission import AdmissionPolicy
 from .application import NotifierApplication
-from .keys import TrustedKeys, load_or_create_signing_key, private_key_from_pem, publish_public_key
+from .keys import TrustedKeys, load_or_create_signing_key, publish_public_key
 from .messaging import BOOKINGS, batch_handler, register_queries, to_wire
 from .reminders import make_sink
 from .sweeps import every, no_shows_once, reminders_once
@@ -34,7 +35,7 @@ class NotifierSettings(CommonSettings):
     notifier_signing_key: SecretStr | None = Field(
         default=None, description="The ticket signing key (Ed25519, PEM); default: generated in the keys folder."
     )
-    session_hours: str = Field(default="pagi=08:00-12:00,siang=13:00-16:00", description="Sessions, office time.")
+    session_hours: str = Field(default=DEFAULT_SESSION_HOURS_TEXT, description="Sessions, office time.")
     notifier_checkin_early_minutes: int = Field(
         default=60, ge=0, le=720, description="Check-in opens before a session."
     )

@@ -7,23 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
+from .claims import Appointment, appointment_of
 from .domain import Ticket
 
 
-@dataclass
-class OpenTicket:
-    """What the sweeps need to know about one open ticket."""
+@dataclass(frozen=True)
+class OpenTicket(Appointment):
+    """What the sweeps need to know about one open ticket: its appointment, and whether it was reminded."""
 
-    booking_id: UUID
-    office: str
-    day: dt.date
-    session: str
-    queue_number: int
-    applicants: int
     reminded: bool = False
 
 
@@ -41,20 +36,13 @@ class Roster:
     def _apply(self, domain_event: Any) -> None:
         if isinstance(domain_event, Ticket.Issued):
             self._booking_of[domain_event.originator_id] = domain_event.booking_id
-            self.open[domain_event.booking_id] = OpenTicket(
-                domain_event.booking_id,
-                domain_event.office,
-                domain_event.day,
-                domain_event.session,
-                domain_event.queue_number,
-                domain_event.applicants,
-            )
+            self.open[domain_event.booking_id] = OpenTicket(**appointment_of(domain_event))
             return
         booking_id = self._booking_of.get(domain_event.originator_id)
         if booking_id not in self.open:
             return
         if isinstance(domain_event, Ticket.Reminded):
-            self.open[booking_id].reminded = True
+            self.open[booking_id] = replace(self.open[booking_id], reminded=True)
         else:  # Revoked, CheckedIn, NoShow: the ticket is closed
             del self.open[booking_id]
 

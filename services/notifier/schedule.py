@@ -11,8 +11,8 @@ from uuid import UUID
 from shared.offices import office_by_code
 
 from .admission import AdmissionPolicy
+from .claims import Appointment
 from .domain import Ticket
-from .roster import OpenTicket
 
 DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 MONTHS = (
@@ -58,7 +58,7 @@ class Schedule:
         ]
 
 
-def schedule_of(ticket: Ticket | OpenTicket, policy: AdmissionPolicy) -> Schedule:
+def schedule_of(ticket: Ticket | Appointment, policy: AdmissionPolicy) -> Schedule:
     """The schedule of a ticket, with its session's hours from configuration."""
     starts, ends = policy.session(ticket.office, ticket.day, ticket.session)
     return Schedule(

@@ -15,13 +15,13 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
 from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from .claims import TicketClaims
 from .codec import b32, pack_claims, unb32, unpack_claims
 
 PREFIX, LEGACY_PREFIX = "AP2", "AP1"
@@ -34,20 +34,6 @@ class TicketInvalid(Exception):
     def __init__(self, reason: str, detail: str) -> None:
         self.reason, self.detail = reason, detail
         super().__init__(f"{reason}: {detail}")
-
-
-@dataclass(frozen=True)
-class TicketClaims:
-    """What a ticket says."""
-
-    booking_id: UUID
-    office: str
-    day: dt.date
-    session: str
-    queue_number: int
-    applicants: int
-    expires_at: dt.datetime
-    key_id: str
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:

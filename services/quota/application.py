@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import JSONTranscoder
 
-from shared.calendar import is_office_day
 from shared.events import BookingCancelled, BookingRequested, Message, SessionAvailability, Slot
 from shared.offices import Office, UnknownOffice, office_by_code
+from shared.release import ReleaseSchedule
 from shared.runtime.store import FAST_CACHE, RecordingApplication, evict, register_date
+from shared.sessions import SESSIONS
 
-from .domain import UNKNOWN_OFFICE, ReleaseSchedule, Request, SessionQuota
+from .domain import UNKNOWN_OFFICE, Request, SessionQuota
 
 Clock = Callable[[], dt.datetime]
 
@@ -99,8 +99,7 @@ class QuotaApplication(RecordingApplication):
             return None
 
     def refusal(self, office: Office, day: dt.date, now: dt.datetime) -> str | None:
-        local_now = now.astimezone(ZoneInfo(office.timezone))
-        return self.schedule.refusal(day, local_now, is_office_day(day))
+        return self.schedule.refusal_at(day, now, office.timezone)
 
     def availability(
         self, office_code: str, start: dt.date, end: dt.date, now: dt.datetime
@@ -108,7 +107,7 @@ class QuotaApplication(RecordingApplication):
         """Capacity, booked and remaining per date and session."""
         office = office_by_code(office_code)
         days = (start + dt.timedelta(days=i) for i in range((end - start).days + 1))
-        return [self._session_availability(office, day, s, now) for day in days for s in ("pagi", "siang")]
+        return [self._session_availability(office, day, s, now) for day in days for s in SESSIONS]
 
     def _session_availability(
         self, office: Office, day: dt.date, session: str, now: dt.datetime

@@ -1,7 +1,7 @@
 """Quota of one office session: the only judge of "is there a slot".
 
-Pure domain: no I/O, no clock. Rules that depend on the calendar take `now` and the
-office's data as arguments.
+Pure domain: no I/O, no clock. Which dates may be booked at all is `shared.release`'s rule
+(re-exported here as `ReleaseSchedule`); the application asks it with `now` and the office.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from shared.events import derived_id
+from shared.release import OFFICE_CLOSED as OFFICE_CLOSED
+from shared.release import ReleaseSchedule as ReleaseSchedule
 
 from .holders import Holders
 
 SOLD_OUT = "sold_out"
-OFFICE_CLOSED = "office_closed"
-NOT_RELEASED = "not_released"
-DATE_PAST = "date_past"
 UNKNOWN_OFFICE = "unknown_office"
 
 
@@ -39,25 +38,6 @@ class Request:
     booking_id: str
     correlation_id: str
     causation_id: str
-
-
-@dataclass(frozen=True)
-class ReleaseSchedule:
-    """Dates open on a rolling window of N days, released at a set local time."""
-
-    window_days: int = 60
-    release_time: dt.time = dt.time(0, 0)
-
-    def refusal(self, day: dt.date, local_now: dt.datetime, is_office_day: bool) -> str | None:
-        """Why a date cannot be booked at `local_now`, or None when it can."""
-        if day < local_now.date():
-            return DATE_PAST
-        if not is_office_day:
-            return OFFICE_CLOSED
-        opens = dt.datetime.combine(day - dt.timedelta(days=self.window_days), self.release_time)
-        if local_now.replace(tzinfo=None) < opens:
-            return NOT_RELEASED
-        return None
 
 
 class SessionQuota(Aggregate):

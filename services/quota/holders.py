@@ -11,9 +11,9 @@ ID_BYTES = 16
 class Holders(MutableMapping[int, int]):
     """Booking id (a UUID's 128-bit int) -> queue number (1..65,535), in 18 bytes a holder.
 
-    A dict of ints takes about 100 bytes an entry; 2.25 million reservations (125 offices x
-    90 days x 2 sessions x 100) would take 240 MB that way. A session holds at most its capacity
-    (about 100), so a lookup scans at most ~1.6 KB of packed ids, in C.
+    A dict of ints takes about 100 bytes an entry, and a worker holds every reservation of every
+    office for 90 days (its memory is measured in BENCHMARKS.md). A session holds at most its
+    capacity (about 100), so a lookup scans at most ~1.6 KB of packed ids, in C.
     """
 
     __slots__ = ("_ids", "_numbers")

@@ -9,6 +9,7 @@ import functools
 from pydantic import Field, field_validator
 
 from shared.events import partition_of
+from shared.release import ReleaseSchedule
 from shared.runtime.consumer import BatchConsumer
 from shared.runtime.relay import Relay, Scope
 from shared.runtime.service import Runtime
@@ -16,7 +17,6 @@ from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
 
 from .application import QuotaApplication
-from .domain import ReleaseSchedule
 from .messaging import QuotaWorker, consumer_spec
 from .wire import to_wire
 

@@ -32,6 +32,7 @@ from shared.offices import UnknownOffice
 from shared.runtime.bus import open_bucket
 from shared.runtime.consumer import ConsumerSpec
 from shared.runtime.replies import problem, serve
+from shared.sessions import SESSIONS
 
 from .application import QuotaApplication
 from .domain import InvalidCapacity, SessionQuota
@@ -209,7 +210,7 @@ def remaining(quota: SessionQuota) -> SessionRemaining:
 
 
 def _sessions(command: ChangeCapacity | CloseSessions) -> list[str]:
-    return [command.session.value] if command.session else ["pagi", "siang"]
+    return [command.session.value] if command.session else list(SESSIONS)
 
 
 def _unknown_office(office: str) -> dict:

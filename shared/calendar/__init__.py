@@ -1,4 +1,4 @@
-"""Indonesia's national public holidays and collective leave days (cuti bersama), from the packaged CSV."""
+"""Office days: Monday to Friday except Indonesia's national holidays and cuti bersama, from the packaged CSV."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Holiday", "load_holidays", "holiday_on", "is_office_day"]
+__all__ = ["Holiday", "closed_because", "holiday_on", "is_office_day", "is_weekend", "load_holidays"]
 
 
 class Holiday(BaseModel):
@@ -47,9 +47,20 @@ def holiday_on(d: dt.date) -> Holiday | None:
     return _holidays().get(d)
 
 
+def is_weekend(d: dt.date) -> bool:
+    """Saturday or Sunday: offices are closed."""
+    return d.weekday() >= 5
+
+
 def is_office_day(d: dt.date, holidays: Mapping[dt.date, object] | None = None) -> bool:
     """True on Monday to Friday unless the date is a holiday (the packaged list unless one is given)."""
-    if d.weekday() >= 5:
-        return False
     table = _holidays() if holidays is None else holidays
-    return d not in table
+    return not is_weekend(d) and d not in table
+
+
+def closed_because(d: dt.date) -> tuple[str, str] | None:
+    """Why offices are closed on a date (English, Indonesian): the weekend or the holiday; None on an office day."""
+    if is_weekend(d):
+        return "weekend", "akhir pekan"
+    holiday = holiday_on(d)
+    return (holiday.name_en, holiday.name_id) if holiday else None

@@ -45,13 +45,11 @@ from .quota import (
 )
 from .subjects import (
     DEFAULT_PARTITIONS,
-    EVENT_TYPES,
     STREAMS,
     Commands,
     StreamSpec,
     partition_of,
     partition_subject,
-    stream_for,
     subject_for,
 )
 from .tickets import CheckIn, CheckInReply, CheckInView, GetTicket, TicketIssued, TicketView
@@ -75,7 +73,6 @@ __all__ = [
     "SessionRemaining",
     "availability_key",
     "DEFAULT_PARTITIONS",
-    "EVENT_TYPES",
     "STREAMS",
     "Applicant",
     "BookingCancelled",
@@ -113,7 +110,6 @@ __all__ = [
     "derived_id",
     "partition_of",
     "partition_subject",
-    "stream_for",
     "subject_for",
     "utcnow",
     "CheckIn",

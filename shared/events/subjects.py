@@ -37,7 +37,6 @@ VERBS: dict[type[Message], tuple[str, str]] = {
     SlotWithdrawn: ("quota", "withdrawn"),
     TicketIssued: ("ticket", "issued"),
 }
-EVENT_TYPES: dict[str, type[Message]] = {cls.message_type: cls for cls in VERBS}
 
 
 class Commands:
@@ -87,7 +86,7 @@ def partition_subject(context: str, partition: int | str, verb: str) -> str:
     return f"paspor.{context}.{token}.{verb}"
 
 
-DEAD_LETTER_SUBJECT = "paspor.deadletter.{service}"
+DEAD_LETTER_SUBJECT = "paspor.deadletter.{service}"  # where a service parks a message it cannot handle
 
 
 @dataclass(frozen=True)
@@ -105,11 +104,5 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("PASPOR_BOOKING", ("paspor.booking.>",), "Booking lifecycle events"),
     StreamSpec("PASPOR_QUOTA", ("paspor.quota.>",), "Quota decisions"),
     StreamSpec("PASPOR_TICKET", ("paspor.ticket.>",), "Issued tickets"),
-    StreamSpec("PASPOR_DEADLETTER", ("paspor.deadletter.>",), "Messages that could not be handled"),
+    StreamSpec("PASPOR_DEADLETTER", (DEAD_LETTER_SUBJECT.format(service=">"),), "Messages that could not be handled"),
 )
-
-
-def stream_for(subject: str) -> StreamSpec:
-    """The stream that captures a subject."""
-    context = subject.split(".")[1]
-    return next(s for s in STREAMS if s.subjects[0] == f"paspor.{context}.>")

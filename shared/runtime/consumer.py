@@ -32,7 +32,7 @@ from nats.js import JetStreamContext, api
 from pydantic import ValidationError
 
 from shared.events import Message, SlotsDecided
-from shared.events.subjects import VERBS
+from shared.events.subjects import DEAD_LETTER_SUBJECT, VERBS
 
 log = logging.getLogger(__name__)
 Handler = Callable[[list[Message]], Awaitable[None]]
@@ -144,7 +144,9 @@ class BatchConsumer:
         }
         msg_id = f"{self.spec.durable}:{msg.metadata.sequence.stream}"
         await self.js.publish(
-            f"paspor.deadletter.{self.service}", json.dumps(record).encode(), headers={"Nats-Msg-Id": msg_id}
+            DEAD_LETTER_SUBJECT.format(service=self.service),
+            json.dumps(record).encode(),
+            headers={"Nats-Msg-Id": msg_id},
         )
         self.dead_lettered += 1
         log.error("%s: dead-lettered a message from %s: %s", self.spec.durable, msg.subject, reason)

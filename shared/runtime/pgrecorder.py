@@ -7,8 +7,8 @@ This recorder does the same creation under an advisory lock, on one connection.
 
 It also inserts a save's events as four arrays in binary format instead of one array of a
 composite type, which psycopg can only send as text: escaping every byte of every event's
-state in Python took about a tenth of a quota worker's time in a rush. The statement, the
-table lock and the notification are otherwise eventsourcing's own.
+state in Python was a large share of a quota worker's time in a rush (BENCHMARKS.md). The
+statement, the table lock and the notification are otherwise eventsourcing's own.
 """
 
 from __future__ import annotations

@@ -29,7 +29,9 @@ def invalid(error: ValidationError) -> Problem:
 
 def problem(code: str, message_id: str, message_en: str, **extra: Any) -> dict[str, Any]:
     """A refusal as a reply: a stable code and the message in Indonesian and English."""
-    return {"problem": Problem(code=code, message_id=message_id, message_en=message_en, **extra).model_dump(mode="json")}
+    return {
+        "problem": Problem(code=code, message_id=message_id, message_en=message_en, **extra).model_dump(mode="json")
+    }
 
 
 def replying(model: type[Query], handler: Handler[Query]) -> Callable[[bytes], Awaitable[dict[str, Any]]]:

@@ -78,9 +78,6 @@ class Runtime:
         if self.failed:  # a supervisor (paspor up, compose) must see that it did not stop by request
             raise SystemExit(1)
 
-    def stop_soon(self) -> None:
-        self._stopping.set()
-
     async def stop(self) -> None:
         """Stop tasks, the broker and the connection; close the stores."""
         await cancel_all(self.tasks)

@@ -11,6 +11,7 @@ from quota_rush import assert_one_outcome_each, make_requests, publish, read_out
 from support import bookable_day
 
 from shared.events import AVAILABILITY_BUCKET, SessionRemaining, Slot, availability_key
+from shared.events.subjects import DEAD_LETTER_SUBJECT
 
 
 def slots() -> list[Slot]:
@@ -46,7 +47,7 @@ def test_a_message_that_cannot_be_read_is_dead_lettered_and_the_worker_goes_on(n
     async def scenario() -> list[dict]:
         nc = await nats.connect(nats_server.url)
         js = nc.jetstream()
-        sub = await nc.subscribe("paspor.deadletter.quota")
+        sub = await nc.subscribe(DEAD_LETTER_SUBJECT.format(service="quota"))
         await publish(nats_server.url, requests[:1])
         await js.publish("paspor.booking.p06.requested", b'{"type": "BookingRequested", "booking_id": "nope"}')
         await js.publish("paspor.booking.p06.requested", b"not json at all")

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from shared.calendar import Holiday, holiday_on, is_office_day, load_holidays
+from shared.calendar import Holiday, closed_because, holiday_on, is_office_day, load_holidays
 
 
 def test_weekend_is_not_an_office_day():
@@ -15,6 +15,12 @@ def test_weekend_is_not_an_office_day():
 
 def test_an_ordinary_weekday_is_an_office_day():
     assert is_office_day(dt.date(2026, 7, 13))  # Monday, no holiday
+    assert closed_because(dt.date(2026, 7, 13)) is None
+
+
+def test_a_closed_day_says_why_in_english_and_indonesian():
+    assert closed_because(dt.date(2026, 7, 11)) == ("weekend", "akhir pekan")
+    assert closed_because(dt.date(2026, 8, 17)) == ("Independence Day", holiday_on(dt.date(2026, 8, 17)).name_id)
 
 
 def test_independence_day_is_closed():

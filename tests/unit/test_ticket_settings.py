@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from services.notifier.main import NotifierSettings, build_application
 from services.notifier.signing import key_id
-from shared.sessions import parse_session_hours, session_window
+from shared.sessions import DEFAULT_SESSION_HOURS, DEFAULT_SESSION_HOURS_TEXT, parse_session_hours, session_window
 
 
 def test_a_configured_signing_key_signs_the_tickets_and_its_public_key_is_published(tmp_path):
@@ -53,3 +53,13 @@ def test_session_windows_are_told_in_each_office_s_own_time_zone():
         parse_session_hours("pagi at eight")
     with pytest.raises(ValueError):
         session_window(dt.date(2026, 12, 1), "malam", "Asia/Jakarta")
+
+
+def test_session_hours_give_each_session_of_the_day_once_by_its_name():
+    with pytest.raises(ValueError, match="unknown session 'malam'"):
+        parse_session_hours("pagi=08:00-12:00,malam=19:00-21:00")
+    with pytest.raises(ValueError, match="each session once"):
+        parse_session_hours("pagi=08:00-12:00")
+    with pytest.raises(ValueError, match="each session once"):
+        parse_session_hours("pagi=08:00-12:00,siang=13:00-16:00,pagi=07:00-08:00")
+    assert parse_session_hours(DEFAULT_SESSION_HOURS_TEXT) == DEFAULT_SESSION_HOURS
