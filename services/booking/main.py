@@ -9,8 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import Field, field_validator
 
-from shared.runtime.consumer import BatchConsumer
-from shared.runtime.relay import Relay
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
@@ -20,7 +18,16 @@ from .application import BookingApplication
 from .domain import Rules
 from .fastpath import FastPath
 from .grouping import DecisionGroups, RequestGroups
-from .messaging import ATTENDANCE, OUTCOMES, Threads, ask_over, outcome_handler, register_commands, to_wire
+from .messaging import (
+    ATTENDANCE,
+    OUTCOMES,
+    Concurrency,
+    Threads,
+    ask_over,
+    outcome_handler,
+    register_commands,
+    to_wire,
+)
 
 
 class BookingSettings(CommonSettings):
@@ -54,6 +61,15 @@ class BookingSettings(CommonSettings):
         description="Seconds to wait for quota's answer on the fast path; after that the pipeline finishes the booking.",
     )
     booking_readers: int = Field(default=4, ge=1, le=64, description="Threads reading bookings beside the writer.")
+    booking_request_concurrency: int = Field(
+        default=1000,
+        ge=1,
+        le=100000,
+        description="Booking requests handled at once (two full groups: one being saved, the next gathering).",
+    )
+    booking_query_concurrency: int = Field(
+        default=64, ge=1, le=10000, description="Other commands and queries at once."
+    )
     quota_window_days: int = Field(
         default=60, ge=1, le=366, description="Days open for booking ahead: the quota service's own setting."
     )
@@ -98,8 +114,8 @@ async def run(settings: BookingSettings | None = None, runtime: Runtime | None =
     settings = settings or BookingSettings()
     runtime = runtime or Runtime("booking", settings)
     app = build_application(settings)
-    js = await runtime.start()
-    relay = Relay("booking", app, js, functools.partial(to_wire, partitions=settings.partitions), runtime.writer)
+    await runtime.start()
+    relay = runtime.relay(app, functools.partial(to_wire, partitions=settings.partitions))
     groups = RequestGroups(app, runtime.writer, relay.wake, settings.booking_group_size)
     readers = ThreadPoolExecutor(settings.booking_readers, thread_name_prefix="booking-reader")
     runtime.on_stop.append(lambda: readers.shutdown(wait=False, cancel_futures=True))
@@ -107,10 +123,11 @@ async def run(settings: BookingSettings | None = None, runtime: Runtime | None =
     if settings.booking_fast_path:
         decisions = DecisionGroups(app, runtime.writer, relay.wake, settings.booking_group_size)
         fast = FastPath(ask_over(runtime.nc), decisions, settings.partitions, settings.booking_fast_path_deadline)
-    register_commands(runtime.broker, app, Threads(runtime.writer, readers), relay.wake, groups, fast)
+    limits = Concurrency(settings.booking_request_concurrency, settings.booking_query_concurrency)
+    register_commands(runtime.broker, app, Threads(runtime.writer, readers), relay.wake, groups, fast, limits)
     handler = outcome_handler(app, runtime.writer, relay.wake)
-    runtime.spawn(BatchConsumer(js, OUTCOMES, handler, "booking").run(), "outcomes")
-    runtime.spawn(BatchConsumer(js, ATTENDANCE, handler, "booking").run(), "attendance")
+    runtime.spawn(runtime.consumer(OUTCOMES, handler).run(), "outcomes")
+    runtime.spawn(runtime.consumer(ATTENDANCE, handler).run(), "attendance")
     runtime.spawn(relay.run(), "relay")
     runtime.on_stop.append(app.close)
     await runtime.serve()

@@ -61,8 +61,12 @@ ATTENDANCE = ConsumerSpec(
 )
 
 
-REQUEST_CONCURRENCY = 1000  # up to two full groups in flight: one being saved, the next one gathering
-QUERY_CONCURRENCY = 64
+@dataclass(frozen=True)
+class Concurrency:
+    """How many requests each kind of handler takes at once."""
+
+    requests: int = 1000  # two full groups: one being saved, the next one gathering
+    queries: int = 64
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ def register_commands(
     on_saved: Callable[[], None],
     groups: RequestGroups,
     fast: FastPath | None = None,
+    limits: Concurrency = Concurrency(),
 ) -> None:
     """Serve booking commands and queries (queue group: any booking replica may answer).
 
@@ -110,7 +115,7 @@ def register_commands(
                 on_saved()
             return {key: _json(result)}
 
-        serve(broker, subject, model, handle, queue="booking", max_workers=QUERY_CONCURRENCY)
+        serve(broker, subject, model, handle, queue="booking", max_workers=limits.queries)
 
     async def request_booking(command: RequestBooking) -> dict:
         outcome = await groups.submit(command)
@@ -127,7 +132,7 @@ def register_commands(
         RequestBooking,
         request_booking,
         queue="booking",
-        max_workers=REQUEST_CONCURRENCY,
+        max_workers=limits.requests,
     )
 
     # The account's own views read its cached aggregates, which only the writer may touch; they save

@@ -44,7 +44,7 @@ def trusted_issuers(settings: GatewaySettings) -> tuple[list[Issuer], DevIssuer 
 def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
     """The API and its bus, from settings."""
     broker = NatsBroker(settings.nats_servers, log_level=logging.DEBUG, max_reconnect_attempts=-1)
-    bus = Bus(broker)
+    bus = Bus(broker, settings.gateway_request_timeout)
     issuers, dev = trusted_issuers(settings)
     limits = Limits.per_second(
         settings.gateway_rate_address,

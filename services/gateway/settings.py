@@ -31,7 +31,12 @@ class GatewaySettings(CommonSettings):
         default_factory=list, description="Trusted identity providers (JSON list)."
     )
     gateway_jwks_ttl: float = Field(default=3600, ge=10, description="Seconds a fetched JWKS stays fresh.")
-    gateway_outcome_wait: float = Field(default=3.0, ge=0, le=30, description="Seconds to wait for an outcome.")
+    gateway_outcome_wait: float = Field(
+        default=3.0, ge=0, le=30, description="Seconds to wait for the pipeline's outcome when the fast path had none."
+    )
+    gateway_request_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds to wait for a service's reply before answering 503."
+    )
     gateway_read_model: bool = Field(
         default=True, description="Calendar and sold-out fast path from the availability bucket."
     )

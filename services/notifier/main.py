@@ -11,8 +11,6 @@ from pydantic import Field, SecretStr, field_validator
 
 from shared.events import utcnow
 from shared.keys import private_key_from_pem
-from shared.runtime.consumer import BatchConsumer
-from shared.runtime.relay import Relay
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
@@ -83,9 +81,9 @@ async def run(settings: NotifierSettings | None = None) -> None:
     settings = settings or NotifierSettings()
     runtime = Runtime("notifier", settings)
     app = build_application(settings)
-    js = await runtime.start()
-    relay = Relay("notifier", app, js, functools.partial(to_wire, partitions=settings.partitions), runtime.writer)
-    consumer = BatchConsumer(js, BOOKINGS, batch_handler(app, runtime.writer, relay.wake), "notifier")
+    await runtime.start()
+    relay = runtime.relay(app, functools.partial(to_wire, partitions=settings.partitions))
+    consumer = runtime.consumer(BOOKINGS, batch_handler(app, runtime.writer, relay.wake))
     sink, period = make_sink(settings.notifier_reminder_sink), settings.notifier_sweep_seconds
     runtime.spawn(consumer.run(), "bookings")
     runtime.spawn(relay.run(), "relay")

@@ -10,8 +10,7 @@ from pydantic import Field, field_validator
 
 from shared.events import partition_of
 from shared.release import ReleaseSchedule
-from shared.runtime.consumer import BatchConsumer
-from shared.runtime.relay import Relay, Scope
+from shared.runtime.relay import Scope
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
@@ -28,6 +27,9 @@ class QuotaSettings(CommonSettings):
         default="all", description="Partitions this worker consumes: 'all' or e.g. '0,1,2'."
     )
     quota_batch_size: int = Field(default=500, ge=1, le=10000, description="Requests per batch.")
+    quota_fast_path_concurrency: int = Field(
+        default=1000, ge=1, le=100000, description="Fast-path decisions of one partition waiting for a group commit."
+    )
     quota_window_days: int = Field(default=60, ge=1, le=366, description="Days open for booking ahead.")
     quota_release_time: dt.time = Field(
         default=dt.time(0, 0), description="Local time (office time zone) at which a new date opens, HH:MM."
@@ -64,16 +66,14 @@ async def run(settings: QuotaSettings | None = None) -> None:
     js = await runtime.start()
     # Workers owning other partitions write the same store: each relay publishes its own partitions.
     scope = Scope(frozenset(owned), settings.partitions, lambda event: partition_of(event.office, settings.partitions))
-    relay = Relay(
-        "quota", app, js, functools.partial(to_wire, partitions=settings.partitions), runtime.writer, scope=scope
-    )
+    relay = runtime.relay(app, functools.partial(to_wire, partitions=settings.partitions), scope)
     worker = QuotaWorker(app, runtime.writer, relay.wake)
     await worker.open_read_model(js)
     for partition in owned:
-        consumer = BatchConsumer(js, consumer_spec(partition, settings.quota_batch_size), worker.handle_batch, "quota")
+        consumer = runtime.consumer(consumer_spec(partition, settings.quota_batch_size), worker.handle_batch)
         runtime.spawn(consumer.run(), f"quota-p{partition:02d}")
     runtime.spawn(relay.run(), "relay")
-    worker.register(runtime.broker, owned)
+    worker.register(runtime.broker, owned, settings.quota_fast_path_concurrency)
     runtime.on_stop.append(app.close)
     await runtime.serve()
 

@@ -39,7 +39,6 @@ from .domain import InvalidCapacity, SessionQuota
 from .wire import decision_of
 
 MAX_CALENDAR_DAYS = 92
-FAST_PATH_CONCURRENCY = 1000  # requests of one partition waiting for the next group commit
 RACE_RETRIES = 8
 log = logging.getLogger(__name__)
 
@@ -138,13 +137,13 @@ class QuotaWorker:
         await asyncio.gather(*(self.availability.put(k, v.model_dump_json().encode()) for k, v in changed.items()))
         self._shown.update(changed)
 
-    def register(self, broker: NatsBroker, partitions: Sequence[int]) -> None:
+    def register(self, broker: NatsBroker, partitions: Sequence[int], concurrency: int = 1000) -> None:
         """Serve the calendar (any worker), and the fast path and operator commands (the partition's owner)."""
         serve(broker, Commands.GET_CALENDAR, GetCalendar, self._calendar, queue="quota", max_workers=8)
         for partition in partitions:
             # Many decisions at once: that is what lets a group commit group.
             decide = Commands.DECIDE_BOOKING.format(partition=partition)
-            serve(broker, decide, BookingRequested, self._decide_now, queue="quota", max_workers=FAST_PATH_CONCURRENCY)
+            serve(broker, decide, BookingRequested, self._decide_now, queue="quota", max_workers=concurrency)
             capacity = Commands.CHANGE_CAPACITY.format(partition=partition)
             serve(broker, capacity, ChangeCapacity, self._change_capacity, queue="quota")
             serve(

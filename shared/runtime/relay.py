@@ -72,9 +72,12 @@ class Relay:
         *,
         batch: int = 1000,
         scope: Scope | None = None,
+        idle_wait: float = IDLE_WAIT,
+        ack_timeout: float = ACK_TIMEOUT,
     ) -> None:
         self.name, self.app, self.js, self.to_wire = name, app, js, to_wire
         self.executor, self.batch, self.scope = executor, batch, scope
+        self.idle_wait, self.ack_timeout = idle_wait, ack_timeout
         self.position = 0  # everything up to here is published (of the owned partitions, when scoped)
         self.positions: dict[int, int] = {}  # per owned partition, when scoped
         self._partitions: dict[UUID, int] = {}  # aggregate id -> partition, learned once per aggregate
@@ -123,7 +126,7 @@ class Relay:
             try:
                 if self._saved_position != self.position:
                     await self._save_positions()
-                await asyncio.wait_for(self._wake.wait(), timeout=IDLE_WAIT)
+                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_wait)
                 read_log = self._gap
             except TimeoutError:
                 read_log = True  # idle: what other writers of the store recorded, or a missed hand-over
@@ -141,7 +144,7 @@ class Relay:
             return False
         pending = [await self._publish(subject, message) for _, subject, message in records]
         try:  # every PubAck, or the error of the first that failed
-            await asyncio.wait_for(asyncio.gather(*pending), timeout=ACK_TIMEOUT)
+            await asyncio.wait_for(asyncio.gather(*pending), timeout=self.ack_timeout)
         finally:
             for future in pending:
                 future.cancel()  # frees the client's pending slots of what will never be acked

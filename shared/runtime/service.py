@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import signal
@@ -17,6 +18,8 @@ from nats.js import JetStreamContext
 from shared.clock import use
 
 from .bus import connect, ensure_streams
+from .consumer import BatchConsumer, ConsumerSpec, Handler
+from .relay import Relay, Scope, ToWire
 from .settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,29 @@ class Runtime:
         self.js = self.nc.jetstream()
         await ensure_streams(self.js, self.settings.stream_replicas)
         return self.js
+
+    def relay(self, app: Any, to_wire: ToWire, scope: Scope | None = None) -> Relay:
+        """The service's outbox relay, timed by its settings (connect first)."""
+        if self.js is None:
+            raise RuntimeError("start the runtime before building its relay")
+        settings = self.settings
+        return Relay(
+            self.name,
+            app,
+            self.js,
+            to_wire,
+            self.writer,
+            scope=scope,
+            idle_wait=settings.relay_idle_wait,
+            ack_timeout=settings.relay_ack_timeout,
+        )
+
+    def consumer(self, spec: ConsumerSpec, handler: Handler) -> BatchConsumer:
+        """A durable consumer of the service, lingering and backing off as its settings say (connect first)."""
+        if self.js is None:
+            raise RuntimeError("start the runtime before building its consumers")
+        timed = dataclasses.replace(spec, linger=self.settings.consumer_linger, backoff=self.settings.backoff)
+        return BatchConsumer(self.js, timed, handler, self.name)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         """Run a background task; its failure stops the service loudly."""

@@ -29,11 +29,39 @@ class CommonSettings(BaseSettings):
         default=None, description="AES key (base64) for personal data at rest; generated in the data folder if unset."
     )
 
+    relay_idle_wait: float = Field(
+        default=1.0, gt=0, le=60, description="Seconds an idle outbox relay waits before looking at its log again."
+    )
+    relay_ack_timeout: float = Field(
+        default=15.0, gt=0, le=300, description="Seconds the relay waits for JetStream to acknowledge a batch."
+    )
+    consumer_linger: float = Field(
+        default=0.02, gt=0, le=5, description="Seconds a consumer's fetch waits to fill a batch."
+    )
+    consumer_backoff: str = Field(
+        default="0.2,1,3,10,30",
+        description="Seconds between a failed batch's attempts, comma separated; after the last, message by message.",
+    )
     clock_start: dt.datetime | None = Field(
         default=None,
         description="Pretend the service started at this instant (ISO 8601 with its offset) and let time run "
         "from there: rehearsals and tests of a whole system on a pinned day. Unset: the real time.",
     )
+
+    @field_validator("consumer_backoff")
+    @classmethod
+    def _backoff_seconds(cls, value: str) -> str:
+        try:
+            delays = [float(part) for part in value.split(",")]
+        except ValueError:
+            raise ValueError(f"must be seconds separated by commas, e.g. 0.2,1,3 (got {value!r})") from None
+        if not delays or any(not 0 <= d <= 3600 for d in delays):
+            raise ValueError("each delay must be between 0 and 3600 seconds")
+        return value
+
+    @property
+    def backoff(self) -> tuple[float, ...]:
+        return tuple(float(part) for part in self.consumer_backoff.split(","))
 
     @field_validator("clock_start")
     @classmethod

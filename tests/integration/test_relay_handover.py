@@ -15,7 +15,6 @@ from paspor.natsserver import NatsServer
 from services.quota.application import QuotaApplication
 from services.quota.wire import to_wire
 from shared.events import BookingRequested, Slot
-from shared.runtime import relay as relay_module
 from shared.runtime.bus import ensure_streams
 from shared.runtime.relay import Relay
 
@@ -43,17 +42,15 @@ async def wait_until(predicate, timeout: float, what: str) -> None:  # noqa: ANN
         await asyncio.sleep(0.01)
 
 
-async def test_saves_are_published_from_what_the_writer_handed_over_without_reading_the_log(
-    nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch
-):
-    monkeypatch.setattr(relay_module, "IDLE_WAIT", 30.0)  # only a wake-up can make it publish in time
+async def test_saves_are_published_from_what_the_writer_handed_over_without_reading_the_log(nats_server: NatsServer):
     app = QuotaApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
     await ensure_streams(js)
     seen = await decisions_seen(nc)
     with ThreadPoolExecutor(1) as writer:
-        relay = Relay("quota", app, js, functools.partial(to_wire, partitions=8), writer)
+        # Idle, it would look only after 30 s: only a wake-up can make it publish in time.
+        relay = Relay("quota", app, js, functools.partial(to_wire, partitions=8), writer, idle_wait=30.0)
         running = asyncio.create_task(relay.run())
         await wait_until(lambda: relay.log_reads == 1, 10, "the relay's first look at the log (catching up)")
         for batch in range(40):  # saves that land at every moment of the relay's cycle
