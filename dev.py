@@ -72,19 +72,19 @@ def main(argv: list[str]) -> int:
 
 
 def pytest(args: list[str], env: dict[str, str] | None = None) -> tuple[int, Counter[str]]:
-    """Run pytest, showing its output; its exit code (no test collected counts as failed) and its counts."""
-    process = subprocess.Popen(
-        [str(python()), *PYTEST, *args], stdout=subprocess.PIPE, text=True, env=os.environ | (env or {})
-    )
-    counts: Counter[str] = Counter()
+    """Run pytest, showing its output as it comes; its exit code (no test collected is a failure) and counts."""
+    process = subprocess.Popen([str(python()), *PYTEST, *args], stdout=subprocess.PIPE, env=os.environ | (env or {}))
     assert process.stdout is not None
-    for line in process.stdout:
-        print(line, end="", flush=True)
-        if line.startswith("=") or re.match(r"^\d+ (passed|failed)", line):  # pytest's closing line
-            counts = Counter(
-                {what.rstrip("s") if what.startswith("error") else what: int(n) for n, what in COUNTED.findall(line)}
-            )
+    tail = b""
+    while chunk := os.read(process.stdout.fileno(), 4096):  # progress dots as they come, not a line at a time
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
+        tail = (tail + chunk)[-8192:]
     code = process.wait()
+    closing = [line for line in tail.decode(errors="replace").splitlines() if re.search(r"\d+ (passed|failed)", line)]
+    counts: Counter[str] = Counter()
+    for n, what in COUNTED.findall(closing[-1] if closing else ""):
+        counts["error" if what.startswith("error") else what] += int(n)
     if code == 5:
         print("error: pytest collected no tests; that is a failure, not a pass", file=sys.stderr)
         return 1, counts
