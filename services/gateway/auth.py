@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ AUDIENCE = "antrian-paspor"
 ALGORITHMS = ["EdDSA", "RS256", "ES256"]
 ROLES = ("citizen", "officer", "operator")
 LEEWAY_SECONDS = 30  # clocks of the issuer and the gateway may differ this much
+REVERIFY_AFTER_SECONDS = 60  # a token verified once is trusted this long (its times are checked every call)
 
 
 class Unauthenticated(Exception):
@@ -100,15 +102,30 @@ def jwks_trust(
 class TokenVerifier:
     """Verifies bearer tokens against the trusted issuers' public keys."""
 
-    def __init__(self, issuers: Iterable[Issuer], clock: Clock = now) -> None:
+    def __init__(self, issuers: Iterable[Issuer], clock: Clock = now, remember: int = 100_000) -> None:
         self.issuers = {issuer.name: issuer for issuer in issuers}
         self.clock = clock  # expiry is judged by the service's clock, as every other rule
         self.may_block = any(issuer.remote for issuer in self.issuers.values())  # verify in a worker thread
+        # A citizen sends one token with every call: its signature is checked once a minute, not each time.
+        self.verified: OrderedDict[str, tuple[float, dict[str, Any], Issuer]] = OrderedDict()
+        self.remember = remember
 
     def verify(self, authorization: str | None) -> Identity:
         if not authorization or not authorization.lower().startswith("bearer "):
             raise Unauthenticated("missing bearer token")
-        token = authorization[7:].strip()
+        token, at = authorization[7:].strip(), self.clock().timestamp()
+        known = self.verified.get(token)
+        if known is not None and at - known[0] < REVERIFY_AFTER_SECONDS:
+            _check_times(known[1], at)
+            return _identity(known[2], known[1])
+        issuer, claims = self._verified(token)
+        _check_times(claims, at)
+        self.verified[token] = (at, claims, issuer)
+        if len(self.verified) > self.remember:
+            self.verified.popitem(last=False)
+        return _identity(issuer, claims)
+
+    def _verified(self, token: str) -> tuple[Issuer, dict[str, Any]]:
         try:
             header = jwt.get_unverified_header(token)
             issuer_name = jwt.decode(token, options={"verify_signature": False}).get("iss")
@@ -117,9 +134,7 @@ class TokenVerifier:
         issuer = self.issuers.get(issuer_name) if isinstance(issuer_name, str) else None
         if issuer is None:
             raise Unauthenticated(f"token from an untrusted issuer {str(issuer_name)[:80]!r}")
-        claims = self._claims(token, issuer, header.get("kid"))
-        _check_times(claims, self.clock().timestamp())
-        return _identity(issuer, claims)
+        return issuer, self._claims(token, issuer, header.get("kid"))
 
     @staticmethod
     def _claims(token: str, issuer: Issuer, kid: str | None) -> dict[str, Any]:

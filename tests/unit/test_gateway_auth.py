@@ -103,8 +103,32 @@ def test_keys_are_fetched_once_and_kept_until_they_go_stale():
         verifier.verify(f"Bearer {google.token()}")
     assert len(reads) == 1
     now[0] = 601
-    verifier.verify(f"Bearer {google.token()}")
+    verifier.verify(f"Bearer {google.token('someone-else')}")  # a token not verified before
     assert len(reads) == 2
+
+
+def test_a_token_is_verified_once_a_minute_but_its_expiry_counts_on_every_call():
+    google, at = Provider(), [clock.now()]
+    verifier = TokenVerifier(
+        [jwks_trust(GOOGLE, JwksSource("https://keys.example/jwks", read=lambda url: google.jwks()))],
+        clock=lambda: at[0],
+    )
+    token = f"Bearer {google.token(expires_in=100)}"
+    verifier.verify(token)
+    impostor = JwksSource("https://keys.example/jwks", read=lambda url: Provider().jwks())  # keys it does not match
+    verifier.issuers[GOOGLE] = jwks_trust(GOOGLE, impostor)  # a new signature check would now fail
+    at[0] += dt.timedelta(seconds=50)
+    assert verifier.verify(token).subject == "1234567890", "remembered: its signature was not checked again"
+    at[0] += dt.timedelta(seconds=15)
+    with pytest.raises(Unauthenticated, match="invalid token"):
+        verifier.verify(token)  # a minute on, its signature is checked again
+    verifier.issuers[GOOGLE] = jwks_trust(
+        GOOGLE, JwksSource("https://keys.example/jwks", read=lambda url: google.jwks())
+    )
+    verifier.verify(token)
+    at[0] += dt.timedelta(seconds=70)  # 135 s after it was issued: expired (100 s and 30 of leeway), though remembered
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.verify(token)
 
 
 def test_a_rotated_key_is_fetched_when_a_token_names_it_but_unknown_ids_do_not_hammer_the_provider():
