@@ -42,19 +42,23 @@ class FixedClock:
 
 
 class StartedClock:
-    """Runs at the wall clock's pace from a chosen start: a whole system living on a pinned day."""
+    """Runs at the wall clock's pace from a chosen start: a whole system living on a pinned day.
 
-    def __init__(self, start: dt.datetime, ticks: Callable[[], float] = time.monotonic) -> None:
+    `since` (Unix seconds) is when the clock read `start`; processes given the same pair agree on
+    the time however much later each of them starts. Without it, the clock starts now.
+    """
+
+    def __init__(self, start: dt.datetime, since: float | None = None, ticks: Callable[[], float] = time.time) -> None:
         self.start, self.ticks = _aware(start), ticks
-        self.origin = ticks()
+        self.origin = ticks() if since is None else since
 
     def __call__(self) -> dt.datetime:
         return self.start + dt.timedelta(seconds=self.ticks() - self.origin)
 
 
-def clock_from(start: dt.datetime | None) -> Clock:
-    """The wall clock, or a clock that starts at `start` and runs from there."""
-    return wall_clock if start is None else StartedClock(start)
+def clock_from(start: dt.datetime | None, since: float | None = None) -> Clock:
+    """The wall clock, or a clock that read `start` at `since` (or now) and runs from there."""
+    return wall_clock if start is None else StartedClock(start, since)
 
 
 _current: Clock = wall_clock

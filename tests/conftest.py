@@ -16,8 +16,9 @@ from shared import clock
 
 # The whole suite lives on one pinned day (PASPOR_TEST_TODAY): this process's clock starts there, and
 # so does every service process a test starts (they read PASPOR_CLOCK_START from the environment).
-clock.use(clock.StartedClock(NOW))
-os.environ["PASPOR_CLOCK_START"] = NOW.isoformat()
+STARTED = clock.wall_clock().timestamp()  # when the pinned clock reads NOW, for every process
+clock.use(clock.StartedClock(NOW, STARTED))
+os.environ["PASPOR_CLOCK_START"], os.environ["PASPOR_CLOCK_STARTED"] = NOW.isoformat(), str(STARTED)
 
 
 def pytest_report_header() -> str:

@@ -48,6 +48,12 @@ class CommonSettings(BaseSettings):
         "from there: rehearsals and tests of a whole system on a pinned day. Unset: the real time.",
     )
 
+    clock_started: float | None = Field(
+        default=None,
+        description="When (Unix seconds) the clock read PASPOR_CLOCK_START, so that processes started later "
+        "agree on the time; unset: when the service starts.",
+    )
+
     @field_validator("consumer_backoff")
     @classmethod
     def _backoff_seconds(cls, value: str) -> str:
@@ -72,7 +78,7 @@ class CommonSettings(BaseSettings):
 
     def clock(self) -> Clock:
         """The service's clock: the real time, or one running from `clock_start`."""
-        return clock_from(self.clock_start)
+        return clock_from(self.clock_start, self.clock_started)
 
     @field_validator("nats_url")
     @classmethod
