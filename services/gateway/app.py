@@ -17,6 +17,7 @@ from . import (
 )
 from .deps import Gateway
 from .docs import openapi_with_examples
+from .door import Door
 from .guard import Guard
 from .problems import ProblemError, on_http_error, on_problem, on_unexpected, on_validation
 
@@ -42,6 +43,7 @@ def build_api(gateway: Gateway, max_body: int = 16384) -> FastAPI:
     api.add_exception_handler(RequestValidationError, on_validation)  # type: ignore[arg-type]
     api.add_exception_handler(HTTPException, on_http_error)  # type: ignore[arg-type]
     api.add_exception_handler(Exception, on_unexpected)
+    api.add_middleware(Door, gateway=gateway)  # inside the guard: sizes and addresses are limited first
     api.add_middleware(Guard, max_body=max_body, per_address=gateway.limits.address, metrics=gateway.metrics)
     for module in ROUTERS:
         api.include_router(module.router)

@@ -103,10 +103,16 @@ def response(
 
 
 async def on_problem(request: Request, error: ProblemError) -> JSONResponse:
+    return problem_response(error)
+
+
+def problem_response(error: ProblemError) -> JSONResponse:
+    """A refusal as an RFC 9457 problem, with `Retry-After` where there is a time to try again."""
+    extra = dict(error.extra)
     headers = {"Retry-After": "2"} if error.code in ("ticket_not_issued", "service_unavailable") else None
-    if "retry_after_seconds" in error.extra:
-        headers = {"Retry-After": str(error.extra.pop("retry_after_seconds"))}
-    return response(error.status, error.code, error.message_en, error.message_id, headers, **error.extra)
+    if "retry_after_seconds" in extra:
+        headers = {"Retry-After": str(extra.pop("retry_after_seconds"))}
+    return response(error.status, error.code, error.message_en, error.message_id, headers, **extra)
 
 
 async def on_http_error(request: Request, error: HTTPException) -> JSONResponse:

@@ -2,50 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events import Applicant, BookingView, Caller, CancelBooking, Commands, GetBooking, RequestBooking, Session
+from shared.events import BookingView, Caller, CancelBooking, Commands, GetBooking, RequestBooking
 
 from .auth import Identity
 from .deps import DeviceId, Gateway, GatewayDep, Who
-from .problems import ProblemError
+from .refusals import BookingBody, at_once, refusal
 from .routes_offices import known_office
 
 router = APIRouter(prefix="/v1", tags=["bookings"])
 IdempotencyKey = Annotated[
     str, Header(min_length=8, max_length=128, description="Same key, same booking: retries are safe.")
 ]
-REFUSALS = {
-    "sold_out": (
-        "This session is full; choose another date or session.",
-        "Sesi ini sudah penuh; pilih tanggal atau sesi lain.",
-    ),
-    "office_closed": ("The office is closed in this session.", "Kantor tutup pada sesi ini."),
-}
 # A booking not decided yet is followed by a long poll (`?wait=`, answered the moment the outcome
 # exists) or by its event stream: nobody polls on a fixed period.
 LONG_POLL_SECONDS = 25
-
-
-class BookingBody(BaseModel):
-    """What a citizen submits to book."""
-
-    model_config = ConfigDict(extra="forbid")
-    office: str = Field(min_length=2, max_length=16, description="Office code.", examples=["JKT-SEL"])
-    date: dt.date = Field(description="Appointment date (an office day).", examples=["2026-12-14"])
-    session: Session = Field(description="pagi or siang.")
-    kk_number: str = Field(
-        min_length=16, max_length=16, description="Family card number, 16 digits.", examples=["3174010101200001"]
-    )
-    applicants: list[Applicant] = Field(
-        min_length=1, max_length=5, description="One to five applicants on that family card."
-    )
 
 
 def caller(who: Identity, device_id: str) -> Caller:
@@ -53,17 +29,12 @@ def caller(who: Identity, device_id: str) -> Caller:
 
 
 def refuse_at_once(gw: Gateway, who: Identity, key: str, body: BookingBody) -> None:
-    """Sold-out fast path: a session the read model shows as full (or closed) never enters the pipeline."""
+    """The sold-out fast path (`refusals.py`), for a request that came past the door (`door.py`)."""
     if gw.availability is None:
         return
-    if (who.account, key) in gw.keys_seen:
-        reason = gw.keys_seen[(who.account, key)]  # the same key gets the same answer
-    else:
-        reason = gw.availability.full_or_closed(known_office(body.office), body.date, body.session.value)
-        gw.remember(who.account, key, reason)  # before anything is awaited: a double tap in flight agrees
+    reason = at_once(gw, who.account, key, known_office(body.office), body.date, body.session.value)
     if reason is not None:
-        gw.metrics.fast_refusals.labels(reason).inc()
-        raise ProblemError(reason, *REFUSALS[reason])
+        raise refusal(gw, reason)
 
 
 async def final_or_pending(gw: Gateway, who: Identity, booking: dict, wait: float) -> dict:
