@@ -27,6 +27,7 @@ from shared.events import (
     derived_id,
     partition_of,
 )
+from shared.runtime.faults import CrashPoint
 
 from .grouping import DecisionGroups
 
@@ -42,9 +43,12 @@ class NoAnswer(Exception):
 class FastPath:
     """Asks the partition's quota worker for a just-recorded booking's decision and records it."""
 
-    def __init__(self, ask: Ask, decisions: DecisionGroups, partitions: int, deadline: float) -> None:
+    def __init__(
+        self, ask: Ask, decisions: DecisionGroups, partitions: int, deadline: float, crash: CrashPoint | None = None
+    ) -> None:
         self.ask, self.decisions, self.partitions, self.deadline = ask, decisions, partitions, deadline
         self.answered = self.left_to_pipeline = 0
+        self.crash = crash or CrashPoint()  # a test hook: off unless a fault test sets it
 
     async def finish(self, booking: BookingView, command: RequestBooking) -> BookingView:
         """The booking decided, or as it was when quota gave no usable answer in time."""
@@ -55,6 +59,7 @@ class FastPath:
             self.left_to_pipeline += 1
             return booking
         self.answered += 1
+        self.crash.pass_by()  # quota decided, nothing recorded here yet
         return await self.decisions.submit(decision)
 
     async def _decision(self, booking: BookingView, command: RequestBooking) -> SlotReserved | SlotRejected | None:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import Field, field_validator
 
+from shared.runtime.faults import CrashPoint
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
@@ -59,6 +60,12 @@ class BookingSettings(CommonSettings):
         gt=0,
         le=30,
         description="Seconds to wait for quota's answer on the fast path; after that the pipeline finishes the booking.",
+    )
+    booking_fault_crash_after_decisions: int = Field(
+        default=0,
+        ge=0,
+        description="TEST HOOK, for fault tests only (0: off): the service kills itself (SIGKILL) on receiving its "
+        "N-th fast-path decision from quota, before recording it.",
     )
     booking_readers: int = Field(default=4, ge=1, le=64, description="Threads reading bookings beside the writer.")
     booking_request_concurrency: int = Field(
@@ -122,7 +129,10 @@ async def run(settings: BookingSettings | None = None, runtime: Runtime | None =
     fast = None
     if settings.booking_fast_path:
         decisions = DecisionGroups(app, runtime.writer, relay.wake, settings.booking_group_size)
-        fast = FastPath(ask_over(runtime.nc), decisions, settings.partitions, settings.booking_fast_path_deadline)
+        crash = CrashPoint(settings.booking_fault_crash_after_decisions)
+        fast = FastPath(
+            ask_over(runtime.nc), decisions, settings.partitions, settings.booking_fast_path_deadline, crash
+        )
     limits = Concurrency(settings.booking_request_concurrency, settings.booking_query_concurrency)
     register_commands(runtime.broker, app, Threads(runtime.writer, readers), relay.wake, groups, fast, limits)
     handler = outcome_handler(app, runtime.writer, relay.wake)

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from shared.events import partition_of
 from shared.release import ReleaseSchedule
+from shared.runtime.faults import CrashPoint
 from shared.runtime.relay import Scope
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
@@ -33,6 +34,12 @@ class QuotaSettings(CommonSettings):
     quota_window_days: int = Field(default=60, ge=1, le=366, description="Days open for booking ahead.")
     quota_release_time: dt.time = Field(
         default=dt.time(0, 0), description="Local time (office time zone) at which a new date opens, HH:MM."
+    )
+    quota_fault_crash_after_decisions: int = Field(
+        default=0,
+        ge=0,
+        description="TEST HOOK, for fault tests only (0: off): the worker kills itself (SIGKILL) once its N-th "
+        "fast-path decision is stored, before answering it.",
     )
 
     @field_validator("quota_partitions_owned")
@@ -67,7 +74,7 @@ async def run(settings: QuotaSettings | None = None) -> None:
     # Workers owning other partitions write the same store: each relay publishes its own partitions.
     scope = Scope(frozenset(owned), settings.partitions, lambda event: partition_of(event.office, settings.partitions))
     relay = runtime.relay(app, functools.partial(to_wire, partitions=settings.partitions), scope)
-    worker = QuotaWorker(app, runtime.writer, relay.wake)
+    worker = QuotaWorker(app, runtime.writer, relay.wake, crash=CrashPoint(settings.quota_fault_crash_after_decisions))
     await worker.open_read_model(js)
     for partition in owned:
         consumer = runtime.consumer(consumer_spec(partition, settings.quota_batch_size), worker.handle_batch)

@@ -31,6 +31,7 @@ from shared.events import (
 from shared.offices import UnknownOffice
 from shared.runtime.bus import open_bucket
 from shared.runtime.consumer import ConsumerSpec
+from shared.runtime.faults import CrashPoint
 from shared.runtime.replies import problem, serve
 from shared.sessions import SESSIONS
 
@@ -65,8 +66,10 @@ class QuotaWorker:
         writer: Executor,
         on_saved: Callable[[], None],
         clock: Callable[[], dt.datetime] = utcnow,
+        crash: CrashPoint | None = None,
     ) -> None:
         self.app, self.writer, self.on_saved, self.clock = app, writer, on_saved, clock
+        self.crash = crash or CrashPoint()  # a test hook: off unless a fault test sets it
         self.availability: KeyValue | None = None
         self._shown: dict[str, SessionRemaining] = {}  # what the read model holds, as this worker wrote it
         self._waiting: list[tuple[list[Message], asyncio.Future[None]]] = []
@@ -159,6 +162,7 @@ class QuotaWorker:
         """
         try:
             await self.handle_batch([request])
+            self.crash.pass_by()  # decided and stored, not answered yet
             quota = self.app.session_of(request.slot)
             return {"decision": decision_of(quota, request, self.clock()).model_dump(mode="json")}
         except Exception:  # the store failed: logged, and the pipeline decides this request instead

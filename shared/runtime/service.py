@@ -104,6 +104,10 @@ class Runtime:
         if self.failed:  # a supervisor (paspor up, compose) must see that it did not stop by request
             raise SystemExit(1)
 
+    def stop_soon(self) -> None:
+        """Ask the service to stop, as SIGTERM does (a service run inside a test's process)."""
+        self._stopping.set()
+
     async def stop(self) -> None:
         """Stop tasks, the broker and the connection; close the stores."""
         await cancel_all(self.tasks)
