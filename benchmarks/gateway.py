@@ -2,12 +2,14 @@
 
 The same running system serves two gateways: ours (calendar and sold-out refusals from the availability
 read model, a KV watch) and a conventional one (calendar asked of the quota service, every attempt
-through the booking pipeline).
+through the booking service). Successful bookings are timed one at a time (the unloaded latency,
+request to 201 confirmed) and many in flight (confirmed bookings/s), on SQLite or PostgreSQL stores.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import itertools
 import shutil
@@ -20,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from paspor.cluster.pgserver import temporary_database
 from paspor.embedded import EmbeddedSystem
 from paspor.natsserver import free_port
 from shared import clock
@@ -51,7 +54,7 @@ def body(office: str, day: dt.date, session: str, serial: int) -> dict:
 
 
 async def measure(
-    ours: httpx.AsyncClient, theirs: httpx.AsyncClient, requests: int, bookings: int, concurrency: int
+    ours: httpx.AsyncClient, theirs: httpx.AsyncClient, requests: int, bookings: int, concurrency: int, alone: int
 ) -> list[Burst]:
     day = office_day(10)
     operator = await staff_token(ours, "bench-operator@kanim", "operator")
@@ -66,7 +69,7 @@ async def measure(
         ).raise_for_status()
     await until(lambda: sold_out_shown(ours, day))
     triers = await citizens(ours, concurrency, "trier")
-    bookers = await citizens(ours, bookings, "booker")
+    bookers = await citizens(ours, bookings + alone, "booker")
     week = f"start={day.isoformat()}&end={(day + dt.timedelta(days=30)).isoformat()}"
     calendar = [request("GET", f"/v1/offices/{SOLD_OUT[0]}/calendar?{week}")] * requests
     keys = (f"bench-key-{i:08d}" for i in itertools.count())
@@ -90,7 +93,7 @@ async def measure(
             bookers[i] | {"Idempotency-Key": f"bench-book-{i:06d}"},
             body(slots[i % len(slots)][0], day, slots[i % len(slots)][1], 10_000 + i),
         )
-        for i in range(bookings)
+        for i in range(bookings + alone)
     ]
     ours_url, theirs_url = str(ours.base_url).rstrip("/"), str(theirs.base_url).rstrip("/")
     return [
@@ -101,7 +104,8 @@ async def measure(
         await burst(
             "sold-out attempt: through the pipeline", theirs_url, attempts(max(concurrency, requests // 4)), concurrency
         ),
-        await burst("successful booking (201 confirmed)", ours_url, successes, concurrency),
+        await burst("successful booking, one at a time (unloaded)", ours_url, successes[:alone], 1),
+        await burst(f"successful bookings, {concurrency} in flight", ours_url, successes[alone:], concurrency),
     ]
 
 
@@ -111,8 +115,8 @@ async def sold_out_shown(client: httpx.AsyncClient, day: dt.date) -> bool:
     return any(s["session"] == SOLD_OUT[1] and s["reason"] == "sold_out" for s in sessions)
 
 
-def report(bursts: list[Burst]) -> None:
-    table = Table(title="Gateway (one run, same system, 2 cores shared with the load generator)")
+def report(bursts: list[Burst], store: str) -> None:
+    table = Table(title=f"Gateway on {store} stores (one run, same system, 2 cores shared with the load generator)")
     for column in ("operation", "requests", "answers", "req/s", "p50 ms", "p99 ms"):
         table.add_column(column, justify="left" if column == "operation" else "right")
     for b in bursts:
@@ -136,27 +140,36 @@ def command(
     requests: Annotated[int, typer.Option(min=50, help="Calendar reads and sold-out attempts per contender.")] = 2000,
     bookings: Annotated[int, typer.Option(min=10, help="Successful bookings (one citizen each).")] = 400,
     concurrency: Annotated[int, typer.Option(min=1, max=512, help="Requests in flight.")] = 32,
+    alone: Annotated[int, typer.Option(min=10, help="Successful bookings timed one at a time (unloaded).")] = 100,
+    event_store: Annotated[str, typer.Option(help="sqlite (embedded) or postgres.")] = "sqlite",
+    postgres_url: Annotated[
+        str, typer.Option(help="PostgreSQL server (a temporary database is made and dropped).")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
 ) -> None:
     """Gateway requests/s: calendar, sold-out attempt (fast path vs pipeline), successful booking."""
-    folder = Path(tempfile.mkdtemp(prefix="paspor-bench-gateway-"))
-    system = EmbeddedSystem(folder / "data", gateway_port=free_port(), env=UNLIMITED)
-    system.start()
-    process = None
-    try:
+    if event_store not in ("sqlite", "postgres"):
+        raise typer.BadParameter("sqlite or postgres", param_hint="--event-store")
+    with contextlib.ExitStack() as stack:
+        env = dict(UNLIMITED)
+        if event_store == "postgres":
+            url = stack.enter_context(temporary_database(postgres_url, "paspor_bench_gateway"))
+            env |= {"PASPOR_EVENT_STORE": "postgres", "PASPOR_POSTGRES_URL": url}
+        folder = Path(tempfile.mkdtemp(prefix="paspor-bench-gateway-"))
+        stack.callback(shutil.rmtree, folder, ignore_errors=True)
+        system = EmbeddedSystem(folder / "data", gateway_port=free_port(), env=env)
+        stack.callback(system.stop)
+        system.start()
         process, theirs_url = conventional_gateway(system, folder)
-        asyncio.run(_run(system.gateway_url, theirs_url, requests, bookings, concurrency))
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(30)
-        system.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        stack.callback(lambda: (process.terminate(), process.wait(30)))
+        asyncio.run(_run(system.gateway_url, theirs_url, requests, bookings, concurrency, alone, event_store))
 
 
-async def _run(ours_url: str, theirs_url: str, requests: int, bookings: int, concurrency: int) -> None:
+async def _run(
+    ours_url: str, theirs_url: str, requests: int, bookings: int, concurrency: int, alone: int, store: str
+) -> None:
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
     async with (
         httpx.AsyncClient(base_url=ours_url, timeout=60, limits=limits) as ours,
         httpx.AsyncClient(base_url=theirs_url, timeout=60, limits=limits) as theirs,
     ):
-        report(await measure(ours, theirs, requests, bookings, concurrency))
+        report(await measure(ours, theirs, requests, bookings, concurrency, alone), store)
