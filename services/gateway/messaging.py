@@ -10,12 +10,14 @@ from typing import Any
 from uuid import UUID
 
 from faststream.nats import NatsBroker
-from faststream.nats.annotations import NatsMessage
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from pydantic import BaseModel
 
 log = logging.getLogger(__name__)
+
+
+OUTCOMES = {"BookingConfirmed": "confirmed", "BookingRejected": "rejected"}  # a booking's final word
 
 
 class ServiceUnavailable(Exception):
@@ -88,17 +90,21 @@ class Bus:
         self.changes = Changes()
         self.ready = False
 
-        # no_reply: JetStream publishes are requests; a core listener must never answer them.
+        # no_reply: JetStream publishes are requests; a core listener must never answer them. The
+        # handlers take the decoded body, not the message (which faststream resolves in a worker thread).
         @broker.subscriber("paspor.booking.>", no_reply=True, title="gateway.booking-events")
-        async def booking_event(msg: NatsMessage) -> None:
-            event, verb = json.loads(msg.body), msg.raw_message.subject.rsplit(".", 1)[-1]
-            if verb in ("confirmed", "rejected"):
-                self.outcomes.arrived(event | {"status": verb})
+        async def booking_event(event: Any) -> None:
+            if not isinstance(event, dict):
+                return
+            status = OUTCOMES.get(event.get("type", ""))
+            if status is not None:
+                self.outcomes.arrived(event | {"status": status})
             self.changes.changed(event.get("booking_id"))
 
         @broker.subscriber("paspor.ticket.>", no_reply=True, title="gateway.ticket-events")
-        async def ticket_event(msg: NatsMessage) -> None:
-            self.changes.changed(json.loads(msg.body).get("booking_id"))
+        async def ticket_event(event: Any) -> None:
+            if isinstance(event, dict):
+                self.changes.changed(event.get("booking_id"))
 
     async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]:
         """Send a command or query and return the service's JSON reply."""

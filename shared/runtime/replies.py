@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from faststream.nats import NatsBroker
-from faststream.nats.annotations import NatsMessage
 from pydantic import BaseModel, ValidationError
 
 from shared.events import Problem
@@ -34,12 +33,16 @@ def problem(code: str, message_id: str, message_en: str, **extra: Any) -> dict[s
     }
 
 
-def replying(model: type[Query], handler: Handler[Query]) -> Callable[[bytes], Awaitable[dict[str, Any]]]:
-    """Wrap a handler so that it validates the raw body and answers bad input with a problem."""
+def replying(model: type[Query], handler: Handler[Query]) -> Callable[[Any], Awaitable[dict[str, Any]]]:
+    """Wrap a handler so that it validates the body (raw, or as faststream decoded it) and answers bad input
+    with a problem."""
 
-    async def handle(body: bytes) -> dict[str, Any]:
+    async def handle(body: Any) -> dict[str, Any]:
         try:
-            query = model.model_validate_json(body)
+            if isinstance(body, bytes | str):
+                query = model.model_validate_json(body)
+            else:  # JSON that faststream parsed already (a message sent without a content type)
+                query = model.model_validate(body)
         except ValidationError as error:
             log.warning("refused an invalid %s: %s", model.__name__, error.errors()[:3])
             return {"problem": invalid(error).model_dump(mode="json")}
@@ -60,6 +63,8 @@ def serve(
     """Answer requests on `subject` (one of `queue`'s members answers each) with `handler`'s reply."""
     handle = replying(model, handler)
 
+    # The body, not the message: faststream resolves a `NatsMessage` parameter from its context with a
+    # synchronous call, which it runs in a worker thread, a thread hop per message.
     @broker.subscriber(subject, queue=queue, max_workers=max_workers, title=subject.removeprefix("paspor.cmd."))
-    async def answer(msg: NatsMessage) -> dict[str, Any]:
-        return await handle(msg.body)
+    async def answer(body: Any) -> dict[str, Any]:
+        return await handle(body)
