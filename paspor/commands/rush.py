@@ -19,7 +19,7 @@ def rush(
     citizens: Annotated[
         int, typer.Option(min=1, max=1_000_000, help="Citizens in the rush, each with their own account, device, NIK.")
     ] = 20_000,
-    offices: Annotated[int, typer.Option(min=1, max=11, help="Offices released (the busiest big-city ones).")] = 8,
+    offices: Annotated[int, typer.Option(min=1, help="Offices released (the busiest big-city ones, up to 14).")] = 8,
     days: Annotated[int, typer.Option(min=1, max=30, help="Dates released (each with two sessions).")] = 1,
     date: Annotated[
         list[str] | None,
