@@ -73,7 +73,10 @@ EXISTING = (
     "SELECT id, office, day, session, applicants, status, queue_number, reason FROM bookings "
     "WHERE account = %s AND idempotency_key = %s"
 )
-CLAIM_NIK = "INSERT INTO booking_niks (booking_id, nik, birth_date) VALUES (%s, %s, %s)"
+CLAIM_NIKS = (
+    "INSERT INTO booking_niks (booking_id, nik, birth_date) "
+    "SELECT %s, nik, birth FROM unnest(%s::text[], %s::date[]) AS claimed(nik, birth)"
+)
 # `issued` numbers the queue: a cancelled booking's number is never handed out again.
 RESERVE = (
     "UPDATE sessions SET reserved = reserved + 1, issued = issued + 1 WHERE office = %s AND day = %s "
@@ -291,8 +294,8 @@ async def _book(conn: psycopg.AsyncConnection, who: str, device: str, key: str, 
     if await (await conn.execute(INSERT, (booking_id, *row))).fetchone() is None:
         # The same key again (a double tap, or a retry): the same booking, the same answer.
         return view(await (await conn.execute(EXISTING, (who, key))).fetchone())
-    async with conn.cursor() as cur:
-        await cur.executemany(CLAIM_NIK, [(booking_id, a.nik, a.birth_date) for a in body.applicants])
+    niks, births = [a.nik for a in body.applicants], [a.birth_date for a in body.applicants]
+    await conn.execute(CLAIM_NIKS, (booking_id, niks, births))
     reserved = await (await conn.execute(RESERVE, slot)).fetchone()
     if reserved:
         status, number, reason = "confirmed", reserved[0], None

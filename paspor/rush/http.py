@@ -49,7 +49,9 @@ class Http:
 
     async def __aenter__(self) -> Http:
         connector = aiohttp.TCPConnector(limit=self.connections, keepalive_timeout=KEEP_ALIVE_SECONDS)
-        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+        # No limit on the wait for a free connection (that wait is the system's slowness, measured); once
+        # sent, a request waits at most REQUEST_TIMEOUT_SECONDS for its answer.
+        timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=10, sock_read=REQUEST_TIMEOUT_SECONDS)
         self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, json_serialize=_dumps)
         self.streams = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), json_serialize=_dumps)
         return self

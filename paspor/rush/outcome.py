@@ -19,6 +19,7 @@ class Answer:
     queue_number: int | None = None
     calls: int = 1  # HTTP calls it took (retries and follow-ups included)
     retries: int = 0
+    retried_for: str | None = None  # why it was first sent again (a status, a problem code, transport_error)
 
 
 @dataclass(frozen=True)

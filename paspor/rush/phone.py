@@ -69,6 +69,7 @@ class Phone:
         }
         headers = self.headers[user.serial] | {"Idempotency-Key": key}
         calls = retries = 0
+        retried_for: str | None = None
         while True:
             calls += 1
             try:
@@ -78,16 +79,20 @@ class Phone:
             if reply is not None and not _retryable(reply):
                 break
             if retries >= self.retries:
-                return Answer(FAILED, _failure(reply), calls=calls, retries=retries)
+                return Answer(FAILED, _failure(reply), calls=calls, retries=retries, retried_for=retried_for)
             retries += 1
+            retried_for = retried_for or _failure(reply)
             await asyncio.sleep(_retry_after(reply, retries))
         if reply.status >= 400 or not isinstance(reply.body, dict):
-            return Answer(REFUSED, reply.code or f"http_{reply.status}", calls=calls, retries=retries)
+            reason = reply.code or f"http_{reply.status}"
+            return Answer(REFUSED, reason, calls=calls, retries=retries, retried_for=retried_for)
         if reply.body.get("status") != PENDING:
-            return _answer(reply.body, calls, retries)
-        return await self._outcome(http, user, reply, calls, retries)
+            return _answer(reply.body, calls, retries, retried_for)
+        return await self._outcome(http, user, reply, calls, retries, retried_for)
 
-    async def _outcome(self, http: Http, user: User, reply: Reply, calls: int, retries: int) -> Answer:
+    async def _outcome(
+        self, http: Http, user: User, reply: Reply, calls: int, retries: int, retried_for: str | None
+    ) -> Answer:
         """A pending booking followed to its outcome: its event stream when offered, else Retry-After polls."""
         booking, headers = reply.body, self.headers[user.serial]
         location = f"{self.url}/v1/bookings/{booking['booking_id']}"
@@ -99,7 +104,7 @@ class Phone:
                 f"{location}/events", headers, lambda b: b.get("status") != PENDING, self.patience
             )
             if settled is not None:
-                return _answer(settled, calls, retries)
+                return _answer(settled, calls, retries, retried_for)
         while booking.get("status") == PENDING and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(_retry_after(reply, 0, otherwise=1.0))
             calls += 1
@@ -109,7 +114,7 @@ class Phone:
                 continue
             if polled.status == 200 and isinstance(polled.body, dict):
                 reply, booking = polled, polled.body
-        return _answer(booking, calls, retries)
+        return _answer(booking, calls, retries, retried_for)
 
     async def cancel(self, http: Http, user: User, booking_id: str) -> bool:
         try:

@@ -18,6 +18,7 @@ ROWS = (
     ("confirmed", lambda f: f["confirmed"], "{:,.0f}"),
     ("refused", lambda f: f["refused"], "{:,.0f}"),
     ("failed (no final outcome)", lambda f: f["failed"], "{:,.0f}"),
+    ("requests sent again (busy, dropped)", lambda f: f["retries"], "{:,.0f}"),
     ("rush duration (s)", lambda f: f["seconds"], "{:,.1f}"),
     ("sign-up before the release (s, not timed)", lambda f: f["sign_up_seconds"], "{:,.1f}"),
 )
@@ -38,9 +39,13 @@ def results_table(results: list[dict[str, Any]], runs: int) -> Table:
             a, b = value(results[0]), value(results[1])
             cells.append(f"{a / b:.2f}×" if b else "")
         table.add_row(label, *cells)
-    for kind in ("refused", "failed"):
-        for reason in sorted({k for r in results for k in r[f"{kind}_by_reason"]}):
-            counts = [f"{r[f'{kind}_by_reason'].get(reason, 0):,.0f}" for r in results]
+    for kind, key in (
+        ("refused", "refused_by_reason"),
+        ("failed", "failed_by_reason"),
+        ("first sent again for", "retried_for"),
+    ):
+        for reason in sorted({k for r in results for k in r.get(key, {})}):
+            counts = [f"{r.get(key, {}).get(reason, 0):,.0f}" for r in results]
             table.add_row(f"  {kind}: {reason}", *counts, *([""] if len(results) == 2 else []))
     table.add_row("client CPU per process, mean (% of a core)", *[_shares(r["client"]["mean"]) for r in results])
     table.add_row("client CPU per process, busiest second", *[_shares(r["client"]["peak_1s"]) for r in results])

@@ -45,6 +45,7 @@ def figures(run: RushRun) -> dict[str, Any]:
         "failed_by_reason": dict(Counter(a.answer.reason for a in attempts if a.answer.status == FAILED).most_common()),
         "double_taps": sum(a.double_tap for a in attempts),
         "retries": sum(a.answer.retries for a in attempts),
+        "retried_for": dict(Counter(a.answer.retried_for for a in attempts if a.answer.retried_for).most_common()),
         "cancelled": len(run.cancelled),
         "cancel_failed": run.cancel_failed,
         "sign_up_seconds": run.sign_up_seconds,
@@ -99,6 +100,7 @@ MEDIAN_KEYS = (
     "failed",
     "users_confirmed",
     "sign_up_seconds",
+    "retries",
 )
 
 
@@ -114,8 +116,9 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     merged["refused_by_reason"] = {
         k: statistics.median(r["refused_by_reason"].get(k, 0) for r in runs) for k in reasons
     }
-    failures = {k for r in runs for k in r["failed_by_reason"]}
-    merged["failed_by_reason"] = {k: statistics.median(r["failed_by_reason"].get(k, 0) for r in runs) for k in failures}
+    for key in ("failed_by_reason", "retried_for"):
+        found = {k for r in runs for k in r[key]}
+        merged[key] = {k: statistics.median(r[key].get(k, 0) for r in runs) for k in found}
     merged["client"] = dict(runs[0]["client"]) | {
         "mean": [max(r["client"]["mean"][i] for r in runs) for i in range(len(runs[0]["client"]["mean"]))],
         "peak_1s": [max(r["client"]["peak_1s"][i] for r in runs) for i in range(len(runs[0]["client"]["peak_1s"]))],
