@@ -148,15 +148,13 @@ def _retryable(reply: Reply) -> bool:
     return reply.status in RETRYABLE_STATUS or reply.code in RETRYABLE_CODES
 
 
-def _answer(booking: dict, calls: int, retries: int) -> Answer:
-    status = booking.get("status")
+def _answer(booking: dict, calls: int, retries: int, retried_for: str | None = None) -> Answer:
+    status, booking_id = booking.get("status"), booking.get("booking_id")
     if status == CONFIRMED:
-        return Answer(CONFIRMED, None, booking["booking_id"], booking.get("queue_number"), calls, retries)
+        return Answer(CONFIRMED, None, booking_id, booking.get("queue_number"), calls, retries, retried_for)
     if status == PENDING:
-        return Answer(FAILED, "no_outcome", booking["booking_id"], calls=calls, retries=retries)
-    return Answer(
-        REFUSED, booking.get("reason") or str(status), booking.get("booking_id"), calls=calls, retries=retries
-    )
+        return Answer(FAILED, "no_outcome", booking_id, None, calls, retries, retried_for)
+    return Answer(REFUSED, booking.get("reason") or str(status), booking_id, None, calls, retries, retried_for)
 
 
 def _failure(reply: Reply | None) -> str:
