@@ -1,14 +1,17 @@
 """The simulated phones' HTTP: aiohttp on keep-alive connections, light enough that the client is not the limit.
 
-Requests share at most `connections` open connections per client process (a phone waiting for a free
-connection is waiting for the system: that wait is part of its latency). A phone that follows its
-pending booking's event stream holds a connection of its own, as a real phone would, outside that limit.
+Requests share at most `connections` open connections per client process, handed out first come, first
+served (aiohttp's own pool lets a newcomer take a freed connection before those already waiting: in a
+rush the first requests then waited minutes behind later ones). A phone waiting for a free connection is
+waiting for the system: that wait is part of its latency. A phone that follows its pending booking's
+event stream holds a connection of its own, as a real phone would, outside that limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json as jsonlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,11 +42,43 @@ class Reply:
         return self.body.get("code") if isinstance(self.body, dict) else None
 
 
+class FifoGate:
+    """At most `size` holders at once; the others wait and are let in strictly in the order they came."""
+
+    def __init__(self, size: int) -> None:
+        self.free, self.waiting = size, deque()
+
+    async def __aenter__(self) -> None:
+        if self.free > 0 and not self.waiting:
+            self.free -= 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self.waiting.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed the place just as it was cancelled: pass it on
+                self._release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        while self.waiting:  # the place goes straight to the longest waiting
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.free += 1
+
+
 class Http:
     """One client process's HTTP session; use as `async with Http(400) as http`."""
 
     def __init__(self, connections: int) -> None:
         self.connections = connections
+        self.gate = FifoGate(connections)
         self.session: aiohttp.ClientSession | None = None
         self.streams: aiohttp.ClientSession | None = None
 
@@ -53,7 +88,11 @@ class Http:
         # sent, a request waits at most REQUEST_TIMEOUT_SECONDS for its answer.
         timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=10, sock_read=REQUEST_TIMEOUT_SECONDS)
         self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, json_serialize=_dumps)
-        self.streams = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), json_serialize=_dumps)
+        self.streams = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),  # `follow` bounds each stream itself
+            json_serialize=_dumps,
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -65,7 +104,7 @@ class Http:
         """One request and its whole answer; TransportError when there is none."""
         assert self.session is not None, "use Http as an async context manager"
         try:
-            async with self.session.request(method, url, json=json, headers=headers) as response:
+            async with self.gate, self.session.request(method, url, json=json, headers=headers) as response:
                 raw = await response.read()
                 return Reply(response.status, _lower(response.headers), _parse(raw, response.content_type))
         except (aiohttp.ClientError, TimeoutError) as error:

@@ -19,6 +19,7 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 RETRYABLE_CODES = frozenset({"concurrent_request"})  # "another request of yours is being processed"
 FOLLOW_MODES = ("auto", "events", "poll")
 PENDING = "requested"
+STREAM_SECONDS = 15.0  # a pending booking's event stream is read this long before the phone looks for itself
 
 
 class SignUpFailed(RuntimeError):
@@ -93,21 +94,24 @@ class Phone:
     async def _outcome(
         self, http: Http, user: User, reply: Reply, calls: int, retries: int, retried_for: str | None
     ) -> Answer:
-        """A pending booking followed to its outcome: its event stream when offered, else Retry-After polls."""
+        """A pending booking followed to its outcome, for at most `patience` seconds: by its event stream when
+        offered (looked at again every STREAM_SECONDS, in case a change was missed), else Retry-After polls."""
         booking, headers = reply.body, self.headers[user.serial]
         location = f"{self.url}/v1/bookings/{booking['booking_id']}"
         monitor = "rel=monitor" in (reply.header("Link") or "")
-        deadline = asyncio.get_running_loop().time() + self.patience
-        if self.follow == "events" or (self.follow == "auto" and monitor):
-            calls += 1
-            settled = await http.follow(
-                f"{location}/events", headers, lambda b: b.get("status") != PENDING, self.patience
-            )
-            if settled is not None:
-                return _answer(settled, calls, retries, retried_for)
-        while booking.get("status") == PENDING and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(_retry_after(reply, 0, otherwise=1.0))
-            calls += 1
+        stream = self.follow == "events" or (self.follow == "auto" and monitor)
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + self.patience
+        while booking.get("status") == PENDING and (left := deadline - clock()) > 0:
+            began = clock()
+            if stream:
+                calls += 1
+                settled = await http.follow(f"{location}/events", headers, _decided, min(left, STREAM_SECONDS))
+                if settled is not None:
+                    return _answer(settled, calls, retries, retried_for)
+            if not stream or clock() - began < 1.0:  # polling, or a stream refused at once: wait as told
+                await asyncio.sleep(min(_retry_after(reply, 0, otherwise=1.0), max(deadline - clock(), 0)))
+            calls += 1  # the stream ended or missed the change (or there is none): look for itself
             try:
                 polled = await http.call("GET", location, headers=headers)
             except TransportError:
@@ -142,6 +146,10 @@ class Phone:
             status = "no answer" if reply is None else f"{reply.status} {reply.code or ''}".strip()
             raise SignUpFailed(f"{method} {self.url}{path} answered {status}")
         return reply
+
+
+def _decided(booking: dict) -> bool:
+    return booking.get("status") != PENDING
 
 
 def _retryable(reply: Reply) -> bool:

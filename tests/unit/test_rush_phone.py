@@ -13,7 +13,7 @@ import json
 import pytest
 from aiohttp import web
 
-from paspor.rush.http import Http
+from paspor.rush.http import FifoGate, Http
 from paspor.rush.outcome import CONFIRMED, FAILED, REFUSED
 from paspor.rush.phone import Phone
 from paspor.rush.scenario import User
@@ -122,6 +122,15 @@ async def test_a_pending_booking_that_offers_its_event_stream_is_followed_there_
     assert api.seen == ["POST rush-5-1-0", "EVENTS"]
 
 
+async def test_a_stream_that_ends_before_the_outcome_is_followed_by_a_look_at_the_booking():
+    api = ScriptedApi([pending(monitor=True)], gets=[CONFIRMED_BOOKING], events=[BOOKING])
+
+    answer = await attempt(api)
+
+    assert (answer.status, answer.calls) == (CONFIRMED, 3)
+    assert api.seen == ["POST rush-5-1-0", "EVENTS", "GET"]
+
+
 async def test_a_busy_answer_is_sent_again_with_the_same_key_and_counted():
     busy = web.json_response({"code": "service_unavailable"}, status=503, headers={"Retry-After": "0"})
     api = ScriptedApi([busy, web.json_response(CONFIRMED_BOOKING, status=201)])
@@ -143,3 +152,26 @@ async def test_a_booking_never_decided_within_the_phones_patience_has_no_final_o
 def test_an_unknown_way_of_following_is_refused():
     with pytest.raises(ValueError, match="follow must be one of auto, events, poll"):
         Phone("x", "http://127.0.0.1:1", run=1, follow="carrier-pigeon")
+
+
+async def test_requests_waiting_for_a_connection_get_one_in_the_order_they_came():
+    gate, order = FifoGate(1), []
+
+    async def use(name: str, hold: float = 0.0) -> None:
+        async with gate:
+            order.append(name)
+            await asyncio.sleep(hold)
+
+    holder = asyncio.create_task(use("first", hold=0.05))
+    await asyncio.sleep(0)
+    queued = [asyncio.create_task(use(name)) for name in ("second", "third")]
+    await asyncio.sleep(0)
+    given_up = asyncio.create_task(use("gave up"))
+    await asyncio.sleep(0)
+    given_up.cancel()
+    await holder  # a newcomer arriving the moment the place is freed still queues behind the others
+    newcomer = asyncio.create_task(use("newcomer"))
+    await asyncio.gather(*queued, newcomer, return_exceptions=True)
+
+    assert order == ["first", "second", "third", "newcomer"]
+    assert gate.free == 1 and not gate.waiting, "every place came back"
