@@ -280,13 +280,20 @@ def _report(options: RushOptions, rounds: list[dict[str, Outcome]], console: Con
 
 
 def _worst(runs: list[dict[str, Verdict]]) -> dict[str, dict[str, Any]]:
-    """Per invariant over the runs: the first run that broke it, else the last run's verdict."""
+    """Per invariant over the runs: the first run that broke it, else kept in all (with the last run's detail)."""
     merged: dict[str, dict[str, Any]] = {}
     for index, verdicts in enumerate(runs, start=1):
         for key, verdict in verdicts.items():
             if key not in merged or merged[key]["ok"]:
-                prefix = f"run {index}: " if len(runs) > 1 else ""
-                merged[key] = {"ok": verdict.ok, "detail": prefix + verdict.detail}
+                merged[key] = {"ok": verdict.ok, "detail": verdict.detail, "run": index}
+    for verdict in merged.values():
+        run = verdict.pop("run")
+        if len(runs) > 1:
+            verdict["detail"] = (
+                f"run {run}: {verdict['detail']}"
+                if not verdict["ok"]
+                else f"all {len(runs)} runs; last: {verdict['detail']}"
+            )
     return merged
 
 
