@@ -1,30 +1,62 @@
-"""The conventional baseline as a rush target: its own PostgreSQL database and server process, same users."""
+"""The conventional baseline as a rush target: a fresh PostgreSQL database, its server processes, its own check."""
 
 from __future__ import annotations
 
-import asyncio
+import os
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import psycopg
 
 from ..natsserver import free_port
-from .outcome import CONFIRMED, FAILED, REFUSED, Answer
-from .scenario import Scenario, Slot, User
+from .baseline import new_signing_key
+from .release import Release
+from .scenario import Slot
 
-RETRYABLE = {429, 500, 502, 503, 504}
+NAME = "conventional (FastAPI + PostgreSQL)"
+# Each check counts what is wrong; every one must be 0.
+CHECKS = {
+    "over_capacity": "SELECT count(*) FROM sessions WHERE reserved > capacity",
+    "counter_drift": (
+        "SELECT count(*) FROM sessions s WHERE reserved <> (SELECT count(*) FROM bookings b WHERE b.office = s.office "
+        "AND b.day = s.day AND b.session = s.session AND b.status = 'confirmed')"
+    ),
+    "queue_number_twice": (
+        "SELECT count(*) FROM (SELECT 1 FROM bookings WHERE status = 'confirmed' "
+        "GROUP BY office, day, session, queue_number HAVING count(*) > 1) d"
+    ),
+    "account_with_two_upcoming": (
+        "SELECT count(*) FROM (SELECT 1 FROM bookings WHERE status IN ('requested', 'confirmed') "
+        "GROUP BY account HAVING count(*) > 1) d"
+    ),
+    "nik_with_two_upcoming": (
+        "SELECT count(*) FROM (SELECT 1 FROM booking_niks n JOIN bookings b ON b.id = n.booking_id "
+        "WHERE b.status IN ('requested', 'confirmed') GROUP BY n.nik HAVING count(*) > 1) d"
+    ),
+    "nik_claim_of_no_upcoming_booking": (
+        "SELECT count(*) FROM booking_niks n JOIN bookings b ON b.id = n.booking_id "
+        "WHERE n.upcoming AND b.status NOT IN ('requested', 'confirmed')"
+    ),
+    "undecided_bookings": "SELECT count(*) FROM bookings WHERE status = 'requested'",
+}
 
 
 class BaselineServer:
     """A fresh database on the PostgreSQL server and the baseline service on a free port; both gone on stop."""
 
+    name = NAME
+
     def __init__(
-        self, admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres", workers: int | None = None
+        self,
+        admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres",
+        workers: int = 2,
+        log: Path | None = None,
     ) -> None:
-        self.admin_url, self.workers = admin_url, workers
+        self.admin_url, self.workers, self.log = admin_url, workers, log
         self.database = f"paspor_rush_baseline_{uuid.uuid4().hex[:10]}"
         self.url = admin_url.rsplit("/", 1)[0] + f"/{self.database}"
         self.port = free_port()
@@ -35,12 +67,18 @@ class BaselineServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{self.database}"')
+        try:
+            with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f'CREATE DATABASE "{self.database}"')
+        except psycopg.OperationalError as error:
+            raise RuntimeError(f"cannot create the baseline's database on {self.admin_url}: {error}") from None
         command = [sys.executable, "-m", "paspor.rush.baseline", "--postgres-url", self.url, "--port", str(self.port)]
-        if self.workers:
-            command += ["--workers", str(self.workers)]
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        command += ["--workers", str(self.workers)]
+        env = {"PASPOR_BASELINE_SIGNING_KEY": new_signing_key()}
+        output = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=output, stderr=output, env=dict(os.environ) | env
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -52,21 +90,26 @@ class BaselineServer:
                 time.sleep(0.2)
         raise RuntimeError("the baseline service did not become ready")
 
+    def open_sessions(self, release: Release) -> None:
+        """The same sessions as the system's release, with the same room left in each."""
+        fresh = release.room_left()
+        sessions = [(office, day.isoformat(), session, room) for (office, day, session), room in fresh.capacity.items()]
+        httpx.put(f"{self.base_url}/v1/sessions", json={"sessions": sessions}, timeout=30).raise_for_status()
+
     def check(self) -> dict[str, int]:
-        """The baseline's own audit: sessions over capacity, and sessions whose counter disagrees with its bookings."""
+        """The baseline's own audit: every count is of something wrong."""
         with psycopg.connect(self.url) as conn:
-            over = _count(conn, "SELECT count(*) FROM sessions WHERE reserved > capacity")
-            drift = _count(
-                conn,
-                "SELECT count(*) FROM sessions s WHERE reserved <> (SELECT count(*) FROM bookings b WHERE b.office = s.office "
-                "AND b.day = s.day AND b.session = s.session AND b.status = 'confirmed')",
-            )
-            duplicated = _count(
-                conn,
-                "SELECT count(*) FROM (SELECT 1 FROM bookings WHERE status = 'confirmed' GROUP BY office, day, session, "
-                "queue_number HAVING count(*) > 1) d",
-            )
-        return {"over_capacity": over, "counter_drift": drift, "queue_number_duplicated": duplicated}
+            return {name: conn.execute(sql).fetchone()[0] for name, sql in CHECKS.items()}
+
+    def booked(self) -> dict[Slot, int]:
+        with psycopg.connect(self.url) as conn:
+            rows = conn.execute("SELECT office, day, session, reserved FROM sessions").fetchall()
+        return {(office, day, session): reserved for office, day, session, reserved in rows}
+
+    def durability(self) -> dict[str, str]:
+        """What the server says about durable commits (the baseline asks for synchronous_commit = on)."""
+        with psycopg.connect(self.url, options="-c synchronous_commit=on") as conn:
+            return {s: conn.execute(f"SHOW {s}").fetchone()[0] for s in ("synchronous_commit", "fsync")}
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -78,70 +121,3 @@ class BaselineServer:
                 self.process.wait()
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-
-
-class BaselineTarget:
-    """Books on the baseline service with the same users, choices, double taps and cancellations."""
-
-    name = "conventional (SQL counter)"
-
-    def __init__(self, url: str, run: int, scenario: Scenario, capacity: int = 100, retries: int = 4) -> None:
-        self.url, self.run, self.scenario, self.capacity, self.retries = url, run, scenario, capacity, retries
-
-    async def open_sessions(self, client: httpx.AsyncClient) -> None:
-        sessions = [(o, d.isoformat(), s) for o, d, s in self.scenario.sessions()]
-        (
-            await client.put(f"{self.url}/v1/sessions", json={"sessions": sessions, "capacity": self.capacity})
-        ).raise_for_status()
-
-    async def prepare(self, client: httpx.AsyncClient, user: User) -> None:
-        """Nothing to sign in to: the baseline trusts the account it is given (an advantage it keeps)."""
-
-    async def book(self, client: httpx.AsyncClient, user: User, slot: Slot, key: str) -> Answer:
-        office, day, session = slot
-        body = {
-            "account": self._account(user),
-            "idempotency_key": key,
-            "office": office,
-            "date": day.isoformat(),
-            "session": session,
-            "applicants": user.applicants,
-        }
-        for attempt in range(self.retries + 1):
-            try:
-                response = await client.post(f"{self.url}/v1/bookings", json=body)
-            except httpx.TransportError:
-                response = None
-            if response is not None and response.status_code not in RETRYABLE:
-                return _answer(response, attempt + 1, attempt)
-            await asyncio.sleep(min(0.2 * 2**attempt, 3.0))
-        return Answer(
-            FAILED,
-            "transport_error" if response is None else f"http_{response.status_code}",
-            calls=self.retries + 1,
-            retries=self.retries,
-        )
-
-    async def cancel(self, client: httpx.AsyncClient, user: User, booking_id: str) -> bool:
-        response = await client.post(
-            f"{self.url}/v1/bookings/{booking_id}/cancel", params={"account": self._account(user)}
-        )
-        return response.status_code == 200
-
-    def _account(self, user: User) -> str:
-        return f"rush-{self.run}-{user.serial}"
-
-
-def _answer(response: httpx.Response, calls: int, retries: int) -> Answer:
-    body = response.json()
-    if response.status_code >= 400:
-        return Answer(REFUSED, body.get("code", f"http_{response.status_code}"), calls=calls, retries=retries)
-    if body["status"] == "confirmed":
-        return Answer(CONFIRMED, None, body["booking_id"], body["queue_number"], calls, retries)
-    return Answer(REFUSED, body.get("reason") or body["status"], body["booking_id"], calls=calls, retries=retries)
-
-
-def _count(conn: psycopg.Connection, query: str) -> int:
-    row = conn.execute(query).fetchone()
-    assert row is not None, "count(*) answers one row"
-    return row[0]

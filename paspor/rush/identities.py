@@ -21,12 +21,9 @@ class Identities:
     def kk(self, serial: int) -> str:
         return f"317401{(self.run * 1_000_003 + serial) % 10**10:010d}"
 
-    def applicants(self, serial: int, count: int) -> list[dict[str, str]]:
+    def applicants(self, numbers: list[int]) -> list[dict[str, str]]:
+        """The applicants of one booking, from their identity numbers (see `User.nik_numbers`)."""
         return [
-            {
-                "name": NAMES[(serial + i) % len(NAMES)],
-                "nik": self.nik(serial * 5 + i),
-                "birth_date": self.birth.isoformat(),
-            }
-            for i in range(count)
+            {"name": NAMES[number % len(NAMES)], "nik": self.nik(number), "birth_date": self.birth.isoformat()}
+            for number in numbers
         ]

@@ -1,16 +1,16 @@
-"""A rush's figures: attempts/s, confirmed, refused by reason, latency percentiles, throughput over time."""
+"""A rush's figures: attempts/s, request → final outcome percentiles, HTTP calls, outcomes, the client's CPU."""
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from typing import Any
 
-from rich.table import Table
-
+from .driver import RushRun
 from .outcome import CONFIRMED, FAILED, REFUSED
-from .runner import RushRun
 
-BUCKET = 0.5  # seconds per point of the throughput timeline
+BUCKET = 1.0  # seconds per point of the timelines
+SATURATED = 0.85  # a client process busier than this (share of one core, in its busiest second) may be the limit
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -21,20 +21,20 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def figures(run: RushRun) -> dict[str, Any]:
-    """Everything the report shows about one target, as plain data (the JSON report)."""
+    """Everything the report shows about one target in one run, as plain data (the JSON report)."""
     attempts = run.attempts
     latencies = [a.latency_ms for a in attempts]
-    spans: dict[int, list[float]] = {}
-    for a in attempts:
-        spans.setdefault(a.user, []).extend((a.sent, a.answered))
-    per_user = [(max(s) - min(s)) * 1000 for s in spans.values()]
     status = Counter(a.answer.status for a in attempts)
     return {
         "target": run.target,
-        "users": run.users,
         "attempts": len(attempts),
         "seconds": round(run.seconds, 3),
-        "attempts_per_second": round(len(attempts) / run.seconds, 1) if run.seconds else 0,
+        "attempts_per_second": round(len(attempts) / run.seconds, 1) if run.seconds else 0.0,
+        "latency_ms": {f"p{p}": round(percentile(latencies, p), 1) for p in (50, 95, 99)}
+        | {"max": round(max(latencies, default=0), 1)},
+        "http_calls": sum(a.calls for a in attempts),
+        "calls_per_attempt": round(sum(a.calls for a in attempts) / len(attempts), 3) if attempts else 0.0,
+        "attempts_followed": sum(a.answer.calls > a.answer.retries + 1 for a in attempts),
         "confirmed": status[CONFIRMED],
         "refused": status[REFUSED],
         "failed": status[FAILED],
@@ -43,87 +43,96 @@ def figures(run: RushRun) -> dict[str, Any]:
             Counter(a.answer.reason for a in attempts if a.answer.status == REFUSED).most_common()
         ),
         "failed_by_reason": dict(Counter(a.answer.reason for a in attempts if a.answer.status == FAILED).most_common()),
-        "latency_ms": {f"p{p}": round(percentile(latencies, p), 1) for p in (50, 95, 99)}
-        | {"max": round(max(latencies, default=0), 1)},
-        "user_time_to_outcome_ms": {f"p{p}": round(percentile(per_user, p), 1) for p in (50, 95, 99)},
         "double_taps": sum(a.double_tap for a in attempts),
-        "double_taps_disagreeing": sum(not a.taps_agree for a in attempts),
-        "double_tap_disagreements": [_pair(a) for a in attempts if not a.taps_agree][:10],
-        "double_taps_two_bookings": sum(_two_bookings(a) for a in attempts if not a.taps_agree),
         "retries": sum(a.answer.retries for a in attempts),
-        "http_calls": sum(a.answer.calls for a in attempts),
-        "cancelled": run.cancelled,
+        "retried_for": dict(Counter(a.answer.retried_for for a in attempts if a.answer.retried_for).most_common()),
+        "cancelled": len(run.cancelled),
         "cancel_failed": run.cancel_failed,
-        "sign_in_seconds": round(run.prepare_seconds, 2),
+        "sign_up_seconds": run.sign_up_seconds,
+        "client": client_cpu(run.clients),
         "timeline": timeline(run),
     }
 
 
-def _pair(attempt) -> list[str]:
-    return [f"{x.status} {x.reason or ''} #{x.queue_number} {x.booking_id}" for x in (attempt.answer, attempt.second)]
-
-
-def _two_bookings(attempt) -> bool:
-    """The worst a double tap can do: two bookings, or two queue numbers, for one request."""
-    first, second = attempt.answer, attempt.second
-    both_booked = first.booking_id and second.booking_id and first.booking_id != second.booking_id
-    both_confirmed = first.status == second.status == CONFIRMED and first.queue_number != second.queue_number
-    return bool(both_booked or both_confirmed)
+def client_cpu(clients: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per client process: CPU time over wall time in the rush (mean, busiest second), and whether it saturated."""
+    rush = [c["rush"] for c in clients]
+    return {
+        "processes": len(clients),
+        "mean": [c["mean"] for c in rush],
+        "peak_1s": [c["peak_1s"] for c in rush],
+        "cpu_seconds": round(sum(c["cpu_seconds"] for c in rush), 2),
+        "sign_up_mean": [c["sign_up"]["mean"] for c in clients],
+        "saturated": any(c["peak_1s"] > SATURATED for c in rush),
+    }
 
 
 def timeline(run: RushRun) -> list[dict[str, float]]:
-    """Attempts answered and confirmations per second, in half-second buckets after the release."""
-    answered, confirmed = Counter[int](), Counter[int]()
+    """Per second after the release: attempts sent and outcomes per second; latency percentiles of those sent."""
+    sent, confirmed, refused, failed = Counter(), Counter(), Counter(), Counter()
+    latencies: dict[int, list[float]] = {}
     for a in run.attempts:
-        bucket = int(a.answered / BUCKET)
-        answered[bucket] += 1
-        confirmed[bucket] += a.answer.status == CONFIRMED
-    last = max(answered, default=-1)
+        start, end = int(a.sent / BUCKET), int(a.answered / BUCKET)
+        sent[start] += 1
+        latencies.setdefault(start, []).append(a.latency_ms)
+        {CONFIRMED: confirmed, REFUSED: refused}.get(a.answer.status, failed)[end] += 1
+    last = max([*sent, *confirmed, *refused, *failed], default=-1)
     return [
-        {"t": round(b * BUCKET, 2), "answered_per_s": answered[b] / BUCKET, "confirmed_per_s": confirmed[b] / BUCKET}
+        {
+            "t": round(b * BUCKET, 2),
+            "sent_per_s": sent[b] / BUCKET,
+            "confirmed_per_s": confirmed[b] / BUCKET,
+            "refused_per_s": refused[b] / BUCKET,
+            "failed_per_s": failed[b] / BUCKET,
+            **{f"p{p}_ms": round(percentile(latencies.get(b, []), p), 1) for p in (50, 95, 99)},
+        }
         for b in range(last + 1)
     ]
 
 
-ROWS = (
-    ("attempts/s", lambda f: f["attempts_per_second"], "{:,.0f}"),
-    ("attempts", lambda f: f["attempts"], "{:,}"),
-    ("confirmed", lambda f: f["confirmed"], "{:,}"),
-    ("refused", lambda f: f["refused"], "{:,}"),
-    ("failed", lambda f: f["failed"], "{:,}"),
-    ("p50 request → outcome (ms)", lambda f: f["latency_ms"]["p50"], "{:,.0f}"),
-    ("p95 request → outcome (ms)", lambda f: f["latency_ms"]["p95"], "{:,.0f}"),
-    ("p99 request → outcome (ms)", lambda f: f["latency_ms"]["p99"], "{:,.0f}"),
-    ("p95 user's first request → final (ms)", lambda f: f["user_time_to_outcome_ms"]["p95"], "{:,.0f}"),
-    ("rush duration (s)", lambda f: f["seconds"], "{:,.1f}"),
-    ("double taps (answered differently)", lambda f: f"{f['double_taps']} ({f['double_taps_disagreeing']})", "{}"),
-    ("double taps that made two bookings", lambda f: f["double_taps_two_bookings"], "{:,}"),
-    ("retries", lambda f: f["retries"], "{:,}"),
-    ("cancelled", lambda f: f["cancelled"], "{:,}"),
+MEDIAN_KEYS = (
+    "attempts_per_second",
+    "attempts",
+    "seconds",
+    "calls_per_attempt",
+    "confirmed",
+    "refused",
+    "failed",
+    "users_confirmed",
+    "sign_up_seconds",
+    "retries",
 )
 
 
-def table(results: list[dict[str, Any]]) -> Table:
-    """One column per target; with two, a ratio column (first ÷ second)."""
-    table = Table(title="Rush results", title_justify="left")
-    table.add_column("")
-    for result in results:
-        table.add_column(result["target"], justify="right")
-    if len(results) == 2:
-        table.add_column("ratio", justify="right")
-    for label, value, fmt in ROWS:
-        cells = [fmt.format(value(r)) for r in results]
-        if len(results) == 2:
-            a, b = value(results[0]), value(results[1])
-            cells.append(f"{a / b:.2f}×" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else "")
-        table.add_row(label, *cells)
-    reasons = sorted(
-        {k for r in results for k in r["refused_by_reason"]} | {k for r in results for k in r["failed_by_reason"]}
-    )
-    for reason in reasons:
-        table.add_row(
-            f"  refused/failed: {reason}",
-            *[str(r["refused_by_reason"].get(reason, r["failed_by_reason"].get(reason, 0))) for r in results],
-            *([""] if len(results) == 2 else []),
-        )
-    return table
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One target's figures over several runs: the median of each (the first run's for what is not a number)."""
+    if len(runs) == 1:
+        return runs[0]
+    merged = dict(runs[0])
+    for key in MEDIAN_KEYS:
+        merged[key] = statistics.median(r[key] for r in runs)
+    merged["latency_ms"] = {k: statistics.median(r["latency_ms"][k] for r in runs) for k in runs[0]["latency_ms"]}
+    reasons = {k for r in runs for k in r["refused_by_reason"]}
+    merged["refused_by_reason"] = {
+        k: statistics.median(r["refused_by_reason"].get(k, 0) for r in runs) for k in reasons
+    }
+    for key in ("failed_by_reason", "retried_for"):
+        found = {k for r in runs for k in r[key]}
+        merged[key] = {k: statistics.median(r[key].get(k, 0) for r in runs) for k in found}
+    merged["client"] = dict(runs[0]["client"]) | {
+        "mean": [max(r["client"]["mean"][i] for r in runs) for i in range(len(runs[0]["client"]["mean"]))],
+        "peak_1s": [max(r["client"]["peak_1s"][i] for r in runs) for i in range(len(runs[0]["client"]["peak_1s"]))],
+        "saturated": any(r["client"]["saturated"] for r in runs),
+    }
+    merged["runs"] = len(runs)
+    return merged
+
+
+def ratios(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, float | None]:
+    """Ours ÷ conventional for the headline figures (above 1 is better for attempts/s, worse for latency)."""
+    pick = {
+        "attempts_per_second": lambda r: r["attempts_per_second"],
+        "calls_per_attempt": lambda r: r["calls_per_attempt"],
+        **{f"latency_{p}": (lambda r, p=p: r["latency_ms"][p]) for p in ("p50", "p95", "p99")},
+    }
+    return {k: round(f(ours) / f(theirs), 3) if f(theirs) else None for k, f in pick.items()}

@@ -1,18 +1,20 @@
-"""A high-season release of quota, as data: which offices and days open, who comes, and how they behave.
+"""A high-season release of quota, as data: which offices and dates open, who comes, and how they behave.
 
-The population is drawn from a seed, so the same scenario can be replayed against two systems in one run.
-Preferences follow what the rush looks like: a few big-city offices and the earliest dates are wanted by
-most; each user has a preferred session; when refused, they fall back to the nearest other office or to
-a later date, a few times, then give up.
+The population is drawn from a seed, so the same scenario can be replayed against two systems in one
+run (and split over several client processes, each drawing the same people). Preferences follow what
+a rush looks like: a few big-city offices are wanted by most; each citizen has a preferred session;
+when refused because it is full, they try the other session, then the nearest office, then later dates.
+Some tap "book" twice at once, and a few brokers book with another citizen's NIK on their own account.
+
+The dates are not computed here (nor from any clock): `release.py` asks the running system's calendar.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 
-from shared.calendar import is_office_day
 from shared.offices import Office, nearest_offices, office_by_code
 
 # Big-city offices, busiest first (Jakarta, Surabaya, Bandung, Medan, Semarang, Denpasar, Makassar, ...).
@@ -36,47 +38,65 @@ POPULAR = (
     "BEKASI",
     "DEPOK",
 )
+SESSIONS = ("pagi", "siang")
 Slot = tuple[str, dt.date, str]
+
+
+class InvalidScenario(ValueError):
+    """A scenario knob out of its range."""
 
 
 @dataclass(frozen=True)
 class Scenario:
     """The knobs of a rush; every figure a default a release manager may change."""
 
-    users: int = 5000
+    citizens: int = 20_000
     offices: int = 8
-    days: int = 3
-    first_day_in: int = 7  # the first released date is this many days ahead (inside the release window)
-    burst_seconds: float = 5.0  # arrivals are spread over this many seconds after the release
-    fallbacks: int = 3  # other choices a refused user tries before giving up
-    double_tap: float = 0.05  # share of users who send their booking twice at once
-    cancel: float = 0.03  # share of confirmed users who cancel soon after
+    days: int = 1
+    burst_seconds: float = 10.0  # arrivals are spread over this many seconds after the release
+    fallbacks: int = 2  # other choices a citizen refused as sold out tries: the other session, the nearest office
+    double_tap: float = 0.05  # share who send their booking twice at once (same idempotency key)
+    brokers: float = 0.03  # brokers, as a share of the citizens: own account, another citizen's NIK
+    cancel: float = 0.0  # share of confirmed citizens who cancel soon after
     morning: float = 0.65  # share who prefer the morning session
     seed: int = 2026
 
+    def __post_init__(self) -> None:
+        checks = {
+            "citizens must be at least 1": self.citizens >= 1,
+            f"offices must be 1 to {len(known_popular())}": 1 <= self.offices <= len(known_popular()),
+            "days must be 1 to 30": 1 <= self.days <= 30,
+            "burst_seconds must be 0 to 3600": 0 <= self.burst_seconds <= 3600,
+            "fallbacks must be 0 to 10": 0 <= self.fallbacks <= 10,
+        }
+        for name in ("double_tap", "brokers", "cancel", "morning"):
+            checks[f"{name} must be a share from 0 to 1"] = 0 <= getattr(self, name) <= 1
+        wrong = [message for message, ok in checks.items() if not ok]
+        if wrong:
+            raise InvalidScenario("; ".join(wrong))
+
+    @property
+    def broker_count(self) -> int:
+        return min(round(self.citizens * self.brokers), self.citizens)
+
+    @property
+    def accounts(self) -> int:
+        """Citizens and brokers: one account, one device each."""
+        return self.citizens + self.broker_count
+
     def office_codes(self) -> list[str]:
-        codes = [code for code in POPULAR if _known(code)]
-        return codes[: self.offices]
+        return known_popular()[: self.offices]
 
-    def dates(self) -> list[dt.date]:
-        days: list[dt.date]
-        days, day = [], dt.date.today() + dt.timedelta(days=self.first_day_in)
-        while len(days) < self.days:
-            if is_office_day(day):
-                days.append(day)
-            day += dt.timedelta(days=1)
-        return days
-
-    def sessions(self) -> list[Slot]:
-        return [(o, d, s) for o in self.office_codes() for d in self.dates() for s in ("pagi", "siang")]
+    def sessions(self, dates: list[dt.date]) -> list[Slot]:
+        return [(o, d, s) for o in self.office_codes() for d in dates for s in SESSIONS]
 
     def as_dict(self) -> dict[str, object]:
-        return {**self.__dict__, "office_codes": self.office_codes(), "dates": [d.isoformat() for d in self.dates()]}
+        return asdict(self) | {"office_codes": self.office_codes(), "brokers_count": self.broker_count}
 
 
 @dataclass
 class User:
-    """One citizen in the rush: when they arrive, what they want, how they behave."""
+    """One account in the rush: when it arrives, what it wants, how it behaves, whose NIKs it books."""
 
     serial: int
     arrival: float  # seconds after the release
@@ -84,62 +104,91 @@ class User:
     double_tap: bool
     cancels: bool
     applicants: int = 1
-    outcomes: list[str] = field(default_factory=list)
+    borrows: int | None = None  # a broker: books with the first NIK of this citizen
+
+    @property
+    def broker(self) -> bool:
+        return self.borrows is not None
+
+    def nik_numbers(self) -> list[int]:
+        """Which identity numbers it books with (see `Identities.nik`): its own, or the borrowed one."""
+        if self.borrows is not None:
+            return [self.borrows * 5]
+        return [self.serial * 5 + i for i in range(self.applicants)]
 
 
-def population(scenario: Scenario) -> list[User]:
-    """The same users, in the same order, for the same seed."""
+def population(scenario: Scenario, dates: list[dt.date]) -> list[User]:
+    """The same accounts, in the same order of arrival, for the same seed and dates."""
+    if len(dates) != scenario.days:
+        raise InvalidScenario(f"the scenario releases {scenario.days} date(s), {len(dates)} given")
     rng = random.Random(scenario.seed)
-    offices, dates = scenario.office_codes(), scenario.dates()
+    offices, dates = scenario.office_codes(), sorted(dates)
     office_weights = [1 / (rank + 1) for rank in range(len(offices))]  # Zipf: the first office is the busiest
     date_weights = [1 / (rank + 1) ** 0.7 for rank in range(len(dates))]
+    near = {code: nearest_released(code, offices) for code in offices}
     users = []
-    for serial in range(scenario.users):
-        office = rng.choices(offices, office_weights)[0]
-        day = rng.choices(dates, date_weights)[0]
-        session = "pagi" if rng.random() < scenario.morning else "siang"
-        choices = [(office, day, session)] + fallbacks(rng, (office, day, session), offices, dates, scenario.fallbacks)
+    for serial in range(scenario.citizens):
+        first = (
+            rng.choices(offices, office_weights)[0],
+            rng.choices(dates, date_weights)[0],
+            "pagi" if rng.random() < scenario.morning else "siang",
+        )
         users.append(
             User(
                 serial,
-                arrival=rng.betavariate(1.2, 4) * scenario.burst_seconds,
-                choices=choices,
+                arrival=_arrival(rng, scenario),
+                choices=[first, *fallbacks(first, near[first[0]], dates, scenario.fallbacks)],
                 double_tap=rng.random() < scenario.double_tap,
                 cancels=rng.random() < scenario.cancel,
                 applicants=rng.choices((1, 2, 3, 4), (60, 25, 10, 5))[0],
             )
         )
-    users.sort(key=lambda u: u.arrival)
+    victims = rng.sample(range(scenario.citizens), scenario.broker_count)
+    for offset, victim in enumerate(victims):
+        wanted = users[victim].choices  # a broker goes for what the citizen wanted, with the citizen's NIK
+        users.append(
+            User(
+                scenario.citizens + offset,
+                arrival=_arrival(rng, scenario),
+                choices=list(wanted),
+                double_tap=rng.random() < scenario.double_tap,
+                cancels=False,
+                borrows=victim,
+            )
+        )
+    users.sort(key=lambda u: (u.arrival, u.serial))
     return users
 
 
-def fallbacks(rng: random.Random, first: Slot, offices: list[str], dates: list[dt.date], count: int) -> list[Slot]:
-    """The other session that day, then the nearest released office, then later dates; no repeats."""
+def _arrival(rng: random.Random, scenario: Scenario) -> float:
+    """Most come in the first seconds after the release, the rest trickle in until the burst's end."""
+    return rng.betavariate(1.2, 4) * scenario.burst_seconds
+
+
+def fallbacks(first: Slot, near: list[str], dates: list[dt.date], count: int) -> list[Slot]:
+    """Refused as sold out: the other session, then the nearest released office(s), then later dates."""
     office, day, session = first
     other = "siang" if session == "pagi" else "pagi"
-    near = [
-        o.code
-        for o, _ in nearest_offices(*_position(office), limit=len(POPULAR) + 40)
-        if o.code in offices and o.code != office
-    ]
-    later = [d for d in dates if d > day] or [d for d in dates if d != day]
     options = [(office, day, other)]
-    if near:
-        options.append((near[0], day, session))
-    options += [(office, d, session) for d in later]
-    if rng.random() < 0.5:  # half of them would rather change the date than the office
-        options[1:] = sorted(options[1:], key=lambda slot: slot[0] != office)
+    for code in near:
+        options += [(code, day, session), (code, day, other)]
+    options += [(office, d, s) for d in dates if d > day for s in (session, other)]
     return list(dict.fromkeys(options))[:count]
 
 
-def _position(code: str) -> tuple[float, float]:
+def known_popular() -> list[str]:
+    """The popular offices that the offices file knows, busiest first."""
+    known = []
+    for code in POPULAR:
+        try:
+            known.append(office_by_code(code).code)
+        except LookupError:
+            continue
+    return known
+
+
+def nearest_released(code: str, offices: list[str]) -> list[str]:
+    """The other released offices, nearest first."""
     office: Office = office_by_code(code)
-    return office.latitude, office.longitude
-
-
-def _known(code: str) -> bool:
-    try:
-        office_by_code(code)
-    except LookupError:
-        return False
-    return True
+    found = nearest_offices(office.latitude, office.longitude, limit=1000)
+    return [o.code for o, _ in found if o.code in offices and o.code != code]
