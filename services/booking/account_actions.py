@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from shared.events import BookingView, Caller, ProfileView, RegistrationsView, TermsView, UpdateProfile
+from shared.events import AcceptTerms, BookingView, Caller, ProfileView, RegistrationsView, TermsView, UpdateProfile
 
 from .accounts import UnknownTermsVersion
+from .errors import BookingError
 from .identity import check_birth_date, check_email, check_kk, check_name, check_nik, normalise_phone
 from .unit import Unit
 from .views import booking_view, profile_view, registrations_view, terms_view
@@ -45,18 +47,25 @@ class AccountActions(_App):
         return terms_view(account, self.rules.terms_version)
 
     def accept_terms(self, caller: Caller, version: str, now: dt.datetime) -> TermsView:
+        return self.decide(self._accepting(caller, version, now))
+
+    def accept_terms_all(self, commands: Sequence[AcceptTerms], now: dt.datetime) -> list[TermsView | BookingError]:
+        """Many acceptances (a sign-up rush) in one save; each refusal stays its own."""
+        return self.decide_all([self._accepting(c.caller, c.version, now) for c in commands])
+
+    def _accepting(self, caller: Caller, version: str, now: dt.datetime) -> Callable[[Unit], TermsView]:
         current = self.rules.terms_version
-        if version != current:
-            raise UnknownTermsVersion(version=version, current=current)
 
         def act(unit: Unit) -> TermsView:
+            if version != current:  # before anything changes: a refusal leaves the unit as it was
+                raise UnknownTermsVersion(version=version, current=current)
             account, binding = self.caller(unit, caller)
             self.bind(unit, account, binding, caller.device_id)
             if not account.terms or account.terms[0] != version:
                 account.accept_terms(version, now)
             return terms_view(account, current)
 
-        return self.decide(act)
+        return act
 
     def registrations(self, caller: Caller, now: dt.datetime) -> RegistrationsView:
         account, _ = self.caller(Unit(self.repository), caller)

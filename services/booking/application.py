@@ -212,6 +212,21 @@ class BookingApplication(AccountActions, OutcomeActions, RecordingApplication):
                     raise
         raise AssertionError("unreachable")
 
+    def decide_all(self, actions: Sequence[Callable[[Unit], T]]) -> list[T | BookingError]:
+        """Independent actions in one unit and one save; each refusal stays its own (a group commit).
+
+        An action checks before it changes anything, so a refused one leaves the unit as it was. If
+        another writer raced the group, each action is decided and saved alone.
+        """
+        unit = Unit(self.repository)
+        with self._undone_on_failure(unit):
+            results = [self._refusal_or(functools.partial(action, unit)) for action in actions]
+        try:
+            self._save(*unit.changed())
+        except ConcurrentRequest:
+            return [self._refusal_or(functools.partial(self.decide, action)) for action in actions]
+        return results
+
     @staticmethod
     def _refusal_or(attempt: Callable[[], T]) -> T | BookingError:
         try:

@@ -7,7 +7,7 @@ implements every method named here.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TypeVar
 from uuid import UUID
@@ -19,6 +19,7 @@ from shared.events import Caller
 
 from .accounts import Account, DeviceBinding
 from .domain import Rules
+from .errors import BookingError
 from .unit import Unit
 
 T = TypeVar("T")
@@ -36,6 +37,9 @@ class BookingHost(Application[UUID]):
 
     @abstractmethod
     def decide(self, action: Callable[[Unit], T]) -> T: ...
+
+    @abstractmethod
+    def decide_all(self, actions: Sequence[Callable[[Unit], T]]) -> list[T | BookingError]: ...
 
     @abstractmethod
     def _save(self, *aggregates: Aggregate) -> None: ...

@@ -30,12 +30,14 @@ from shared.events import (
     Message,
     RequestBooking,
     Slot,
+    TermsView,
     UpdateProfile,
     derived_id,
     subject_for,
     utcnow,
 )
 from shared.runtime.consumer import ConsumerSpec
+from shared.runtime.grouping import GroupCommit
 from shared.runtime.replies import problem, serve
 
 from .accounts import Account
@@ -142,8 +144,16 @@ def register_commands(
     cancel = lambda c: app.cancel(c.caller, c.booking_id, utcnow())  # noqa: E731
     answer(Commands.CANCEL_BOOKING, CancelBooking, "booking", cancel, writer, saves=True)
     answer(Commands.UPDATE_PROFILE, UpdateProfile, "profile", lambda c: app.update_profile(c, utcnow()), writer, True)
-    accept = lambda c: app.accept_terms(c.caller, c.version, utcnow())  # noqa: E731
-    answer(Commands.ACCEPT_TERMS, AcceptTerms, "terms", accept, writer, saves=True)
+    # A sign-up rush before a release: acceptances that arrive together are saved together.
+    terms: GroupCommit[AcceptTerms, TermsView | BookingError] = GroupCommit(
+        lambda commands: app.accept_terms_all(commands, utcnow()), writer, on_saved, limits.requests, "terms"
+    )
+
+    async def accept_terms(command: AcceptTerms) -> dict:
+        outcome = await terms.submit(command)
+        return refusal(outcome) if isinstance(outcome, BookingError) else {"terms": outcome.model_dump(mode="json")}
+
+    serve(broker, Commands.ACCEPT_TERMS, AcceptTerms, accept_terms, queue="booking", max_workers=limits.requests)
     answer(
         Commands.GET_BOOKING, GetBooking, "booking", lambda q: app.stored_view(q.booking_id, _owner(q)), readers, False
     )
