@@ -181,6 +181,8 @@ def problem(code: str) -> JSONResponse:
 
 def create_app(url: str, signing_key_pem: str, pool_size: int = 16) -> FastAPI:
     key = load_pem_private_key(signing_key_pem.encode(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):  # the tokens are signed with EdDSA
+        raise ValueError(f"the signing key must be an Ed25519 private key, not {type(key).__name__}")
     public_key = key.public_key()
     # Durable commits, stated rather than assumed; every statement prepared on its connection at first use.
     pool = AsyncConnectionPool(

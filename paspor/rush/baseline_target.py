@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -99,7 +100,7 @@ class BaselineServer:
     def check(self) -> dict[str, int]:
         """The baseline's own audit: every count is of something wrong."""
         with psycopg.connect(self.url) as conn:
-            return {name: conn.execute(sql).fetchone()[0] for name, sql in CHECKS.items()}
+            return {name: _single_value(conn, sql) for name, sql in CHECKS.items()}
 
     def booked(self) -> dict[Slot, int]:
         with psycopg.connect(self.url) as conn:
@@ -109,7 +110,7 @@ class BaselineServer:
     def durability(self) -> dict[str, str]:
         """What the server says about durable commits (the baseline asks for synchronous_commit = on)."""
         with psycopg.connect(self.url, options="-c synchronous_commit=on") as conn:
-            return {s: conn.execute(f"SHOW {s}").fetchone()[0] for s in ("synchronous_commit", "fsync")}
+            return {s: _single_value(conn, f"SHOW {s}") for s in ("synchronous_commit", "fsync")}
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -121,3 +122,11 @@ class BaselineServer:
                 self.process.wait()
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+def _single_value(conn: psycopg.Connection, sql: str) -> Any:
+    """The one value of a query that always answers one row (a count, a SHOW); RuntimeError if it answered none."""
+    row = conn.execute(sql).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from {sql!r}")
+    return row[0]

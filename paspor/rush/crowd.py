@@ -88,8 +88,11 @@ class Crowd:
 
     async def _cancel(self, user: User, answer: Answer) -> None:
         await asyncio.sleep(self.rng.uniform(0.2, 1.5))
-        if await self.phone.cancel(self.http, user, answer.booking_id):
+        booking_id = answer.booking_id
+        if booking_id is None:  # confirmed without naming the booking: there is nothing to cancel, so it fails
+            self.cancel_failed += 1
+        elif await self.phone.cancel(self.http, user, booking_id):
             self.live.cancelled += 1
-            self.cancelled.append(answer.booking_id)
+            self.cancelled.append(booking_id)
         else:
             self.cancel_failed += 1

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from .crowd import Live
 from .outcome import Attempt
@@ -84,16 +84,34 @@ class Progress:
     users: int = 0
 
 
+class Finished(TypedDict):
+    """A client process's final line (`kind` aside): its attempts as rows, its cancellations, its CPU figures."""
+
+    attempts: list[list[Any]]
+    cancelled: list[str]
+    cancel_failed: int
+    cpu: dict[str, float]
+    sign_up_cpu: dict[str, float]
+
+
 @dataclass
 class _Client:
     index: int
     process: asyncio.subprocess.Process
+    stdin: asyncio.StreamWriter
+    stdout: asyncio.StreamReader
     signed: int = 0
     of: int = 0
     live: dict[str, int] = field(default_factory=dict)
     ready: dict[str, Any] | None = None
-    done: dict[str, Any] | None = None
+    done: Finished | None = None
     error: str | None = None
+
+    def finished(self) -> Finished:
+        """The final line; ClientFailed if the process has not sent it."""
+        if self.done is None:
+            raise ClientFailed(f"client process {self.index} has not sent its results")
+        return self.done
 
 
 async def drive(orders: Orders, log_dir: Path, show: Callable[[Progress], None]) -> RushRun:
@@ -108,8 +126,8 @@ async def drive(orders: Orders, log_dir: Path, show: Callable[[Progress], None])
         sign_up_seconds = time.monotonic() - began
         release = time.monotonic() + RELEASE_DELAY
         for client in clients:
-            client.process.stdin.write(json.dumps({"release": release}).encode() + b"\n")
-            await client.process.stdin.drain()
+            client.stdin.write(json.dumps({"release": release}).encode() + b"\n")
+            await client.stdin.drain()
         progress.phase, progress.started = "rush", release
         await _until(clients, readers, lambda c: c.done is not None, progress, show)
     finally:
@@ -119,15 +137,16 @@ async def drive(orders: Orders, log_dir: Path, show: Callable[[Progress], None])
             await client.process.wait()
         for reader in readers:
             reader.cancel()
-    attempts = [Attempt.from_list(row) for c in clients for row in c.done["attempts"]]
+    results = [(c.index, c.finished()) for c in clients]
+    attempts = [Attempt.from_list(row) for _, done in results for row in done["attempts"]]
     return RushRun(
         target=orders.name,
         attempts=attempts,
-        cancelled=[b for c in clients for b in c.done["cancelled"]],
-        cancel_failed=sum(c.done["cancel_failed"] for c in clients),
+        cancelled=[b for _, done in results for b in done["cancelled"]],
+        cancel_failed=sum(done["cancel_failed"] for _, done in results),
         sign_up_seconds=round(sign_up_seconds, 2),
         seconds=max((a.answered for a in attempts), default=0.0),
-        clients=[{"process": c.index, "rush": c.done["cpu"], "sign_up": c.done["sign_up_cpu"]} for c in clients],
+        clients=[{"process": index, "rush": done["cpu"], "sign_up": done["sign_up_cpu"]} for index, done in results],
     )
 
 
@@ -142,13 +161,15 @@ async def _start(orders: Orders, index: int, log_dir: Path) -> _Client:
             stderr=log,
             limit=LINE_LIMIT,
         )
+    if process.stdin is None or process.stdout is None:  # both are asked for as PIPE just above
+        raise ClientFailed(f"client process {index} started without its stdin and stdout pipes")
     process.stdin.write(json.dumps(orders.for_process(index)).encode() + b"\n")
     await process.stdin.drain()
-    return _Client(index, process)
+    return _Client(index, process, process.stdin, process.stdout)
 
 
 async def _read(client: _Client) -> None:
-    while line := await client.process.stdout.readline():
+    while line := await client.stdout.readline():
         message = json.loads(line)
         kind = message.pop("kind")
         if kind == "signed":

@@ -46,7 +46,8 @@ class FifoGate:
     """At most `size` holders at once; the others wait and are let in strictly in the order they came."""
 
     def __init__(self, size: int) -> None:
-        self.free, self.waiting = size, deque()
+        self.free = size
+        self.waiting: deque[asyncio.Future[None]] = deque()
 
     async def __aenter__(self) -> None:
         if self.free > 0 and not self.waiting:

@@ -68,12 +68,17 @@ class Held:
 
 
 def upcoming_bookings(run: RushRun, users: dict[int, User]) -> list[Held]:
-    cancelled, found = set(run.cancelled), {}
+    cancelled, found = set(run.cancelled), dict[str, Held]()
     for attempt in run.attempts:
         for answer in (attempt.answer, attempt.second):
-            if answer is not None and answer.status == CONFIRMED and answer.booking_id not in cancelled:
+            if answer is None or answer.status != CONFIRMED:
+                continue
+            booking_id = answer.booking_id
+            if booking_id is None:
+                raise ValueError(f"user {attempt.user}'s choice {attempt.choice} was confirmed without a booking id")
+            if booking_id not in cancelled:
                 slot = users[attempt.user].choices[attempt.choice]
-                found.setdefault(answer.booking_id, Held(attempt.user, slot, answer.booking_id, answer.queue_number))
+                found.setdefault(booking_id, Held(attempt.user, slot, booking_id, answer.queue_number))
     return list(found.values())
 
 

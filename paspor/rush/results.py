@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from .driver import RushRun
@@ -69,7 +70,7 @@ def client_cpu(clients: list[dict[str, Any]]) -> dict[str, Any]:
 
 def timeline(run: RushRun) -> list[dict[str, float]]:
     """Per second after the release: attempts sent and outcomes per second; latency percentiles of those sent."""
-    sent, confirmed, refused, failed = Counter(), Counter(), Counter(), Counter()
+    sent, confirmed, refused, failed = Counter[int](), Counter[int](), Counter[int](), Counter[int]()
     latencies: dict[int, list[float]] = {}
     for a in run.attempts:
         start, end = int(a.sent / BUCKET), int(a.answered / BUCKET)
@@ -130,9 +131,14 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def ratios(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, float | None]:
     """Ours ÷ conventional for the headline figures (above 1 is better for attempts/s, worse for latency)."""
-    pick = {
+    pick: dict[str, Callable[[dict[str, Any]], float]] = {
         "attempts_per_second": lambda r: r["attempts_per_second"],
         "calls_per_attempt": lambda r: r["calls_per_attempt"],
-        **{f"latency_{p}": (lambda r, p=p: r["latency_ms"][p]) for p in ("p50", "p95", "p99")},
+        **{f"latency_{p}": _latency(p) for p in ("p50", "p95", "p99")},
     }
     return {k: round(f(ours) / f(theirs), 3) if f(theirs) else None for k, f in pick.items()}
+
+
+def _latency(percentile_key: str) -> Callable[[dict[str, Any]], float]:
+    """Reads one latency percentile (p50, p95, p99) from a target's figures."""
+    return lambda found: found["latency_ms"][percentile_key]

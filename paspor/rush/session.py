@@ -187,13 +187,15 @@ def _calendar_held(url: str, release: Release, told: dict[Slot, int], console: C
     (or after `patience` seconds: then the invariant shows the difference)."""
     import httpx
 
-    deadline, held = time.monotonic() + patience, {}
+    deadline, held = time.monotonic() + patience, dict[Slot, int]()
     with console.status("reading the system's calendar …"), httpx.Client(timeout=30) as client:
         while True:
             held = {}
             for office in {o for o, _, _ in release.capacity}:
                 start, end = min(release.dates), max(release.dates)
-                response = client.get(f"{url}/v1/offices/{office}/calendar", params={"start": start, "end": end})
+                response = client.get(
+                    f"{url}/v1/offices/{office}/calendar", params={"start": start.isoformat(), "end": end.isoformat()}
+                )
                 response.raise_for_status()
                 for s in response.json()["sessions"]:
                     slot = (office, dt.date.fromisoformat(s["date"]), s["session"])
@@ -286,13 +288,11 @@ def _worst(runs: list[dict[str, Verdict]]) -> dict[str, dict[str, Any]]:
         for key, verdict in verdicts.items():
             if key not in merged or merged[key]["ok"]:
                 merged[key] = {"ok": verdict.ok, "detail": verdict.detail, "run": index}
-    for verdict in merged.values():
-        run = verdict.pop("run")
+    for worst in merged.values():
+        run = worst.pop("run")
         if len(runs) > 1:
-            verdict["detail"] = (
-                f"run {run}: {verdict['detail']}"
-                if not verdict["ok"]
-                else f"all {len(runs)} runs; last: {verdict['detail']}"
+            worst["detail"] = (
+                f"run {run}: {worst['detail']}" if not worst["ok"] else f"all {len(runs)} runs; last: {worst['detail']}"
             )
     return merged
 

@@ -14,6 +14,7 @@ import json
 import sys
 import time
 import traceback
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,14 +138,19 @@ async def main_async(orders: dict[str, Any]) -> None:
     )
 
 
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
+    """uvloop's run where it is installed, else the standard loop's."""
+    try:
+        from uvloop import run
+    except ImportError:  # not on this platform: the standard loop
+        return asyncio.run
+    return run
+
+
 def main() -> None:
     try:
         orders = json.loads(sys.stdin.readline())
-        try:
-            from uvloop import run
-        except ImportError:  # not on this platform: the standard loop
-            run = asyncio.run
-        run(main_async(orders))
+        _event_loop_runner()(main_async(orders))
     except Exception as error:  # the driver shows it and stops the rush
         emit("error", message=f"{type(error).__name__}: {error}", trace=traceback.format_exc(limit=5))
         sys.exit(1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from paspor.rush.driver import RushRun
 from paspor.rush.invariants import check
 from paspor.rush.outcome import CONFIRMED, FAILED, REFUSED, Answer, Attempt
@@ -97,3 +99,10 @@ def test_a_booking_the_system_holds_but_nobody_was_told_of_is_caught():
     found = verdicts([confirmed(0, 1)], [citizen(0)], held={PAGI: 2, SIANG: 0})
 
     assert not found["system_agrees"]
+
+
+def test_a_confirmation_that_names_no_booking_is_refused_with_a_clear_error():
+    nameless = Attempt(0, 0, 0.0, 0.1, Answer(CONFIRMED, None, None, 1))
+
+    with pytest.raises(ValueError, match="user 0's choice 0 was confirmed without a booking id"):
+        verdicts([nameless], [citizen(0)])
