@@ -28,7 +28,18 @@ from paspor.natsserver import free_port
 from shared import clock
 from shared.calendar import is_office_day
 
-from .gateway_load import UNLIMITED, Burst, Request, burst, citizens, conventional_gateway, request, staff_token, until
+from .gateway_load import (
+    UNLIMITED,
+    Burst,
+    Request,
+    burst,
+    citizens,
+    conventional_gateway,
+    request,
+    server_processes,
+    staff_token,
+    until,
+)
 
 console = Console()
 SOLD_OUT = ("SEMARANG", "pagi")
@@ -54,7 +65,13 @@ def body(office: str, day: dt.date, session: str, serial: int) -> dict:
 
 
 async def measure(
-    ours: httpx.AsyncClient, theirs: httpx.AsyncClient, requests: int, bookings: int, concurrency: int, alone: int
+    ours: httpx.AsyncClient,
+    theirs: httpx.AsyncClient,
+    requests: int,
+    bookings: int,
+    concurrency: int,
+    alone: int,
+    servers: dict[str, int],
 ) -> list[Burst]:
     day = office_day(10)
     operator = await staff_token(ours, "bench-operator@kanim", "operator")
@@ -97,15 +114,23 @@ async def measure(
     ]
     ours_url, theirs_url = str(ours.base_url).rstrip("/"), str(theirs.base_url).rstrip("/")
     return [
-        await burst("GET /health (for scale)", ours_url, [request("GET", "/health")] * requests, concurrency),
-        await burst("calendar, 31 days: read model (ours)", ours_url, calendar, concurrency),
-        await burst("calendar, 31 days: asked of quota", theirs_url, calendar, concurrency),
-        await burst("sold-out attempt: fast path (ours)", ours_url, attempts(requests), concurrency),
         await burst(
-            "sold-out attempt: through the pipeline", theirs_url, attempts(max(concurrency, requests // 4)), concurrency
+            "GET /health (for scale)", ours_url, [request("GET", "/health")] * requests, concurrency, servers=servers
         ),
-        await burst("successful booking, one at a time (unloaded)", ours_url, successes[:alone], 1),
-        await burst(f"successful bookings, {concurrency} in flight", ours_url, successes[alone:], concurrency),
+        await burst("calendar, 31 days: read model (ours)", ours_url, calendar, concurrency, servers=servers),
+        await burst("calendar, 31 days: asked of quota", theirs_url, calendar, concurrency, servers=servers),
+        await burst("sold-out attempt: fast path (ours)", ours_url, attempts(requests), concurrency, servers=servers),
+        await burst(
+            "sold-out attempt: through the pipeline",
+            theirs_url,
+            attempts(max(concurrency, requests // 4)),
+            concurrency,
+            servers=servers,
+        ),
+        await burst("successful booking, one at a time (unloaded)", ours_url, successes[:alone], 1, servers=servers),
+        await burst(
+            f"successful bookings, {concurrency} in flight", ours_url, successes[alone:], concurrency, servers=servers
+        ),
     ]
 
 
@@ -117,7 +142,7 @@ async def sold_out_shown(client: httpx.AsyncClient, day: dt.date) -> bool:
 
 def report(bursts: list[Burst], store: str) -> None:
     table = Table(title=f"Gateway on {store} stores (one run, same system, 2 cores shared with the load generator)")
-    for column in ("operation", "requests", "answers", "req/s", "p50 ms", "p99 ms"):
+    for column in ("operation", "requests", "answers", "req/s", "p50 ms", "p99 ms", "server CPU ms/req", "client CPU"):
         table.add_column(column, justify="left" if column == "operation" else "right")
     for b in bursts:
         answers = ", ".join(f"{status}: {count}" for status, count in sorted(b.statuses.items()))
@@ -128,12 +153,19 @@ def report(bursts: list[Burst], store: str) -> None:
             f"{b.rate:,.0f}",
             f"{b.percentile(50):.1f}",
             f"{b.percentile(99):.1f}",
+            f"{b.server_ms_per_request:.2f}",
+            f"{b.client_share:.0%}" + (" (saturated)" if b.client_share > 0.85 else ""),
         )
     calendar, sold = bursts[1].rate / bursts[2].rate, bursts[3].rate / bursts[4].rate
     table.caption = (
         f"calendar: read model / quota query = {calendar:.1f}x; sold-out: fast path / pipeline = {sold:.1f}x"
     )
     console.print(table)
+    for b in (bursts[3], bursts[-1]):  # where a refusal's and a booking's CPU goes, process by process
+        shares = ", ".join(
+            f"{name} {seconds * 1000 / len(b.latencies_ms):.2f}" for name, seconds in b.server_cpu.items()
+        )
+        console.print(f"{b.name}: CPU ms per request by process: {shares}")
 
 
 def command(
@@ -161,15 +193,23 @@ def command(
         system.start()
         process, theirs_url = conventional_gateway(system, folder)
         stack.callback(lambda: (process.terminate(), process.wait(30)))
-        asyncio.run(_run(system.gateway_url, theirs_url, requests, bookings, concurrency, alone, event_store))
+        servers = server_processes(system) | {"conventional gateway": process.pid}
+        asyncio.run(_run(system.gateway_url, theirs_url, requests, bookings, concurrency, alone, event_store, servers))
 
 
 async def _run(
-    ours_url: str, theirs_url: str, requests: int, bookings: int, concurrency: int, alone: int, store: str
+    ours_url: str,
+    theirs_url: str,
+    requests: int,
+    bookings: int,
+    concurrency: int,
+    alone: int,
+    store: str,
+    servers: dict[str, int],
 ) -> None:
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
     async with (
         httpx.AsyncClient(base_url=ours_url, timeout=60, limits=limits) as ours,
         httpx.AsyncClient(base_url=theirs_url, timeout=60, limits=limits) as theirs,
     ):
-        report(await measure(ours, theirs, requests, bookings, concurrency, alone), store)
+        report(await measure(ours, theirs, requests, bookings, concurrency, alone, servers), store)

@@ -68,6 +68,18 @@ class Burst:
     statuses: dict[int, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    server_cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of each server process
+    client_cpu: float = 0.0  # CPU seconds of the load generator (this process)
+
+    @property
+    def server_ms_per_request(self) -> float:
+        """The servers' CPU (every process of the system) per answered request, in ms."""
+        return sum(self.server_cpu.values()) * 1000 / len(self.latencies_ms) if self.latencies_ms else float("nan")
+
+    @property
+    def client_share(self) -> float:
+        """The load generator's CPU, as a share of one core."""
+        return self.client_cpu / self.seconds if self.seconds else 0.0
 
     @property
     def rate(self) -> float:
@@ -114,9 +126,30 @@ class Connection:
         self.writer.close()
 
 
-async def burst(name: str, url: str, requests: list[Request], concurrency: int) -> Burst:
-    """Send the requests, `concurrency` connections at a time; each sends its next when its last is answered."""
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_processes(system: EmbeddedSystem) -> dict[str, int]:
+    """The system's processes by name (the services and nats-server), to measure their CPU."""
+    pids = {name: child.pid for name, child in system.children.items()}
+    if system.nats.process is not None:
+        pids["nats-server"] = system.nats.process.pid
+    return pids
+
+
+async def burst(
+    name: str, url: str, requests: list[Request], concurrency: int, servers: dict[str, int] | None = None
+) -> Burst:
+    """Send the requests, `concurrency` connections at a time; each sends its next when its last is answered.
+
+    With `servers` (name -> pid), the CPU each of them spent during the burst is measured too.
+    """
     result, queue = Burst(name), list(reversed(requests))
+    servers = servers or {}
+    server_before, client_before = {n: cpu_seconds(p) for n, p in servers.items()}, time.process_time()
 
     async def worker() -> None:
         connection = await Connection.open(url)
@@ -132,6 +165,8 @@ async def burst(name: str, url: str, requests: list[Request], concurrency: int) 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     result.seconds = time.perf_counter() - began
+    result.server_cpu = {n: cpu_seconds(p) - server_before[n] for n, p in servers.items()}
+    result.client_cpu = time.process_time() - client_before
     return result
 
 
