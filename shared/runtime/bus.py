@@ -59,12 +59,25 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
         await patiently(functools.partial(_ensure_bucket, js, bucket, replicas))
 
 
-async def open_bucket(js: JetStreamContext, bucket: str) -> KeyValue:
-    """A bucket `ensure_streams` created (with the configured replicas)."""
-    try:
-        return await patiently(lambda: js.key_value(bucket))
-    except NotFoundError:  # not declared by ensure_streams (e.g. a test's own connection)
-        return await js.create_key_value(bucket=bucket, history=1)
+async def open_bucket(js: JetStreamContext, bucket: str, visible_within: float = 10.0) -> KeyValue:
+    """A bucket `ensure_streams` created (with the configured replicas).
+
+    In a cluster a bucket another process just created may take a moment to be visible from this
+    node: it is looked for again for `visible_within` seconds before it is created here (with one
+    replica: a test's own connection that never declared the streams).
+    """
+    deadline = asyncio.get_running_loop().time() + visible_within
+    while True:
+        try:
+            return await patiently(functools.partial(js.key_value, bucket))
+        except NotFoundError:
+            if asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.2)
+                continue
+        try:
+            return await js.create_key_value(bucket=bucket, history=1)
+        except BadRequestError:  # it appeared meanwhile, with its own settings: use it
+            deadline = asyncio.get_running_loop().time() + visible_within
 
 
 async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) -> None:
