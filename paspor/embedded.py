@@ -16,6 +16,8 @@ from typing import TextIO
 
 import httpx
 
+from shared import clock
+
 from .natsserver import NatsServer, port_is_free
 
 log = logging.getLogger("paspor.up")
@@ -73,6 +75,9 @@ class EmbeddedSystem:
         self.gateway_port = gateway_port
         self.nats = NatsServer(self.data_dir / "nats", nats_port, name="paspor-embedded")
         self.extra_env = env or {}
+        # A pinned clock (PASPOR_CLOCK_START) reads its start when `paspor up` started, in every service,
+        # however much later a service is started or restarted.
+        self.clock_started = str(clock.wall_clock().timestamp())
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self._restarts: dict[str, list[float]] = {}
         self._lock_file: TextIO | None = None
@@ -108,6 +113,8 @@ class EmbeddedSystem:
             }
             | self.extra_env
         )
+        if "PASPOR_CLOCK_START" in env:
+            env.setdefault("PASPOR_CLOCK_STARTED", self.clock_started)
         command = [sys.executable, "-m", "paspor", "service", name]
         # Own session: a Ctrl-C in the terminal reaches `paspor up` only, which stops them in order.
         return subprocess.Popen(
