@@ -245,15 +245,18 @@ def missing_code_names(page: Page) -> list[str]:
 # --- settings ---------------------------------------------------------------------------------
 
 
+TEST_VARIABLES = {"PASPOR_TEST_TODAY", "PASPOR_TEST_POSTGRES"}  # read by tests/support.py and tests/conftest.py
+
+
 @cache
 def known_variables() -> frozenset[str]:
-    """PASPOR_* variables: every settings class's fields, and the JetStream streams' names."""
+    """PASPOR_* variables: every settings class's fields, the JetStream streams' names, and the test suite's."""
     for module in ("services.booking.main", "services.quota.main", "services.notifier.main", "services.gateway.main"):
         importlib.import_module(module)
     from shared.events import STREAMS
     from shared.runtime.settings import CommonSettings
 
-    found = {stream.name for stream in STREAMS}
+    found = {stream.name for stream in STREAMS} | TEST_VARIABLES
     classes = [CommonSettings]
     while classes:
         settings = classes.pop()
