@@ -83,8 +83,12 @@ class QuotaWorker:
 
         Group commit: batches of several partitions that arrive while a save is running are
         decided together in the next one. Each partition has at most one batch in a group, so
-        every partition's order holds, and a rush costs few saves.
+        every partition's order holds, and a rush costs few saves. Requests decided before (on the
+        fast path) are acknowledged without a trip to the writer.
         """
+        messages = [m for m in messages if not self.app.decided_before(m)]
+        if not messages:
+            return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((messages, future))
         if self._committer is None or self._committer.done():

@@ -142,3 +142,15 @@ def test_a_second_writer_with_a_stale_view_is_refused_by_the_event_store(store_s
         first.apply_batch(batch[2:], NOW)
     first.apply_batch(batch[2:], NOW)  # the stale copy was dropped: it reloads and succeeds
     assert sorted(session_of(quota_app(store_settings), batch[0]).reservations.values()) == [1, 2, 3]
+
+
+def test_a_request_decided_before_is_known_from_the_cache_alone():
+    from shared.runtime.settings import CommonSettings
+
+    app = quota_app(CommonSettings(event_store="memory"))
+    decided, waiting = requests(1), requests(1)
+    app.apply_batch(decided, NOW)
+    assert app.decided_before(decided[0]), "its JetStream copy after the fast path needs no trip to the writer"
+    assert not app.decided_before(waiting[0]), "same session, not decided yet"
+    assert not app.decided_before(cancellation(decided[0])), "a cancellation is always handled"
+    assert not app.decided_before(requests(1, office="JKT-SEL")[0]), "a session not in the cache"
