@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 
 from shared.clock import Clock, now
 from shared.events import BookingView, RequestBooking, SlotRejected, SlotReserved
-from shared.runtime.grouping import GroupCommit
+from shared.runtime.grouping import GroupCommit, Item, Result
 
 from .application import BookingApplication
 from .errors import BookingError
@@ -15,39 +16,48 @@ from .errors import BookingError
 Outcome = BookingView | BookingError
 
 
-class RequestGroups(GroupCommit[RequestBooking, Outcome]):
+class BookingGroups(GroupCommit[Item, Result]):
+    """A group commit on the booking application, each group decided and saved by `save_group`."""
+
+    kind = "group"
+
+    def __init__(
+        self,
+        app: BookingApplication,
+        writer: Executor,
+        on_saved: Callable[[], None],
+        max_group: int = 500,
+        clock: Clock = now,
+    ) -> None:
+        super().__init__(lambda items: self.save_group(app, items, clock()), writer, on_saved, max_group, self.kind)
+
+    @staticmethod
+    def save_group(app: BookingApplication, items: Sequence[Item], at: dt.datetime) -> Sequence[Result]:
+        raise NotImplementedError
+
+
+class RequestGroups(BookingGroups[RequestBooking, Outcome]):
     """Booking requests that arrive together are decided in order and saved at once.
 
     A later request of a group sees the earlier ones' changes, so a group decides exactly as one
     by one would.
     """
 
-    def __init__(
-        self,
-        app: BookingApplication,
-        writer: Executor,
-        on_saved: Callable[[], None],
-        max_group: int = 500,
-        clock: Clock = now,
-    ) -> None:
-        super().__init__(
-            lambda commands: app.request_bookings(commands, clock()), writer, on_saved, max_group, "requests"
-        )
+    kind = "requests"
+
+    @staticmethod
+    def save_group(app: BookingApplication, items: Sequence[RequestBooking], at: dt.datetime) -> list[Outcome]:
+        return app.request_bookings(items, at)
 
 
-class DecisionGroups(GroupCommit[SlotReserved | SlotRejected, BookingView]):
+class DecisionGroups(BookingGroups[SlotReserved | SlotRejected, BookingView]):
     """Quota's answers on the fast path, recorded together: each caller gets its booking as it now is."""
 
-    def __init__(
-        self,
-        app: BookingApplication,
-        writer: Executor,
-        on_saved: Callable[[], None],
-        max_group: int = 500,
-        clock: Clock = now,
-    ) -> None:
-        def record(decisions: Sequence[SlotReserved | SlotRejected]) -> list[BookingView]:
-            app.apply_outcomes(decisions, clock())
-            return [app.view(decision.booking_id) for decision in decisions]
+    kind = "decisions"
 
-        super().__init__(record, writer, on_saved, max_group, "decisions")
+    @staticmethod
+    def save_group(
+        app: BookingApplication, items: Sequence[SlotReserved | SlotRejected], at: dt.datetime
+    ) -> list[BookingView]:
+        app.apply_outcomes(items, at)
+        return [app.view(decision.booking_id) for decision in items]

@@ -42,12 +42,21 @@ async def wait_until(predicate, timeout: float, what: str) -> None:  # noqa: ANN
         await asyncio.sleep(0.01)
 
 
+class Outbox:
+    """A quota store, a connection with the streams declared, and every decision published on it."""
+
+    async def open(self, url: str) -> Outbox:
+        self.app = QuotaApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        self.nc = await nats.connect(url)
+        self.js = self.nc.jetstream()
+        await ensure_streams(self.js)
+        self.seen = await decisions_seen(self.nc)
+        return self
+
+
 async def test_saves_are_published_from_what_the_writer_handed_over_without_reading_the_log(nats_server: NatsServer):
-    app = QuotaApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    nc = await nats.connect(nats_server.url)
-    js = nc.jetstream()
-    await ensure_streams(js)
-    seen = await decisions_seen(nc)
+    outbox = await Outbox().open(nats_server.url)
+    app, nc, js, seen = outbox.app, outbox.nc, outbox.js, outbox.seen
     with ThreadPoolExecutor(1) as writer:
         # Idle, it would look only after 30 s: only a wake-up can make it publish in time.
         relay = Relay("quota", app, js, functools.partial(to_wire, partitions=8), writer, idle_wait=30.0)
@@ -66,11 +75,8 @@ async def test_saves_are_published_from_what_the_writer_handed_over_without_read
 
 
 async def test_a_gap_in_what_was_handed_over_is_filled_from_the_log(nats_server: NatsServer):
-    app = QuotaApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    nc = await nats.connect(nats_server.url)
-    js = nc.jetstream()
-    await ensure_streams(js)
-    seen = await decisions_seen(nc)
+    outbox = await Outbox().open(nats_server.url)
+    app, nc, js, seen = outbox.app, outbox.nc, outbox.js, outbox.seen
     with ThreadPoolExecutor(1) as writer:
         relay = Relay("quota", app, js, functools.partial(to_wire, partitions=8), writer)
         await relay.open()
