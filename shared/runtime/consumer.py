@@ -55,6 +55,13 @@ class ConsumerSpec:
     linger: float = 0.02
 
 
+async def _give_back(msgs: list[Msg]) -> None:
+    """Nak what a stopping consumer holds, so it is redelivered now rather than after the ack wait."""
+    for msg in msgs:
+        with contextlib.suppress(MsgAlreadyAckdError, NatsError, OSError):  # acked, or no connection: ack wait
+            await msg.nak()
+
+
 class BatchConsumer:
     """Fetches batches from a durable consumer and hands them, in order, to a handler."""
 
@@ -76,7 +83,11 @@ class BatchConsumer:
                 log.warning("%s: NATS unavailable (%r); retrying", self.spec.durable, error)
                 await asyncio.sleep(0.5)
                 continue
-            await self._handle_until_acked(msgs)
+            try:
+                await self._handle_until_acked(msgs)
+            except asyncio.CancelledError:  # stopping mid-batch: give back at once what was not acked
+                await _give_back(msgs)
+                raise
 
     async def _handle_until_acked(self, msgs: list[Msg]) -> None:
         """Never fetch past a batch that is not acknowledged: the partition's order depends on it."""
