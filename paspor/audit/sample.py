@@ -79,7 +79,7 @@ class Pipeline:
 
     def sign_up(self, serials: range, now: dt.datetime) -> None:
         for serial in serials:
-            self.booking.accept_terms(citizen(serial), self.booking.rules.terms_version, now)
+            self.booking.accounts.accept_terms(citizen(serial), self.booking.rules.terms_version, now)
 
     def book(self, requests: list[RequestBooking], now: dt.datetime) -> list[Any]:
         results = self.booking.request_bookings(requests, now)
@@ -106,7 +106,7 @@ class Pipeline:
         if quota := [m for m in messages if isinstance(m, TO_QUOTA)]:
             self.quota.apply_batch(quota, now)
         if outcomes := [m for m in messages if isinstance(m, TO_BOOKING)]:
-            self.booking.apply_outcomes(outcomes, now)
+            self.booking.outcomes.apply(outcomes, now)
         if tickets := [m for m in messages if isinstance(m, TO_NOTIFIER)]:
             self.notifier.apply_batch(tickets, now)
 

@@ -4,54 +4,55 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from shared.events import AcceptTerms, BookingView, Caller, ProfileView, RegistrationsView, TermsView, UpdateProfile
 
 from .accounts import UnknownTermsVersion
+from .callers import bind, caller_in
+from .domain import Rules
 from .errors import BookingError
 from .identity import check_birth_date, check_email, check_kk, check_name, check_nik, normalise_phone
 from .unit import Unit
 from .views import booking_view, profile_view, registrations_view, terms_view
-
-if TYPE_CHECKING:
-    from .host import BookingHost as _App
-else:
-    _App = object
+from .writer import Writer
 
 
-class AccountActions(_App):
-    """Account commands and queries of the booking application (mixed into it)."""
+class AccountActions:
+    """Account commands and queries of the booking application, written through its writer."""
+
+    def __init__(self, writer: Writer, rules: Rules) -> None:
+        self.writer = writer
+        self.rules = rules
 
     def profile(self, caller: Caller) -> ProfileView | None:
-        account, _ = self.caller(Unit(self.repository), caller)
+        account, _ = caller_in(self.writer.unit(), caller)
         return profile_view(account)
 
     def update_profile(self, command: UpdateProfile, now: dt.datetime) -> ProfileView:
         profile = valid_profile(command, now.date())
 
         def act(unit: Unit) -> ProfileView:
-            account, binding = self.caller(unit, command.caller)
-            self.bind(unit, account, binding, command.caller.device_id)
+            account, binding = caller_in(unit, command.caller)
+            bind(unit, account, binding, command.caller.device_id)
             if account.profile != profile:
                 account.update_profile(profile)
             view = profile_view(account)
             assert view is not None, "the profile was just set"
             return view
 
-        return self.decide(act)
+        return self.writer.decide(act)
 
     def terms(self, caller: Caller) -> TermsView:
-        account, _ = self.caller(Unit(self.repository), caller)
+        account, _ = caller_in(self.writer.unit(), caller)
         return terms_view(account, self.rules.terms_version)
 
     def accept_terms(self, caller: Caller, version: str, now: dt.datetime) -> TermsView:
-        return self.decide(self._accepting(caller, version, now))
+        return self.writer.decide(self._accepting(caller, version, now))
 
     def accept_terms_all(self, commands: Sequence[AcceptTerms], now: dt.datetime) -> list[TermsView | BookingError]:
         """Many acceptances (a sign-up rush) in one save; each refusal stays its own."""
-        return self.decide_all([self._accepting(c.caller, c.version, now) for c in commands])
+        return self.writer.decide_all([self._accepting(c.caller, c.version, now) for c in commands])
 
     def _accepting(self, caller: Caller, version: str, now: dt.datetime) -> Callable[[Unit], TermsView]:
         current = self.rules.terms_version
@@ -59,8 +60,8 @@ class AccountActions(_App):
         def act(unit: Unit) -> TermsView:
             if version != current:  # before anything changes: a refusal leaves the unit as it was
                 raise UnknownTermsVersion(version=version, current=current)
-            account, binding = self.caller(unit, caller)
-            self.bind(unit, account, binding, caller.device_id)
+            account, binding = caller_in(unit, caller)
+            bind(unit, account, binding, caller.device_id)
             if not account.terms or account.terms[0] != version:
                 account.accept_terms(version, now)
             return terms_view(account, current)
@@ -68,13 +69,13 @@ class AccountActions(_App):
         return act
 
     def registrations(self, caller: Caller, now: dt.datetime) -> RegistrationsView:
-        account, _ = self.caller(Unit(self.repository), caller)
+        account, _ = caller_in(self.writer.unit(), caller)
         return registrations_view(account, now, self.rules)
 
     def bookings(self, caller: Caller) -> list[BookingView]:
         """The caller's bookings, newest first."""
-        unit = Unit(self.repository)
-        account, _ = self.caller(unit, caller)
+        unit = self.writer.unit()
+        account, _ = caller_in(unit, caller)
         return [booking_view(unit.existing(UUID(b)), self.rules) for b in reversed(account.bookings)]
 
 

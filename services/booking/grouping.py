@@ -59,5 +59,5 @@ class DecisionGroups(BookingGroups[SlotReserved | SlotRejected, BookingView]):
     def save_group(
         app: BookingApplication, items: Sequence[SlotReserved | SlotRejected], at: dt.datetime
     ) -> list[BookingView]:
-        app.apply_outcomes(items, at)
+        app.outcomes.apply(items, at)
         return [app.view(decision.booking_id) for decision in items]

@@ -140,13 +140,15 @@ def register_commands(
     # The account's own views read its cached aggregates, which only the writer may touch; they save
     # nothing, so they do not wake the relay. A booking's status, asked for most, is read from the
     # store beside the writer.
-    writer, readers = threads.writer, threads.readers
+    writer, readers, accounts = threads.writer, threads.readers, app.accounts
     cancel = lambda c: app.cancel(c.caller, c.booking_id, utcnow())  # noqa: E731
     answer(Commands.CANCEL_BOOKING, CancelBooking, "booking", cancel, writer, saves=True)
-    answer(Commands.UPDATE_PROFILE, UpdateProfile, "profile", lambda c: app.update_profile(c, utcnow()), writer, True)
+    answer(
+        Commands.UPDATE_PROFILE, UpdateProfile, "profile", lambda c: accounts.update_profile(c, utcnow()), writer, True
+    )
     # A sign-up rush before a release: acceptances that arrive together are saved together.
     terms: GroupCommit[AcceptTerms, TermsView | BookingError] = GroupCommit(
-        lambda commands: app.accept_terms_all(commands, utcnow()), writer, on_saved, limits.requests, "terms"
+        lambda commands: accounts.accept_terms_all(commands, utcnow()), writer, on_saved, limits.requests, "terms"
     )
 
     async def accept_terms(command: AcceptTerms) -> dict:
@@ -157,10 +159,10 @@ def register_commands(
     answer(
         Commands.GET_BOOKING, GetBooking, "booking", lambda q: app.stored_view(q.booking_id, _owner(q)), readers, False
     )
-    answer(Commands.LIST_BOOKINGS, ListBookings, "bookings", lambda q: app.bookings(q.caller), writer, saves=False)
-    answer(Commands.GET_PROFILE, GetProfile, "profile", lambda q: app.profile(q.caller), writer, saves=False)
-    answer(Commands.GET_TERMS, GetTerms, "terms", lambda q: app.terms(q.caller), writer, saves=False)
-    registrations = lambda q: app.registrations(q.caller, utcnow())  # noqa: E731
+    answer(Commands.LIST_BOOKINGS, ListBookings, "bookings", lambda q: accounts.bookings(q.caller), writer, saves=False)
+    answer(Commands.GET_PROFILE, GetProfile, "profile", lambda q: accounts.profile(q.caller), writer, saves=False)
+    answer(Commands.GET_TERMS, GetTerms, "terms", lambda q: accounts.terms(q.caller), writer, saves=False)
+    registrations = lambda q: accounts.registrations(q.caller, utcnow())  # noqa: E731
     answer(Commands.GET_REGISTRATIONS, GetRegistrations, "registrations", registrations, writer, saves=False)
 
 
@@ -187,7 +189,7 @@ def outcome_handler(app: BookingApplication, writer: Executor, on_saved: Callabl
 
     async def handle(messages: list[Message]) -> None:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(writer, app.apply_outcomes, messages, utcnow())
+        await loop.run_in_executor(writer, app.outcomes.apply, messages, utcnow())
         on_saved()
 
     return handle

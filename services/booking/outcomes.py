@@ -4,28 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from shared.events import BookingCheckedIn, BookingNoShow, Message, SlotRejected, SlotReserved, SlotWithdrawn
 
 from .domain import Booking, NikClaim
 from .unit import Unit
-
-if TYPE_CHECKING:
-    from .host import BookingHost as _App
-else:
-    _App = object
+from .writer import Writer
 
 OUTCOMES = (SlotReserved, SlotRejected, SlotWithdrawn, BookingCheckedIn, BookingNoShow)
 
 
-class OutcomeActions(_App):
-    """Turning other services' events into booking state (mixed into the booking application)."""
+class OutcomeActions:
+    """Turning other services' events into booking state, written through the booking application's writer."""
 
-    def apply_outcomes(self, messages: Sequence[Message], now: dt.datetime) -> None:
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+
+    def apply(self, messages: Sequence[Message], now: dt.datetime) -> None:
         """Quota decisions and attendance: confirm, reject, withdraw, check in or mark missed; one save."""
-        unit = Unit(self.repository)
-        with self._undone_on_failure(unit):
+        unit = self.writer.unit()
+        with self.writer.undone_on_failure(unit):
             for message in messages:
                 if not isinstance(message, OUTCOMES):
                     continue  # _apply would ignore it: nothing else is an outcome
@@ -33,7 +31,7 @@ class OutcomeActions(_App):
                 if isinstance(booking, Booking):
                     unit.add(booking)  # unchanged, it saves nothing
                     self._apply(unit, booking, message, now)
-        self._save(*unit.changed())
+        self.writer.save(*unit.changed())
 
     def _apply(self, unit: Unit, booking: Booking, message: Message, now: dt.datetime) -> bool:
         cause = str(message.message_id)
@@ -49,22 +47,24 @@ class OutcomeActions(_App):
         else:
             return False
         if done:
-            self._end(unit, booking, given_back=isinstance(message, (SlotRejected, SlotWithdrawn)))
+            end(unit, booking, given_back=isinstance(message, (SlotRejected, SlotWithdrawn)))
         return done
 
-    def _end(self, unit: Unit, booking: Booking, given_back: bool) -> None:
-        """The booking is no longer upcoming: the account may book again, its NIKs are free."""
-        account = unit.existing(booking.account_id)
-        unit.add(account)
-        if given_back:
-            account.give_back(str(booking.id))
-        else:
-            account.ended(str(booking.id))
-        unit.add(*self._freed_claims(unit, booking))
 
-    def _freed_claims(self, unit: Unit, booking: Booking) -> list[NikClaim]:
-        claims = [unit.existing(NikClaim.id_for(nik)) for nik in booking.niks]
-        for claim in claims:
-            unit.add(claim)
-            claim.free(str(booking.id))
-        return claims
+def end(unit: Unit, booking: Booking, given_back: bool) -> None:
+    """The booking is no longer upcoming: the account may book again, its NIKs are free."""
+    account = unit.existing(booking.account_id)
+    unit.add(account)
+    if given_back:
+        account.give_back(str(booking.id))
+    else:
+        account.ended(str(booking.id))
+    free_claims(unit, booking)
+
+
+def free_claims(unit: Unit, booking: Booking) -> None:
+    """The booking's NIKs may be booked again (the claims are saved with the unit)."""
+    for nik in booking.niks:
+        claim: NikClaim = unit.existing(NikClaim.id_for(nik))
+        unit.add(claim)
+        claim.free(str(booking.id))

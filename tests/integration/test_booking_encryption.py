@@ -29,8 +29,8 @@ def fill(settings: BookingSettings) -> None:
     app = build_application(settings)
     siti = Caller(provider="google", subject="siti-aminah-google-id", device_id="phone-siti-0001")
     now = utcnow()
-    app.accept_terms(siti, app.rules.terms_version, now)
-    app.update_profile(
+    app.accounts.accept_terms(siti, app.rules.terms_version, now)
+    app.accounts.update_profile(
         UpdateProfile(
             caller=siti,
             full_name=SECRETS["name"],
@@ -55,7 +55,7 @@ def fill(settings: BookingSettings) -> None:
         ),
         now,
     )
-    assert app.profile(siti).nik == SECRETS["nik"], "and the application reads it back"
+    assert app.accounts.profile(siti).nik == SECRETS["nik"], "and the application reads it back"
     app.close()
 
 
@@ -100,8 +100,8 @@ def test_without_the_cipher_the_same_data_would_be_readable(tmp_path: Path):
     )
     app.close()
     caller = Caller(provider="google", subject="x", device_id="phone-x-0001")
-    plain.accept_terms(caller, plain.rules.terms_version, utcnow())
-    plain.update_profile(
+    plain.accounts.accept_terms(caller, plain.rules.terms_version, utcnow())
+    plain.accounts.update_profile(
         UpdateProfile(
             caller=caller,
             full_name=SECRETS["name"],

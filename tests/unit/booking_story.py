@@ -51,7 +51,7 @@ class World:
     def signed_up(self, subject: str, device: str | None = None) -> Caller:
         """A citizen who accepted the terms in force."""
         caller = self.caller(subject, device)
-        self.app.accept_terms(caller, self.rules.terms_version, self.now)
+        self.app.accounts.accept_terms(caller, self.rules.terms_version, self.now)
         return caller
 
     def request(
@@ -78,14 +78,14 @@ class World:
     def confirm(self, booking_id: uuid.UUID, queue_number: int = 1) -> None:
         booking = self.app.booking(booking_id)
         slot = {"office": booking.office, "date": booking.day, "session": booking.session}
-        self.app.apply_outcomes(
+        self.app.outcomes.apply(
             [SlotReserved(booking_id=booking_id, slot=slot, queue_number=queue_number, remaining=9)], self.now
         )
 
     def reject(self, booking_id: uuid.UUID, reason: str = "sold_out") -> None:
         booking = self.app.booking(booking_id)
         slot = {"office": booking.office, "date": booking.day, "session": booking.session}
-        self.app.apply_outcomes([SlotRejected(booking_id=booking_id, slot=slot, reason=reason)], self.now)
+        self.app.outcomes.apply([SlotRejected(booking_id=booking_id, slot=slot, reason=reason)], self.now)
 
     def later(self, **delta: float) -> None:
         self.now += dt.timedelta(**delta)

@@ -32,8 +32,8 @@ def test_a_group_of_requests_decides_as_one_by_one_would_and_saves_once(monkeypa
     assert retried.booking_id == first.booking_id
     assert ani_booking.status.value == "requested"
     assert len(saves) == 1
-    assert [b.booking_id for b in world.app.bookings(siti)] == [first.booking_id]
-    assert world.app.bookings(budi) == []
+    assert [b.booking_id for b in world.app.accounts.bookings(siti)] == [first.booking_id]
+    assert world.app.accounts.bookings(budi) == []
 
 
 def test_a_double_tap_gets_its_booking_when_another_replica_saved_it_while_this_one_was_deciding(monkeypatch):
@@ -56,4 +56,4 @@ def test_a_double_tap_gets_its_booking_when_another_replica_saved_it_while_this_
     answer = world.app.request_booking(tap, world.now)
 
     assert answer.booking_id == other_replica[-1].booking_id
-    assert [b.booking_id for b in world.app.bookings(siti)] == [answer.booking_id]
+    assert [b.booking_id for b in world.app.accounts.bookings(siti)] == [answer.booking_id]

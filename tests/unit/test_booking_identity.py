@@ -101,9 +101,9 @@ def test_a_profile_is_kept_normalised_and_shown_to_its_owner():
     world = World()
     siti = world.caller("siti")
 
-    world.app.update_profile(profile(world, siti), world.now)
+    world.app.accounts.update_profile(profile(world, siti), world.now)
 
-    saved = world.app.profile(siti)
+    saved = world.app.accounts.profile(siti)
     assert (saved.full_name, saved.phone, saved.email, saved.nik) == (
         "Siti Aminah",
         "+6281234567890",
@@ -130,9 +130,9 @@ def test_an_invalid_profile_is_refused_and_nothing_changes(changes, error):
     before = world.stored_events()
 
     with pytest.raises(error):
-        world.app.update_profile(profile(world, siti, **changes), world.now)
+        world.app.accounts.update_profile(profile(world, siti, **changes), world.now)
 
-    assert world.stored_events() == before and world.app.profile(siti) is None
+    assert world.stored_events() == before and world.app.accounts.profile(siti) is None
 
 
 def every_refusal() -> list[type[BookingError]]:

@@ -18,7 +18,7 @@ def attendance(world: World, booking_id, checked_in: bool) -> None:
         if checked_in
         else BookingNoShow(booking_id=booking_id, slot=slot)
     )
-    world.app.apply_outcomes([event], world.now)
+    world.app.outcomes.apply([event], world.now)
 
 
 def test_a_confirmed_booking_has_a_queue_number_and_its_session_times_in_the_offices_time_zone():
@@ -28,7 +28,7 @@ def test_a_confirmed_booking_has_a_queue_number_and_its_session_times_in_the_off
 
     world.confirm(booking.booking_id, queue_number=37)
 
-    (seen,) = world.app.bookings(wayan)
+    (seen,) = world.app.accounts.bookings(wayan)
     assert (seen.status.value, seen.queue_number, seen.timezone) == ("confirmed", 37, "Asia/Makassar")
     assert seen.starts_at.utcoffset() == dt.timedelta(hours=8)
     assert (seen.starts_at.time(), seen.ends_at.time()) == (dt.time(13, 0), dt.time(16, 0))
@@ -42,8 +42,8 @@ def test_a_rejected_booking_says_why_and_frees_its_niks_and_the_account():
 
     world.reject(booking.booking_id, "sold_out")
 
-    assert world.app.bookings(siti)[0].reason == "sold_out"
-    assert world.app.registrations(siti, world.now).used == 0
+    assert world.app.accounts.bookings(siti)[0].reason == "sold_out"
+    assert world.app.accounts.registrations(siti, world.now).used == 0
     assert world.book(world.signed_up("budi"), [nik(1)]).status.value == "requested"
 
 
@@ -55,9 +55,9 @@ def test_a_checked_in_booking_is_over_the_account_may_book_after_the_spacing_and
 
     attendance(world, booking.booking_id, checked_in=True)
 
-    view = world.app.bookings(siti)[0]
+    view = world.app.accounts.bookings(siti)[0]
     assert view.status.value == "checked_in" and view.history[-1].detail == "checked in by petugas-7"
-    assert world.app.registrations(siti, world.now).active_booking_id is None
+    assert world.app.accounts.registrations(siti, world.now).active_booking_id is None
     assert world.book(world.signed_up("budi"), [nik(1)]).status.value == "requested"
 
 
@@ -70,8 +70,8 @@ def test_a_missed_booking_becomes_no_show_and_stays_counted():
     attendance(world, booking.booking_id, checked_in=False)
     attendance(world, booking.booking_id, checked_in=True)  # too late: it stays missed
 
-    assert world.app.bookings(siti)[0].status.value == "no_show"
-    assert world.app.registrations(siti, world.now).used == 1
+    assert world.app.accounts.bookings(siti)[0].status.value == "no_show"
+    assert world.app.accounts.registrations(siti, world.now).used == 1
 
 
 def test_the_same_request_retried_with_the_same_key_returns_the_same_booking():
@@ -93,8 +93,8 @@ def test_a_user_sees_all_their_bookings_newest_first():
     world.app.cancel(siti, first.booking_id, world.now)
     second = world.book(siti, [nik(2)])
 
-    assert [b.booking_id for b in world.app.bookings(siti)] == [second.booking_id, first.booking_id]
-    assert [b.status.value for b in world.app.bookings(siti)] == ["requested", "cancelled"]
+    assert [b.booking_id for b in world.app.accounts.bookings(siti)] == [second.booking_id, first.booking_id]
+    assert [b.status.value for b in world.app.accounts.bookings(siti)] == ["requested", "cancelled"]
 
 
 def test_a_booking_whose_session_the_office_closed_is_rejected_and_does_not_count():
@@ -104,13 +104,13 @@ def test_a_booking_whose_session_the_office_closed_is_rejected_and_does_not_coun
     siti = world.signed_up("siti")
     booking = world.book(siti, [nik(1)])
     world.confirm(booking.booking_id)
-    slot = world.app.bookings(siti)[0].slot
+    slot = world.app.accounts.bookings(siti)[0].slot
 
-    world.app.apply_outcomes(
+    world.app.outcomes.apply(
         [SlotWithdrawn(booking_id=booking.booking_id, slot=slot, reason="banjir (flood)")], world.now
     )
 
-    seen = world.app.bookings(siti)[0]
+    seen = world.app.accounts.bookings(siti)[0]
     assert (seen.status.value, seen.reason, seen.history[-1].detail) == ("rejected", "office_closed", "banjir (flood)")
-    assert world.app.registrations(siti, world.now).used == 0
+    assert world.app.accounts.registrations(siti, world.now).used == 0
     assert world.book(siti, [nik(1)]).status.value == "requested"

@@ -53,7 +53,7 @@ def test_at_most_five_registrations_per_account_and_a_cancelled_one_counts():
         world.confirm(booking.booking_id)
         world.app.cancel(siti, booking.booking_id, world.now)
     world.book(siti, [nik(9)])
-    world.app.cancel(siti, world.app.bookings(siti)[0].booking_id, world.now)
+    world.app.cancel(siti, world.app.accounts.bookings(siti)[0].booking_id, world.now)
 
     error = refused(world, RegistrationLimitReached, world.request(siti, [nik(10)]))
     assert "5" in error.english() and "5" in error.indonesian()
@@ -68,7 +68,7 @@ def test_a_rejected_booking_does_not_count_towards_the_limit():
     booking = world.book(siti, [nik(1)])
 
     assert booking.status.value == "requested"
-    assert world.app.registrations(siti, world.now).used == 1
+    assert world.app.accounts.registrations(siti, world.now).used == 1
 
 
 def test_second_registration_within_30_days_is_refused_until_the_spacing_ends():
@@ -102,7 +102,7 @@ def test_new_registration_within_30_days_of_a_cancellation_is_refused():
     error = refused(world, CooldownActive, world.request(siti, [nik(1)]))
 
     assert error.retry_after == cancelled_at + dt.timedelta(days=30)
-    assert world.app.registrations(siti, world.now).next_allowed_at == error.retry_after
+    assert world.app.accounts.registrations(siti, world.now).next_allowed_at == error.retry_after
 
 
 def test_a_nik_appears_in_at_most_one_upcoming_booking_across_accounts():
@@ -157,7 +157,7 @@ def test_a_device_binds_to_the_first_account_that_signs_in_on_it():
 
     refused(world, DeviceBoundToOtherAccount, world.request(budi, [nik(1)]))
     with pytest.raises(DeviceBoundToOtherAccount):
-        world.app.accept_terms(budi, world.rules.terms_version, world.now)
+        world.app.accounts.accept_terms(budi, world.rules.terms_version, world.now)
 
 
 def test_an_account_is_bound_to_one_device():
@@ -175,14 +175,14 @@ def test_the_terms_in_force_must_be_accepted_before_the_first_booking():
     error = refused(world, TermsNotAccepted, world.request(siti, [nik(1)]))
 
     assert world.rules.terms_version in error.english()
-    world.app.accept_terms(siti, world.rules.terms_version, world.now)
+    world.app.accounts.accept_terms(siti, world.rules.terms_version, world.now)
     assert world.book(siti, [nik(1)]).status.value == "requested"
 
 
 def test_all_applicants_are_on_the_bookers_family_card():
     world = World()
     siti = world.signed_up("siti")
-    world.app.update_profile(
+    world.app.accounts.update_profile(
         UpdateProfile(
             caller=siti,
             full_name="Siti Aminah",
@@ -217,7 +217,7 @@ def _check_in(world: World, booking_id) -> None:
 
     booking = world.app.booking(booking_id)
     slot = {"office": booking.office, "date": booking.day, "session": booking.session}
-    world.app.apply_outcomes([BookingCheckedIn(booking_id=booking_id, slot=slot, officer="petugas-1")], world.now)
+    world.app.outcomes.apply([BookingCheckedIn(booking_id=booking_id, slot=slot, officer="petugas-1")], world.now)
 
 
 def test_a_booking_covers_one_to_five_applicants_with_distinct_niks():

@@ -32,8 +32,8 @@ def test_a_withdrawn_booking_goes_out_as_rejected_because_the_office_closed():
     world = World()
     booking = world.book(world.signed_up("siti"), [nik(1)])
     world.confirm(booking.booking_id)
-    slot = world.app.bookings(world.caller("siti"))[0].slot
-    world.app.apply_outcomes([SlotWithdrawn(booking_id=booking.booking_id, slot=slot, reason="flood")], world.now)
+    slot = world.app.accounts.bookings(world.caller("siti"))[0].slot
+    world.app.outcomes.apply([SlotWithdrawn(booking_id=booking.booking_id, slot=slot, reason="flood")], world.now)
 
     last = published(world)[-1][1]
 
