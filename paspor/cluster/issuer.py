@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from pathlib import Path
 
-import jwt
 from jwt.algorithms import OKPAlgorithm
 
-from services.gateway.auth import AUDIENCE
-from shared import clock
+from services.gateway.auth import sign_token
 from shared.keys import load_or_create_private_key
 
 ISSUER = "paspor-local-cluster"
@@ -39,16 +36,4 @@ class LocalIssuer:
     def token(
         self, subject: str, role: str = "citizen", office: str | None = None, ttl: dt.timedelta = dt.timedelta(hours=12)
     ) -> str:
-        now = clock.now()
-        claims = {
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "sub": subject,
-            "role": role,
-            "iat": now,
-            "exp": now + ttl,
-            "jti": uuid.uuid4().hex,
-        }
-        if office:
-            claims["office"] = office
-        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": KEY_ID})
+        return sign_token(self.key, ISSUER, subject, role=role, office=office, ttl=ttl, key_id=KEY_ID)

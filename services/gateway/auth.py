@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.clock import Clock, now
 from shared.keys import load_or_create_private_key
@@ -59,20 +60,36 @@ class DevIssuer:
         office: str | None = None,
         ttl: dt.timedelta = dt.timedelta(hours=12),
     ) -> str:
-        issued = now()
-        claims = {
-            "iss": DEV_ISSUER,
-            "aud": AUDIENCE,
-            "sub": subject,
-            "name": name,
-            "role": role,
-            "iat": issued,
-            "exp": issued + ttl,
-            "jti": uuid.uuid4().hex,
-        }
-        if office:
-            claims["office"] = office
-        return jwt.encode(claims, self.key, algorithm="EdDSA")
+        return sign_token(self.key, DEV_ISSUER, subject, name=name, role=role, office=office, ttl=ttl)
+
+
+def sign_token(
+    key: Ed25519PrivateKey,
+    issuer: str,
+    subject: str,
+    *,
+    name: str = "",
+    role: str = "citizen",
+    office: str | None = None,
+    ttl: dt.timedelta = dt.timedelta(hours=12),
+    key_id: str | None = None,
+) -> str:
+    """A token for this gateway's audience, as the issuers we run sign them (EdDSA, issued now)."""
+    issued = now()
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": AUDIENCE,
+        "sub": subject,
+        "role": role,
+        "iat": issued,
+        "exp": issued + ttl,
+        "jti": uuid.uuid4().hex,
+    }
+    if name:
+        claims["name"] = name
+    if office:
+        claims["office"] = office
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": key_id} if key_id else None)
 
 
 @dataclass(frozen=True)
