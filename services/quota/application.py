@@ -53,19 +53,21 @@ class QuotaApplication(RecordingApplication):
         self, office_code: str, day: dt.date, sessions: Sequence[str], capacity: int, by: str
     ) -> list[SessionQuota]:
         """Set the capacity of sessions (opening them if needed); one save."""
-        quotas = [self._get_or_open(office_code, day, s) for s in sessions]
-        for quota in quotas:
-            quota.change_capacity(capacity, by)
-        self._save(quotas)
-        return quotas
+        return self._each(office_code, day, sessions, lambda quota: quota.change_capacity(capacity, by))
 
     def close_sessions(
         self, office_code: str, day: dt.date, sessions: Sequence[str], reason: str, by: str
     ) -> list[SessionQuota]:
         """Close sessions; their reservations are withdrawn (the bookings are told); one save."""
+        return self._each(office_code, day, sessions, lambda quota: quota.close(reason, by))
+
+    def _each(
+        self, office_code: str, day: dt.date, sessions: Sequence[str], change: Callable[[SessionQuota], object]
+    ) -> list[SessionQuota]:
+        """One operator change to each session (opened if needed), all in one save."""
         quotas = [self._get_or_open(office_code, day, s) for s in sessions]
         for quota in quotas:
-            quota.close(reason, by)
+            change(quota)
         self._save(quotas)
         return quotas
 
