@@ -60,7 +60,7 @@ def test_a_group_that_lost_a_race_to_another_replica_is_decided_again_one_by_one
 
     assert isinstance(siti, ActiveBookingExists), "the store refused the stale decision; decided again, it is refused"
     assert budi.status.value == "requested", "the rest of the group is saved"
-    assert [b.booking_id for b in first.bookings(group[0].caller)] == [won[0].booking_id]
+    assert [b.booking_id for b in first.accounts.bookings(group[0].caller)] == [won[0].booking_id]
 
 
 def test_two_replicas_cannot_both_claim_one_nik(replicas):
