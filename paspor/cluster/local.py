@@ -18,7 +18,7 @@ import httpx
 
 from paspor.embedded import die_with_parent, stop_services
 from paspor.natsserver import free_port
-from shared.runtime.store import data_key
+from shared.runtime.store import IDENTITY_KEY_FILE, data_key
 
 from . import compose
 from .issuer import LocalIssuer
@@ -59,6 +59,7 @@ class LocalCluster:
         """What compose would take from the operator's environment."""
         return {
             "PASPOR_CIPHER_KEY": data_key(self.data_dir, "store-cipher.key"),
+            "PASPOR_IDENTITY_KEY": data_key(self.data_dir, IDENTITY_KEY_FILE),
             "PASPOR_GATEWAY_ISSUERS": self.issuer.trusted_issuers(),
         }
 

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, clock_from
 from shared.events import DEFAULT_PARTITIONS
+from shared.pseudonyms import Pseudonyms
 
 
 class CommonSettings(BaseSettings):
@@ -27,6 +28,11 @@ class CommonSettings(BaseSettings):
     stream_replicas: int = Field(default=1, ge=1, le=5, description="JetStream stream replicas.")
     cipher_key: str | None = Field(
         default=None, description="AES key (base64) for personal data at rest; generated in the data folder if unset."
+    )
+    identity_key: str | None = Field(
+        default=None,
+        description="HMAC key (base64, 32+ bytes) for ids derived from personal data (NIK claims); generated in "
+        "the data folder if unset. Change it only with `paspor keys rotate-identity`.",
     )
 
     relay_idle_wait: float = Field(
@@ -74,6 +80,13 @@ class CommonSettings(BaseSettings):
     def _clock_start_has_offset(cls, value: dt.datetime | None) -> dt.datetime | None:
         if value is not None and value.utcoffset() is None:
             raise ValueError("needs its UTC offset, e.g. 2027-01-13T09:00:00+07:00")
+        return value
+
+    @field_validator("identity_key")
+    @classmethod
+    def _identity_key_usable(cls, value: str | None) -> str | None:
+        if value is not None:
+            Pseudonyms.from_text(value)  # InvalidIdentityKey is a ValueError: a clear settings error
         return value
 
     def clock(self) -> Clock:

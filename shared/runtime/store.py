@@ -15,6 +15,8 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 
+from shared.pseudonyms import Pseudonyms
+
 from .settings import CommonSettings
 
 # Single writer per aggregate (see DESIGN.md): the cache may hand out its own copy, fast.
@@ -90,6 +92,14 @@ def postgres_env(url: str, pool_size: int) -> dict[str, str]:
         # created by one process at a time when several start together.
         "APPLICATION_RECORDER_TOPIC": "shared.runtime.pgrecorder:LockedPostgresApplicationRecorder",
     }
+
+
+IDENTITY_KEY_FILE = "identity.key"
+
+
+def pseudonyms_of(settings: CommonSettings) -> Pseudonyms:
+    """The configured identity key (PASPOR_IDENTITY_KEY), else the one kept in the data folder."""
+    return Pseudonyms.from_text(settings.identity_key or data_key(settings.data_dir, IDENTITY_KEY_FILE))
 
 
 def data_key(data_dir: Path, name: str) -> str:

@@ -28,7 +28,7 @@ from paspor.cluster.natsconf import NodeConfig, routes
 ROOT = Path(__file__).resolve().parents[2]
 FILE = compose.load(ROOT / "compose.yaml")
 SERVICES = FILE["services"]
-VARIABLES = {"PASPOR_CIPHER_KEY": "k", "PASPOR_GATEWAY_ISSUERS": "[]"}
+VARIABLES = {"PASPOR_CIPHER_KEY": "k", "PASPOR_IDENTITY_KEY": "k", "PASPOR_GATEWAY_ISSUERS": "[]"}
 SPECS = compose.paspor_services(FILE, VARIABLES)
 
 
