@@ -15,6 +15,7 @@ from . import (
     routes_ops,
     routes_tickets,
 )
+from .clients import TrustedProxies
 from .deps import Gateway
 from .docs import openapi_with_examples
 from .door import Door
@@ -34,7 +35,7 @@ ROUTERS = (
 )
 
 
-def build_api(gateway: Gateway, max_body: int = 16384) -> FastAPI:
+def build_api(gateway: Gateway, max_body: int = 16384, proxies: TrustedProxies | None = None) -> FastAPI:
     """The FastAPI application, wired to the services through `gateway`."""
     api = FastAPI(title="Antrian Paspor", version="1.0.0", description="Passport appointment booking API.")
     api.state.gateway = gateway
@@ -44,7 +45,9 @@ def build_api(gateway: Gateway, max_body: int = 16384) -> FastAPI:
     api.add_exception_handler(HTTPException, on_http_error)  # type: ignore[arg-type]
     api.add_exception_handler(Exception, on_unexpected)
     api.add_middleware(Door, gateway=gateway)  # inside the guard: sizes and addresses are limited first
-    api.add_middleware(Guard, max_body=max_body, per_address=gateway.limits.address, metrics=gateway.metrics)
+    api.add_middleware(
+        Guard, max_body=max_body, per_address=gateway.limits.address, metrics=gateway.metrics, proxies=proxies
+    )
     for module in ROUTERS:
         api.include_router(module.router)
     api.openapi = lambda: openapi_with_examples(api)  # type: ignore[method-assign]

@@ -1,4 +1,4 @@
-"""The outer layer of every request: size limit, rate limit per address, metrics."""
+"""The outer layer of every request: size limit, rate limit per client address, metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .clients import TrustedProxies
 from .metrics import Metrics
 from .problems import ProblemError, response
 from .ratelimit import RateLimiter
@@ -23,8 +24,16 @@ class BodyTooLarge(HTTPException):
 class Guard:
     """Pure ASGI middleware (so that streamed responses, e.g. server-sent events, pass untouched)."""
 
-    def __init__(self, app: ASGIApp, max_body: int, per_address: RateLimiter, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body: int,
+        per_address: RateLimiter,
+        metrics: Metrics,
+        proxies: TrustedProxies | None = None,
+    ) -> None:
         self.app, self.max_body, self.per_address, self.metrics = app, max_body, per_address, metrics
+        self.proxies = proxies or TrustedProxies()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,7 +61,7 @@ class Guard:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return self._too_large()
-        address = scope["client"][0] if scope.get("client") else "unknown"
+        address = self.proxies.client(scope)
         try:
             self.per_address.check("address", address)
         except ProblemError as error:

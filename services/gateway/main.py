@@ -17,6 +17,7 @@ from shared.runtime.bus import connect
 from .app import build_api
 from .auth import DevIssuer, Issuer, TokenVerifier, dev_trust, jwks_trust
 from .availability import AvailabilityView
+from .clients import TrustedProxies
 from .deps import Gateway
 from .jwks import JwksSource
 from .messaging import Bus
@@ -37,7 +38,11 @@ def trusted_issuers(settings: GatewaySettings) -> tuple[list[Issuer], DevIssuer 
     if settings.gateway_dev_issuer:
         dev = DevIssuer(settings.data_dir / "keys")
         issuers.append(dev_trust(dev))
-        log.warning("gateway: the DEVELOPMENT token issuer is enabled (POST /v1/dev/token)")
+        log.warning(
+            "gateway: the DEVELOPMENT token issuer is enabled (POST /v1/dev/token): anyone who reaches %s can "
+            "mint any token, an operator's too; it is allowed on a loopback address only",
+            settings.gateway_host,
+        )
     return issuers, dev
 
 
@@ -67,7 +72,7 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         partitions=settings.partitions,
         sse_seconds=settings.gateway_sse_seconds,
     )
-    return build_api(gateway, settings.gateway_max_body_bytes), bus
+    return build_api(gateway, settings.gateway_max_body_bytes, TrustedProxies(settings.gateway_trusted_proxies)), bus
 
 
 async def run(settings: GatewaySettings | None = None) -> None:
@@ -88,6 +93,7 @@ async def run(settings: GatewaySettings | None = None) -> None:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            proxy_headers=False,  # the guard believes X-Forwarded-For from trusted proxies only
         )
     )
     loop = asyncio.get_running_loop()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.runtime.settings import CommonSettings
 
@@ -40,6 +41,11 @@ class GatewaySettings(CommonSettings):
     gateway_read_model: bool = Field(
         default=True, description="Calendar and sold-out fast path from the availability bucket."
     )
+    gateway_trusted_proxies: list[str] = Field(
+        default=[],
+        description='Proxies (addresses or networks, e.g. ["10.0.0.0/8"]) whose X-Forwarded-For names the client; '
+        "from anyone else the header is ignored.",
+    )
     gateway_max_body_bytes: int = Field(default=16384, ge=1024, description="Largest request body accepted.")
     gateway_rate_address: float = Field(default=200, gt=0, description="Requests per second per client address.")
     gateway_rate_account: float = Field(default=20, gt=0, description="Requests per second per account.")
@@ -52,8 +58,33 @@ class GatewaySettings(CommonSettings):
         default=dt.time(0, 0), description="Local time (office time zone) at which a new date opens, HH:MM."
     )
 
+    @field_validator("gateway_trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)") from None
+        return values
+
     @model_validator(mode="after")
     def _no_dev_issuer_when_distributed(self) -> GatewaySettings:
         if self.gateway_distributed and self.gateway_dev_issuer:
             raise ValueError("the development token issuer must not be enabled in the distributed mode")
+        if self.gateway_dev_issuer and not is_loopback(self.gateway_host):
+            raise ValueError(
+                f"the development token issuer mints operator tokens for anyone who asks: it runs only on a "
+                f"loopback address (127.0.0.1, ::1, localhost), not on {self.gateway_host!r}"
+            )
         return self
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach an address (a name counts only if it is `localhost`)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
