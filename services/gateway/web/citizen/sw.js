@@ -2,7 +2,7 @@
 //
 // Everything it handles goes to the network first (so nothing stale is shown while online) and falls back
 // to the copy it kept; a network that hangs (poor reception at the office) counts as offline after a few
-// seconds. It handles only the app's own files, /v1/config, and one's bookings and tickets: every other
+// seconds. It handles only the app's own files, /v1/config, an office, and one's bookings and tickets: every other
 // call (booking, cancelling, the calendar) goes straight to the network, never to a copy.
 
 const APP = 'paspor-app-v1';
@@ -24,7 +24,7 @@ const SHELL = [
   '/static/citizen/ticket.js',
   '/v1/config',
 ];
-const KEPT_CALLS = /^\/v1\/(config|bookings\/[0-9a-f-]{36}(\/ticket(\.svg)?)?)$/;
+const KEPT_CALLS = /^\/v1\/(config|offices\/[A-Z0-9-]{2,16}|bookings\/[0-9a-f-]{36}(\/ticket(\.svg)?)?)$/;
 const PATIENCE_MS = 4000;
 
 self.addEventListener('install', (event) => {
@@ -49,7 +49,7 @@ self.addEventListener('fetch', (event) => {
   } else if (url.pathname.startsWith('/static/') || url.pathname === '/manifest.webmanifest') {
     event.respondWith(networkFirst(request, APP));
   } else if (KEPT_CALLS.test(url.pathname) && !url.search) {
-    event.respondWith(networkFirst(request, url.pathname === '/v1/config' ? APP : TICKETS));
+    event.respondWith(networkFirst(request, url.pathname.startsWith('/v1/bookings/') ? TICKETS : APP));
   }
 });
 
