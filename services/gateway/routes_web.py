@@ -99,12 +99,11 @@ def sign_in_providers(issuers: list[TrustedIssuer]) -> list[Provider]:
 
 
 def frontend_rules(settings: GatewaySettings) -> Rules:
-    return Rules(
-        max_registrations=settings.booking_max_registrations,
-        spacing_days=settings.booking_spacing_days,
-        cooldown_days=settings.booking_cooldown_days,
-        window_days=settings.quota_window_days,
-    )
+    """The numbers as the booking service reads them (the same PASPOR_BOOKING_* and PASPOR_QUOTA_* variables)."""
+    booking = {
+        name: getattr(settings, f"booking_{name}") for name in ("max_registrations", "spacing_days", "cooldown_days")
+    }
+    return Rules(**booking, window_days=settings.quota_window_days)
 
 
 class WebFiles(StaticFiles):
