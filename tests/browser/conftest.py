@@ -22,8 +22,9 @@ from paspor.natsserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
-VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+VIEWPORTS = {"phone": PHONE, "small": SMALL_PHONE, "desktop": DESKTOP}
 TIMEOUT_MS = 15_000
 
 
@@ -87,15 +88,15 @@ def web_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSys
 
 @pytest.fixture
 def open_page(browser) -> Iterator[Callable[..., object]]:
-    """open_page(base_url, viewport="phone", **context_options) -> a new page in its own browser context."""
+    """open_page(base_url, "phone"|"small"|"desktop", **context_options) -> a new page in its own browser context."""
     contexts = []
 
     def opener(base_url: str, viewport: str = "phone", **options):
         context = browser.new_context(  # type: ignore[attr-defined]
             base_url=base_url,
             viewport=VIEWPORTS[viewport],
-            is_mobile=viewport == "phone",
-            has_touch=viewport == "phone",
+            is_mobile=viewport != "desktop",
+            has_touch=viewport != "desktop",
             service_workers="allow",
             **options,
         )
@@ -121,9 +122,11 @@ def screenshots() -> Path:
 
 @pytest.fixture
 def shoot(screenshots: Path) -> Callable[..., Path]:
-    """shoot(page, name): a full-page picture, named by screen, viewport and language."""
+    """shoot(page, name): a full-page picture, named by screen, viewport and language (none wider than the screen)."""
 
     def take(page, name: str) -> Path:
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
         width = page.viewport_size["width"]
         viewport = "phone" if width < 600 else "desktop"
         language = page.evaluate("document.documentElement.lang")

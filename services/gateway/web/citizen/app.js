@@ -32,8 +32,13 @@ const ctx = {
   },
 };
 
+let shown = false;
+
 async function render() {
-  const hash = location.hash || '#/';
+  // "#main" (the skip link) is an anchor in the page, not a route: the view stays.
+  if (shown && location.hash && !location.hash.startsWith('#/')) return;
+  shown = true;
+  const hash = location.hash.startsWith('#/') ? location.hash : '#/';
   const route = ROUTES.find(([pattern]) => pattern.test(hash));
   if (!route) return ctx.go('#/');
   const [pattern, view, who] = route;
