@@ -21,6 +21,7 @@ from .docs import openapi_with_examples
 from .door import Door
 from .guard import Guard
 from .problems import ProblemError, on_http_error, on_problem, on_unexpected, on_validation
+from .routes_web import Provider, Rules, mount_web
 
 ROUTERS = (
     routes_ops,
@@ -35,8 +36,14 @@ ROUTERS = (
 )
 
 
-def build_api(gateway: Gateway, max_body: int = 16384, proxies: TrustedProxies | None = None) -> FastAPI:
-    """The FastAPI application, wired to the services through `gateway`."""
+def build_api(
+    gateway: Gateway,
+    max_body: int = 16384,
+    providers: list[Provider] | None = None,
+    rules: Rules | None = None,
+    proxies: TrustedProxies | None = None,
+) -> FastAPI:
+    """The FastAPI application, wired to the services through `gateway`, serving the web frontends too."""
     api = FastAPI(title="Antrian Paspor", version="1.0.0", description="Passport appointment booking API.")
     api.state.gateway = gateway
     # Starlette types every handler as taking any Exception; each of these is only called with its own class.
@@ -50,5 +57,6 @@ def build_api(gateway: Gateway, max_body: int = 16384, proxies: TrustedProxies |
     )
     for module in ROUTERS:
         api.include_router(module.router)
+    mount_web(api, gateway.dev_issuer is not None, providers or [], rules or Rules())
     api.openapi = lambda: openapi_with_examples(api)  # type: ignore[method-assign]
     return api

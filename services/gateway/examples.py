@@ -131,6 +131,26 @@ ANSWERS: dict[str, Any] = {  # "METHOD /path" -> example of the success answer
     },
     "GET /v1/info": [TOPIC],
     "GET /v1/info/{name}": TOPIC,
+    "GET /v1/config": {
+        "today": "2026-11-28",
+        "now": "2026-11-28T02:00:00Z",
+        "dev_issuer": False,
+        "providers": [
+            {
+                "name": "google",
+                "label": "Google",
+                "authorize_url": "https://accounts.google.com/o/oauth2/v2/auth",
+                "client_id": "1234.apps.googleusercontent.com",
+            }
+        ],
+        "rules": {
+            "max_registrations": 5,
+            "max_applicants": 5,
+            "spacing_days": 30,
+            "cooldown_days": 30,
+            "window_days": 60,
+        },
+    },
 }
 REQUESTS: dict[str, Any] = {  # "METHOD /path" -> example request body
     "POST /v1/dev/token": {"subject": "siti@example.com", "name": "Siti Aminah"},

@@ -22,6 +22,7 @@ from .deps import Gateway
 from .jwks import JwksSource
 from .messaging import Bus
 from .ratelimit import Limits
+from .routes_web import frontend_rules, sign_in_providers
 from .settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,9 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         partitions=settings.partitions,
         sse_seconds=settings.gateway_sse_seconds,
     )
-    return build_api(gateway, settings.gateway_max_body_bytes, TrustedProxies(settings.gateway_trusted_proxies)), bus
+    providers, rules = sign_in_providers(settings.gateway_issuers), frontend_rules(settings)
+    proxies = TrustedProxies(settings.gateway_trusted_proxies)
+    return build_api(gateway, settings.gateway_max_body_bytes, providers, rules, proxies), bus
 
 
 async def run(settings: GatewaySettings | None = None) -> None:

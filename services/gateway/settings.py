@@ -19,6 +19,10 @@ class TrustedIssuer(BaseModel):
     provider: str = Field(default="", max_length=40, description="Short provider name (default: the issuer).")
     audience: str = Field(default="antrian-paspor", description="The `aud` the tokens must carry.")
     grants_roles: bool = Field(default=False, description="Trust its `role`/`office` claims (staff directories only).")
+    authorize_url: str = Field(
+        default="", description="Its authorization endpoint: the citizen app then offers 'Masuk dengan <label>'."
+    )
+    label: str = Field(default="", max_length=40, description="The name on the sign-in button (default: provider).")
 
 
 class GatewaySettings(CommonSettings):
@@ -52,6 +56,10 @@ class GatewaySettings(CommonSettings):
     gateway_rate_device: float = Field(default=20, gt=0, description="Requests per second per device.")
     gateway_rate_burst: float = Field(default=2.0, ge=1, description="Burst, in seconds of the rate.")
     gateway_sse_seconds: float = Field(default=300, gt=0, description="Longest a booking's event stream stays open.")
+    # The booking service's own variables (PASPOR_BOOKING_*): the citizen app states them before one acts.
+    booking_max_registrations: int = Field(default=5, ge=1, le=100, description="Registrations per account, ever.")
+    booking_spacing_days: int = Field(default=30, ge=0, le=365, description="Days between two registrations.")
+    booking_cooldown_days: int = Field(default=30, ge=0, le=365, description="Days after a cancellation.")
     # The quota service's own variables (PASPOR_QUOTA_WINDOW_DAYS, _RELEASE_TIME): the calendar shows what quota decides.
     quota_window_days: int = Field(default=60, ge=1, le=366, description="Days open for booking ahead.")
     quota_release_time: dt.time = Field(

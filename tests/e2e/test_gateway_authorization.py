@@ -46,6 +46,7 @@ ROUTES: dict[str, tuple[str, int, dict]] = {
         {"params": {"lat": -7.1, "lon": 112.4, "start": DAY.isoformat(), "end": DAY.isoformat()}},
     ),
     "GET /v1/info": (PUBLIC, 200, {}),
+    "GET /v1/config": (PUBLIC, 200, {}),
     "GET /v1/info/{name}": (PUBLIC, 200, {}),
     "PUT /v1/me": (
         CITIZEN,
