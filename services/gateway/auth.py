@@ -24,6 +24,7 @@ ALGORITHMS = ["EdDSA", "RS256", "ES256"]
 ROLES = ("citizen", "officer", "operator")
 LEEWAY_SECONDS = 30  # clocks of the issuer and the gateway may differ this much
 REVERIFY_AFTER_SECONDS = 60  # a token verified once is trusted this long (its times are checked every call)
+MAX_TOKEN_CHARS = 8192  # real identity tokens are 1-2 KB: a larger one is refused before it is parsed
 
 
 class Unauthenticated(Exception):
@@ -131,6 +132,8 @@ class TokenVerifier:
         if not authorization or not authorization.lower().startswith("bearer "):
             raise Unauthenticated("missing bearer token")
         token, at = authorization[7:].strip(), self.clock().timestamp()
+        if len(token) > MAX_TOKEN_CHARS:
+            raise Unauthenticated(f"token too large ({len(token)} characters, at most {MAX_TOKEN_CHARS})")
         known = self.verified.get(token)
         if known is not None and at - known[0] < REVERIFY_AFTER_SECONDS:
             _check_times(known[1], at)
