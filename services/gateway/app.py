@@ -21,7 +21,9 @@ from .docs import openapi_with_examples
 from .door import Door
 from .guard import Guard
 from .problems import ProblemError, on_http_error, on_problem, on_unexpected, on_validation
+from .routes_tickets import CHECKIN_PATH
 from .routes_web import Provider, Rules, mount_web
+from .settings import CHECKIN_MAX_BODY
 
 ROUTERS = (
     routes_ops,
@@ -42,6 +44,7 @@ def build_api(
     providers: list[Provider] | None = None,
     rules: Rules | None = None,
     proxies: TrustedProxies | None = None,
+    checkin_max_body: int = CHECKIN_MAX_BODY,
 ) -> FastAPI:
     """The FastAPI application, wired to the services through `gateway`, serving the web frontends too."""
     api = FastAPI(title="Antrian Paspor", version="1.0.0", description="Passport appointment booking API.")
@@ -53,7 +56,12 @@ def build_api(
     api.add_exception_handler(Exception, on_unexpected)
     api.add_middleware(Door, gateway=gateway)  # inside the guard: sizes and addresses are limited first
     api.add_middleware(
-        Guard, max_body=max_body, per_address=gateway.limits.address, metrics=gateway.metrics, proxies=proxies
+        Guard,
+        max_body=max_body,
+        per_address=gateway.limits.address,
+        metrics=gateway.metrics,
+        proxies=proxies,
+        larger={CHECKIN_PATH: checkin_max_body},  # a photo of a ticket: the one large body accepted
     )
     for module in ROUTERS:
         api.include_router(module.router)

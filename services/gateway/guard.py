@@ -31,9 +31,11 @@ class Guard:
         per_address: RateLimiter,
         metrics: Metrics,
         proxies: TrustedProxies | None = None,
+        larger: dict[str, int] | None = None,
     ) -> None:
         self.app, self.max_body, self.per_address, self.metrics = app, max_body, per_address, metrics
         self.proxies = proxies or TrustedProxies()
+        self.larger = larger or {}  # paths that take larger bodies (a photo of a ticket), and their limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,15 +54,16 @@ class Guard:
             self.metrics.observe(scope["method"], route, status[0], time.perf_counter() - started)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = self._refusal(scope)
+        limit = self.larger.get(scope["path"], self.max_body)
+        refusal = self._refusal(scope, limit)
         if refusal is not None:
             return await refusal(scope, receive, send)
-        await self.app(scope, self._limited(receive), send)
+        await self.app(scope, self._limited(receive, limit), send)
 
-    def _refusal(self, scope: Scope) -> Any:
+    def _refusal(self, scope: Scope, limit: int) -> Any:
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            return self._too_large()
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return self._too_large(limit)
         address = self.proxies.client(scope)
         try:
             self.per_address.check("address", address)
@@ -74,22 +77,24 @@ class Guard:
             )
         return None
 
-    def _too_large(self) -> Any:
+    @staticmethod
+    def _too_large(limit: int) -> Any:
         return response(
             413,
             "payload_too_large",
-            f"The request body is larger than {self.max_body} bytes.",
-            f"Isi permintaan lebih dari {self.max_body} byte.",
+            f"The request body is larger than {limit} bytes.",
+            f"Isi permintaan lebih dari {limit} byte.",
         )
 
-    def _limited(self, receive: Receive) -> Receive:
+    @staticmethod
+    def _limited(receive: Receive, limit: int) -> Receive:
         seen = [0]
 
         async def counting() -> Message:
             message = await receive()
             seen[0] += len(message.get("body", b""))
-            if seen[0] > self.max_body:
-                raise BodyTooLarge(self.max_body)
+            if seen[0] > limit:
+                raise BodyTooLarge(limit)
             return message
 
         return counting

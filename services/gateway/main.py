@@ -75,7 +75,8 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
     )
     providers, rules = sign_in_providers(settings.gateway_issuers), frontend_rules(settings)
     proxies = TrustedProxies(settings.gateway_trusted_proxies)
-    return build_api(gateway, settings.gateway_max_body_bytes, providers, rules, proxies), bus
+    checkin = settings.gateway_checkin_max_body_bytes
+    return build_api(gateway, settings.gateway_max_body_bytes, providers, rules, proxies, checkin), bus
 
 
 async def run(settings: GatewaySettings | None = None) -> None:

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shared.runtime.settings import CommonSettings
 
+CHECKIN_MAX_BODY = 4_194_304  # a phone's photo of a QR code, base64 (4/3 larger) in JSON: up to about 3 MB
+
 
 class TrustedIssuer(BaseModel):
     """An identity provider whose tokens the gateway accepts, and where its public keys are."""
@@ -51,6 +53,12 @@ class GatewaySettings(CommonSettings):
         "from anyone else the header is ignored.",
     )
     gateway_max_body_bytes: int = Field(default=16384, ge=1024, description="Largest request body accepted.")
+    gateway_checkin_max_body_bytes: int = Field(
+        default=CHECKIN_MAX_BODY,
+        ge=16384,
+        le=CHECKIN_MAX_BODY,
+        description="Largest check-in body (a photo of a ticket's QR code, base64 in JSON).",
+    )
     gateway_rate_address: float = Field(default=200, gt=0, description="Requests per second per client address.")
     gateway_rate_account: float = Field(default=20, gt=0, description="Requests per second per account.")
     gateway_rate_device: float = Field(default=20, gt=0, description="Requests per second per device.")

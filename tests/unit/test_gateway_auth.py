@@ -13,10 +13,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 
-from services.gateway.auth import DevIssuer, TokenVerifier, Unauthenticated, dev_trust, jwks_trust
+from services.gateway.auth import DevIssuer, TokenVerifier, Unauthenticated, dev_trust, jwks_trust, provider_id
 from services.gateway.jwks import JwksSource, KeysUnavailable
 from services.gateway.main import GatewaySettings, trusted_issuers
 from shared import clock
+from shared.events import Caller
 
 GOOGLE = "https://accounts.google.com"
 
@@ -287,3 +288,19 @@ def test_a_token_whose_issuer_is_not_a_string_is_from_an_untrusted_issuer(tmp_pa
     token = jwt.api_jws.encode(json.dumps(body).encode(), google.key, algorithm="RS256", headers={"kid": google.kid})
     with pytest.raises(Unauthenticated, match="untrusted issuer"):
         verifier_for(google, tmp_path).verify(f"Bearer {token}")
+
+
+def test_a_provider_with_a_long_issuer_url_gets_a_short_stable_id(tmp_path):
+    """Microsoft's issuers carry a tenant id: 75 characters, while an account's provider has 40."""
+    issuer = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+    microsoft = Provider(issuer=issuer)
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(microsoft.jwks()))
+    verifier = TokenVerifier([jwks_trust(issuer, JwksSource(str(path)))])
+
+    who = verifier.verify(f"Bearer {microsoft.token('ms-user')}")
+
+    assert len(who.provider) <= 40 and who.provider.startswith("login.microsoftonline.com-")
+    assert Caller(provider=who.provider, subject=who.subject, device_id="device-ms-0001"), "a valid caller"
+    assert who.provider == provider_id(issuer), "the same id every time: the same accounts"
+    assert provider_id(GOOGLE) == GOOGLE, "a short issuer stays itself (existing accounts keep their ids)"
