@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from faststream.nats import NatsBroker
 
 from shared.clock import use
+from shared.runtime import tracing
 from shared.runtime.bus import connect
 
 from .app import build_api
@@ -67,7 +68,15 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         partitions=settings.partitions,
         sse_seconds=settings.gateway_sse_seconds,
     )
-    return build_api(gateway, settings.gateway_max_body_bytes), bus
+    api = build_api(gateway, settings.gateway_max_body_bytes)
+    provider = tracing.configure("gateway", settings, decides=True)  # the gateway samples the bookings it lets in
+    if provider is not None:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(
+            api, tracer_provider=provider, exclude_spans=["receive", "send"], excluded_urls="health,ready,metrics"
+        )
+    return api, bus
 
 
 async def run(settings: GatewaySettings | None = None) -> None:
@@ -103,6 +112,7 @@ async def run(settings: GatewaySettings | None = None) -> None:
             await asyncio.gather(follower, return_exceptions=True)
         await nc.close()
         await bus.broker.stop()
+        tracing.shutdown()
         log.info("gateway stopped")
 
 
