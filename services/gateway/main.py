@@ -10,6 +10,7 @@ import signal
 import uvicorn
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
+from starlette.types import ASGIApp
 
 from shared.clock import use
 from shared.runtime import tracing
@@ -22,6 +23,7 @@ from .deps import Gateway
 from .jwks import JwksSource
 from .messaging import Bus
 from .ratelimit import Limits
+from .sampling import SamplingGate
 from .settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -68,15 +70,15 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         partitions=settings.partitions,
         sse_seconds=settings.gateway_sse_seconds,
     )
-    api = build_api(gateway, settings.gateway_max_body_bytes)
-    provider = tracing.configure("gateway", settings, decides=True)  # the gateway samples the bookings it lets in
-    if provider is not None:
-        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    return build_api(gateway, settings.gateway_max_body_bytes), bus
 
-        FastAPIInstrumentor.instrument_app(
-            api, tracer_provider=provider, exclude_spans=["receive", "send"], excluded_urls="health,ready,metrics"
-        )
-    return api, bus
+
+def served(api: FastAPI, settings: GatewaySettings) -> ASGIApp:
+    """What uvicorn serves: the API, behind the sampling gate when tracing is on (the gateway samples for all)."""
+    provider = tracing.configure("gateway", settings, decides=True)
+    if provider is None or settings.trace_sample == 0:
+        return api
+    return SamplingGate(api, provider, settings.trace_sample)
 
 
 async def run(settings: GatewaySettings | None = None) -> None:
@@ -91,7 +93,7 @@ async def run(settings: GatewaySettings | None = None) -> None:
     bus.ready = True
     server = uvicorn.Server(
         uvicorn.Config(
-            api,
+            served(api, settings),
             host=settings.gateway_host,
             port=settings.gateway_port,
             log_level="warning",

@@ -67,9 +67,10 @@ class RootSampler(Sampler):
 
 
 def sampler(ratio: float, decides: bool) -> Sampler:
-    """Where bookings enter (`decides`), `ratio` of new traces and of callers' sampled ones; elsewhere the parent's word."""
-    if decides:  # a client's traceparent must not let it fill our disks: its sampled flag is sampled again
-        return ParentBased(RootSampler(ratio), remote_parent_sampled=TraceIdRatioBased(ratio))
+    """Where bookings enter (`decides`: the gateway, whose sampling gate has drawn `ratio` of its requests
+    already, a client's own sampled traceparent included), every new trace; elsewhere the parent's word."""
+    if decides:
+        return ParentBased(ALWAYS_ON)
     return ParentBased(RootSampler(0), remote_parent_sampled=ALWAYS_ON)
 
 

@@ -56,9 +56,31 @@ def test_a_service_starts_no_trace_of_its_own_but_records_a_batch_that_carries_a
     assert not unsampled_batch.decision.is_sampled()
 
 
-def test_the_gateway_samples_its_share_of_new_traces():
-    assert tracing.sampler(1.0, decides=True).should_sample(None, 0xABC, "POST /v1/bookings").decision.is_sampled()
-    assert not tracing.sampler(0.0, decides=True).should_sample(None, 0xABC, "POST").decision.is_sampled()
+async def test_the_gateway_traces_its_share_of_the_requests_and_lets_the_others_past_the_instrumentation():
+    from fastapi import FastAPI
+    from opentelemetry.trace import get_current_span
+
+    from services.gateway.sampling import SamplingGate
+
+    seen: list[bool] = []
+    api = FastAPI()
+    api.get("/v1/x")(lambda: seen.append(get_current_span().is_recording()))
+    gate = SamplingGate(api, TracerProvider(sampler=tracing.sampler(0.3, decides=True)), 0.3)
+    gate.draw = iter([0.1, 0.5, 0.29, 0.9]).__next__
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        pass
+
+    for _ in range(4):
+        scope = {"type": "http", "method": "GET", "path": "/v1/x", "headers": [], "query_string": b""}
+        await gate(
+            scope | {"http_version": "1.1", "scheme": "http", "server": ("t", 80), "root_path": ""}, receive, send
+        )
+
+    assert seen == [True, False, True, False]
 
 
 def test_only_a_well_formed_sampled_traceparent_is_a_parent():
