@@ -10,8 +10,10 @@ import signal
 import uvicorn
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
+from starlette.types import ASGIApp
 
 from shared.clock import use
+from shared.runtime import tracing
 from shared.runtime.bus import connect
 
 from .app import build_api
@@ -23,6 +25,7 @@ from .jwks import JwksSource
 from .messaging import Bus
 from .ratelimit import Limits
 from .routes_web import frontend_rules, sign_in_providers
+from .sampling import SamplingGate
 from .settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,14 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
     return build_api(gateway, settings.gateway_max_body_bytes, providers, rules, proxies, checkin), bus
 
 
+def served(api: FastAPI, settings: GatewaySettings) -> ASGIApp:
+    """What uvicorn serves: the API, behind the sampling gate when tracing is on (the gateway samples for all)."""
+    provider = tracing.configure("gateway", settings, decides=True)
+    if provider is None or settings.trace_sample == 0:
+        return api
+    return SamplingGate(api, provider, settings.trace_sample)
+
+
 async def run(settings: GatewaySettings | None = None) -> None:
     """Serve HTTP until SIGTERM or Ctrl-C."""
     settings = settings or GatewaySettings()
@@ -91,7 +102,7 @@ async def run(settings: GatewaySettings | None = None) -> None:
     bus.ready = True
     server = uvicorn.Server(
         uvicorn.Config(
-            api,
+            served(api, settings),
             host=settings.gateway_host,
             port=settings.gateway_port,
             log_level="warning",
@@ -113,6 +124,7 @@ async def run(settings: GatewaySettings | None = None) -> None:
             await asyncio.gather(follower, return_exceptions=True)
         await nc.close()
         await bus.broker.stop()
+        tracing.shutdown()
         log.info("gateway stopped")
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from shared.events import BookingView, Caller, CancelBooking, Commands, GetBooking, RequestBooking
+from shared.runtime import hops
 
 from .auth import Identity
 from .deps import DeviceId, Gateway, GatewayDep, Who
@@ -74,7 +75,12 @@ async def create_booking(
         applicants=body.applicants,
     )
     booking = (await gw.ask(Commands.REQUEST_BOOKING, command))["booking"]
+    answer = hops.start("gateway answer", hops.current(), wait="queue", booking=booking["booking_id"])
+    hops.name_booking(booking["booking_id"])  # `paspor trace BOOKING-ID` finds the trace by it
     booking = await final_or_pending(gw, who, booking, gw.outcome_wait)
+    if answer is not None:
+        answer.set_attribute("paspor.status", booking["status"])
+        answer.end()
     location = f"/v1/bookings/{booking['booking_id']}"
     headers = {"Location": location, "Link": f"<{location}/events>; rel=monitor"}
     if booking["status"] == "requested":

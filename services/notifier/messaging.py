@@ -26,6 +26,7 @@ from shared.events import (
     subject_for,
     utcnow,
 )
+from shared.runtime import hops
 from shared.runtime.consumer import ConsumerSpec
 from shared.runtime.replies import serve
 
@@ -50,7 +51,7 @@ Clock = Callable[[], Any]
 
 def batch_handler(app: NotifierApplication, writer: Executor, on_saved: Callable[[], None]):
     async def handle(messages: list[Message]) -> None:
-        await asyncio.get_running_loop().run_in_executor(writer, app.apply_batch, messages, utcnow())
+        await hops.on_writer(writer, app.apply_batch, messages, utcnow())
         on_saved()
 
     return handle

@@ -34,6 +34,8 @@ from pydantic import ValidationError
 from shared.events import Message, SlotsDecided
 from shared.events.subjects import DEAD_LETTER_SUBJECT, VERBS
 
+from . import hops
+
 log = logging.getLogger(__name__)
 Handler = Callable[[list[Message]], Awaitable[None]]
 INFRASTRUCTURE = (OperationalError, InterfaceError, NatsError, OSError)
@@ -109,6 +111,17 @@ class BatchConsumer:
                 parsed.extend((msg, message) for message in parse(msg.subject, msg.data))
             except ValueError as error:
                 await self.dead_letter(msg, f"invalid message: {error}")
+        spans = self._spans(parsed) if hops.enabled() else None
+        token = hops.under(spans.contexts) if spans is not None else None  # what the handler saves keeps them
+        try:
+            await self._handle_parsed(msgs, parsed)
+        finally:
+            if token is not None:
+                hops.reset(token)
+            if spans is not None:
+                spans.end()
+
+    async def _handle_parsed(self, msgs: list[Msg], parsed: list[tuple[Msg, Message]]) -> None:
         if parsed and not await self._deliver([m for _, m in parsed], msgs):
             for msg, message in parsed:  # isolate what fails alone
                 if not await self._deliver([message], msgs):
@@ -117,6 +130,16 @@ class BatchConsumer:
             with contextlib.suppress(MsgAlreadyAckdError):  # acked before this batch was retried
                 await msg.ack()
         self.handled += len(parsed)
+
+    def _spans(self, parsed: list[tuple[Msg, Message]]) -> hops.Group | None:
+        """Per sampled message, its time in the stream (`queued`) and its handling (`fetch`); the batch's span links all."""
+        traced: list[tuple[str, str, int | None]] = []
+        for msg, message in parsed:
+            parent = hops.carried(msg.headers, message)
+            if parent is not None:
+                joined = int(msg.metadata.timestamp.timestamp() * 1e9)  # when JetStream stored it
+                traced.extend((b, parent, joined) for b in hops.bookings_of(message)[:1])
+        return hops.group(f"{self.spec.durable} fetch", traced, wait="fetch")
 
     async def _deliver(self, messages: list[Message], msgs: list[Msg]) -> bool:
         """True once the handler succeeded; False after `attempts` failures that are not infrastructure."""

@@ -35,10 +35,13 @@ from nats.js.errors import KeyNotFoundError
 
 from shared.events import Message
 
+from . import hops
 from .bus import open_bucket, patiently
 
 log = logging.getLogger(__name__)
 ToWire = Callable[[Any], Iterable[tuple[str, Message]]]
+# (notification id, subject, message, the stored event's trace contexts per booking or None)
+Record = tuple[int, str, Message, dict[str, str] | None]
 ACK_TIMEOUT = 15.0
 # The stored position only spares a restart some re-publishing (JetStream drops the duplicates), so
 # it is written at most this often while busy, and whenever the relay falls idle.
@@ -142,19 +145,32 @@ class Relay:
             self._gap = last_id is not None  # read on until the log has nothing more
         if last_id is None:
             return False
-        pending = [await self._publish(subject, message) for _, subject, message in records]
+        spans = self._spans(records)
+        contexts = spans.contexts if spans is not None else {}
+        pending = [await self._publish(subject, message, contexts) for _, subject, message, _ in records]
         try:  # every PubAck, or the error of the first that failed
             await asyncio.wait_for(asyncio.gather(*pending), timeout=self.ack_timeout)
+        except BaseException as error:
+            if spans is not None:
+                spans.end(error)
+            raise
         finally:
             for future in pending:
                 future.cancel()  # frees the client's pending slots of what will never be acked
+        if spans is not None:
+            spans.end()
         self.position = last_id
         self.published += len(records)
         if time.monotonic() - self._saved_at >= POSITION_EVERY:
             await self._save_positions()
         return True
 
-    def _from_handed(self) -> tuple[int | None, list[tuple[int, str, Message]]]:
+    def _spans(self, records: list[Record]) -> hops.Group | None:
+        """Per traced booking a `<service> relay publish` span, child of the hop that stored it; the batch's linked."""
+        traced = [(b, tp, None) for *_, trace in records if trace for b, tp in trace.items()]
+        return hops.group(f"{self.name} relay publish", list(dict.fromkeys(traced)), wait="publish")
+
+    def _from_handed(self) -> tuple[int | None, list[Record]]:
         """The events handed over that follow on from the position, or (None, []) when the log must be read."""
         handed = [self._handed.popleft() for _ in range(min(len(self._handed), self.batch))]
         handed = [(nid, event) for nid, event in handed if nid > self.position]
@@ -164,10 +180,11 @@ class Relay:
             self._handed.clear()  # a gap (another writer, a restart): the log has all of these too
             self._gap = True
             return None, []
-        records: list[tuple[int, str, Message]] = []
+        records: list[Record] = []
         for nid, event in handed:
             if self._owns(nid, event):
-                records.extend((nid, s, m) for s, m in self.to_wire(event))
+                trace = hops.STORED.take(event)
+                records.extend((nid, s, m, trace) for s, m in self.to_wire(event))
         return handed[-1][0], records
 
     def _owns(self, notification_id: int, event: Any) -> bool:
@@ -176,15 +193,16 @@ class Relay:
         partition = self._partitions.setdefault(event.originator_id, self.scope.partition_of(event))
         return partition in self.scope.owned and notification_id > self.positions[partition]
 
-    def _read(self, position: int) -> tuple[int | None, list[tuple[int, str, Message]]]:
+    def _read(self, position: int) -> tuple[int | None, list[Record]]:
         notifications = self.app.recorder.select_notifications(
             start=position, limit=self.batch, inclusive_of_start=False
         )
-        records: list[tuple[int, str, Message]] = []
+        records: list[Record] = []
         for notification in notifications:
             event = self._owned_event(notification)
             if event is not None:
-                records.extend((notification.id, s, m) for s, m in self.to_wire(event))
+                trace = hops.STORED.take(event)
+                records.extend((notification.id, s, m, trace) for s, m in self.to_wire(event))
         return (notifications[-1].id if notifications else None), records
 
     def _owned_event(self, notification: Any) -> Any:
@@ -221,12 +239,13 @@ class Relay:
             *(self._kv.put(self.scope.key(self.name, p), str(self.positions[p]).encode()) for p in self.scope.owned)
         )
 
-    async def _publish(self, subject: str, message: Message) -> asyncio.Future:
+    async def _publish(self, subject: str, message: Message, contexts: dict[str, str]) -> asyncio.Future:
         """Send without waiting for the ack (pipelined); the returned future is the PubAck."""
+        headers = {"Nats-Msg-Id": str(message.message_id)}
         return await self.js.publish_async(
             subject,
             message.model_dump_json().encode(),
-            headers={"Nats-Msg-Id": str(message.message_id)},
+            headers=hops.outgoing(message, contexts, headers) if contexts else headers,
         )
 
     async def _load(self, key: str) -> int | None:

@@ -54,6 +54,24 @@ class CommonSettings(BaseSettings):
         "from there: rehearsals and tests of a whole system on a pinned day. Unset: the real time.",
     )
 
+    trace_exporter: Literal["file", "otlp", "none"] = Field(
+        default="file",
+        description="Where spans go: file (JSON lines per process in <data folder>/traces, read by `paspor trace`), "
+        "otlp (OTEL_EXPORTER_OTLP_ENDPOINT: Jaeger, Tempo, a Collector) or none.",
+    )
+    trace_sample: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Share of bookings traced, decided once at the gateway and carried to every hop (0: none).",
+    )
+    trace_file_mb: int = Field(
+        default=200, ge=1, le=100_000, description="Largest trace file a process writes (MB); later spans are dropped."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text or as JSON objects; both carry the trace id."
+    )
+
     clock_started: float | None = Field(
         default=None,
         description="When (Unix seconds) the clock read PASPOR_CLOCK_START, so that processes started later "
