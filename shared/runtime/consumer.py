@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -55,6 +56,9 @@ class ConsumerSpec:
     # How long a fetch may wait to fill its batch: a short wait keeps latency low when traffic is
     # light; under a rush batches fill at once anyway.
     linger: float = 0.02
+    # Most messages handed to the handler at once (one save): a batch of SlotsDecided can carry
+    # thousands of decisions after a backlog, and one save of them all would hold the writer.
+    max_items: int = 2000
 
 
 async def _give_back(msgs: list[Msg]) -> None:
@@ -72,6 +76,7 @@ class BatchConsumer:
         self.handled = 0
         self.dead_lettered = 0
         self.last_error: Exception | None = None
+        self.retry_delays: deque[float] = deque(maxlen=64)  # what the last retries waited (tests, metrics)
 
     async def run(self) -> None:
         """Consume until cancelled."""
@@ -122,10 +127,12 @@ class BatchConsumer:
                 spans.end()
 
     async def _handle_parsed(self, msgs: list[Msg], parsed: list[tuple[Msg, Message]]) -> None:
-        if parsed and not await self._deliver([m for _, m in parsed], msgs):
-            for msg, message in parsed:  # isolate what fails alone
-                if not await self._deliver([message], msgs):
-                    await self.dead_letter(msg, f"failed {self.spec.attempts} times: {self.last_error!r}")
+        step = self.spec.max_items
+        for chunk in (parsed[i : i + step] for i in range(0, len(parsed), step)):  # bounded work per save
+            if not await self._deliver([m for _, m in chunk], msgs):
+                for msg, message in chunk:  # isolate what fails alone
+                    if not await self._deliver([message], msgs):
+                        await self.dead_letter(msg, f"failed {self.spec.attempts} times: {self.last_error!r}")
         for msg in msgs:  # one after the other: each only queues a line on the connection
             with contextlib.suppress(MsgAlreadyAckdError):  # acked before this batch was retried
                 await msg.ack()
@@ -143,28 +150,44 @@ class BatchConsumer:
 
     async def _deliver(self, messages: list[Message], msgs: list[Msg]) -> bool:
         """True once the handler succeeded; False after `attempts` failures that are not infrastructure."""
-        attempt = 0
+        failures = waits = 0
         while True:
             try:
                 await self.handler(messages)
                 return True
-            except INFRASTRUCTURE as error:
+            except INFRASTRUCTURE as error:  # retried for as long as it takes, waiting longer each time
                 log.warning("%s: store or NATS unavailable (%r); retrying the batch", self.spec.durable, error)
             except Exception as error:  # retried, then dead-lettered: never lost, never hidden
                 log.exception("%s: handling %d message(s) failed", self.spec.durable, len(messages))
                 self.last_error = error
-                attempt += 1
-                if attempt >= self.spec.attempts:
+                failures += 1
+                if failures >= self.spec.attempts:
                     return False
-            await self._wait(attempt, msgs)
+            await self._wait(waits, msgs)
+            waits += 1
 
-    async def _wait(self, attempt: int, msgs: list[Msg]) -> None:
+    async def _wait(self, waits: int, msgs: list[Msg]) -> None:
+        """Sleep the `waits`-th delay of the backoff, keeping every message of the batch ours meanwhile."""
         delays = self.spec.backoff
-        await asyncio.sleep(delays[min(attempt, len(delays) - 1)])
-        try:
-            await msgs[-1].in_progress()  # keep the batch ours while we retry
-        except (NatsError, OSError):
-            pass  # NATS is down: the ack wait may expire and the batch come again, in order
+        delay = delays[min(waits, len(delays) - 1)]
+        self.retry_delays.append(delay)
+        slice_ = self.spec.ack_wait / 3  # renewed well before any message's ack wait runs out
+        while delay > 0:
+            await self._keep(msgs)
+            await asyncio.sleep(min(delay, slice_))
+            delay -= slice_
+        await self._keep(msgs)
+
+    @staticmethod
+    async def _keep(msgs: list[Msg]) -> None:
+        """Reset the ack wait of every message of the batch (each has its own, not just the last one's)."""
+        for msg in msgs:
+            try:
+                await msg.in_progress()
+            except MsgAlreadyAckdError:
+                continue
+            except (NatsError, OSError):
+                return  # NATS is down: the ack wait may expire and the batch come again, in order
 
     async def dead_letter(self, msg: Msg, reason: str) -> None:
         """Park a message with its reason on the service's dead-letter subject (once, by its sequence)."""
