@@ -28,6 +28,7 @@ from .booking import (
     UpdateProfile,
 )
 from .common import Applicant, PassportType, ServiceType, Session, Slot
+from .deadletters import DeadLetter
 from .envelope import Message, derived_id, utcnow
 from .quota import (
     Calendar,
@@ -56,6 +57,7 @@ from .tickets import CheckIn, CheckInReply, CheckInView, GetTicket, TicketIssued
 
 __all__ = [
     "AcceptTerms",
+    "DeadLetter",
     "GetProfile",
     "GetRegistrations",
     "GetTerms",

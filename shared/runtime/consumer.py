@@ -32,7 +32,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from pydantic import ValidationError
 
-from shared.events import Message, SlotsDecided
+from shared.events import DeadLetter, Message, SlotsDecided, derived_id
 from shared.events.subjects import DEAD_LETTER_SUBJECT, VERBS
 
 from . import hops
@@ -132,7 +132,8 @@ class BatchConsumer:
             if not await self._deliver([m for _, m in chunk], msgs):
                 for msg, message in chunk:  # isolate what fails alone
                     if not await self._deliver([message], msgs):
-                        await self.dead_letter(msg, f"failed {self.spec.attempts} times: {self.last_error!r}")
+                        reason = f"failed {self.spec.attempts} times: {self.last_error!r}"
+                        await self.dead_letter(msg, reason, self.spec.attempts)
         for msg in msgs:  # one after the other: each only queues a line on the connection
             with contextlib.suppress(MsgAlreadyAckdError):  # acked before this batch was retried
                 await msg.ack()
@@ -189,21 +190,26 @@ class BatchConsumer:
             except (NatsError, OSError):
                 return  # NATS is down: the ack wait may expire and the batch come again, in order
 
-    async def dead_letter(self, msg: Msg, reason: str) -> None:
+    async def dead_letter(self, msg: Msg, reason: str, attempts: int = 1) -> None:
         """Park a message with its reason on the service's dead-letter subject (once, by its sequence)."""
-        record = {
-            "service": self.service,
-            "consumer": self.spec.durable,
-            "subject": msg.subject,
-            "stream_sequence": msg.metadata.sequence.stream,
-            "reason": reason,
-            "data": msg.data.decode("utf-8", errors="replace"),
-        }
-        msg_id = f"{self.spec.durable}:{msg.metadata.sequence.stream}"
+        sequence = msg.metadata.sequence.stream
+        data = msg.data.decode("utf-8", errors="replace")
+        record = DeadLetter(
+            message_id=derived_id("deadletter", self.spec.durable, sequence),
+            service=self.service,
+            source=f"consumer:{self.spec.durable}",
+            subject=msg.subject,
+            reason=reason[:2000],
+            attempts=attempts,
+            headers=dict(msg.headers or {}),
+            data=data,
+            stream_sequence=sequence,
+            booking_ids=_booking_ids(data),
+        )
         await self.js.publish(
             DEAD_LETTER_SUBJECT.format(service=self.service),
-            json.dumps(record).encode(),
-            headers={"Nats-Msg-Id": msg_id},
+            record.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": str(record.message_id)},
         )
         self.dead_lettered += 1
         log.error("%s: dead-lettered a message from %s: %s", self.spec.durable, msg.subject, reason)
@@ -230,6 +236,18 @@ class BatchConsumer:
         )
         await self.js.add_consumer(self.spec.stream, config)
         return await self.js.pull_subscribe_bind(self.spec.durable, self.spec.stream)
+
+
+def _booking_ids(data: str) -> list[str]:
+    """The bookings a message names (its booking_id, or a SlotsDecided's), for the audit to match; [] if unreadable."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return []
+    if not isinstance(body, dict):
+        return []
+    ids = [body.get("booking_id")] + [d.get("booking_id") for d in body.get("decisions") or [] if isinstance(d, dict)]
+    return [str(i) for i in ids if isinstance(i, str)][:1000]
 
 
 BY_SUBJECT = {(context, verb): cls for cls, (context, verb) in VERBS.items()}

@@ -11,6 +11,11 @@ follows on from the relay's position (one writer per store: no gap), it is publi
 reading the log. The notification log is read only to fill a gap: after a crash or a restart, or
 where other processes write the same store.
 
+A stored event that cannot be published as it is (it does not decode, or its message is invalid
+or larger than NATS accepts and cannot be split) would stop the relay for good if retried: it
+goes to the service's dead-letter subject with its position instead, is counted, and the relay
+goes on. A batch of decisions larger than the payload limit is split into parts that fit.
+
 When several processes write one store, each owning some partitions (quota workers), each
 relay publishes only its own partitions' events and keeps one position per partition: the
 work is not done twice, and a partition that changes hands continues from where its last
@@ -33,7 +38,8 @@ from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 
-from shared.events import Message
+from shared.events import DeadLetter, Message, SlotsDecided, derived_id
+from shared.events.subjects import DEAD_LETTER_SUBJECT
 
 from . import hops
 from .bus import open_bucket, patiently
@@ -47,6 +53,7 @@ ACK_TIMEOUT = 15.0
 # it is written at most this often while busy, and whenever the relay falls idle.
 POSITION_EVERY = 0.25
 IDLE_WAIT = 1.0  # with nothing handed over or woken, look at the log this often (other writers' events)
+HEADROOM = 4096  # bytes of a message's payload limit left for its headers (message id, trace context)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,7 @@ class Relay:
         scope: Scope | None = None,
         idle_wait: float = IDLE_WAIT,
         ack_timeout: float = ACK_TIMEOUT,
+        max_payload: int | None = None,
     ) -> None:
         self.name, self.app, self.js, self.to_wire = name, app, js, to_wire
         self.executor, self.batch, self.scope = executor, batch, scope
@@ -86,6 +94,9 @@ class Relay:
         self._partitions: dict[UUID, int] = {}  # aggregate id -> partition, learned once per aggregate
         self.published = 0
         self.log_reads = 0  # reads of the notification log (to fill a gap), for tests and metrics
+        self.dead_lettered = 0  # stored events that could not be published as they are
+        self.split = 0  # messages sent in parts, being larger than NATS accepts
+        self.max_payload = max_payload  # None: the server's limit, read when the relay opens
         self._wake = asyncio.Event()
         self._kv: Any = None
         self._handed: deque[tuple[int, Any]] = deque()  # (notification id, event), appended by the writer
@@ -104,6 +115,8 @@ class Relay:
 
     async def open(self) -> None:
         """Find where publishing stopped (the positions live in a key-value bucket)."""
+        if self.max_payload is None:
+            self.max_payload = getattr(getattr(self.js, "_nc", None), "max_payload", None) or 1024 * 1024
         self._kv = await open_bucket(self.js, "paspor_relay")  # replicated as the streams are
         await patiently(self._load_positions)  # a cluster that is starting answers slowly
 
@@ -147,7 +160,11 @@ class Relay:
             return False
         spans = self._spans(records)
         contexts = spans.contexts if spans is not None else {}
-        pending = [await self._publish(subject, message, contexts) for _, subject, message, _ in records]
+        pending = [
+            await self._publish(subject, message, contexts)
+            for record in records
+            for subject, message in self._fit(record)
+        ]
         try:  # every PubAck, or the error of the first that failed
             await asyncio.wait_for(asyncio.gather(*pending), timeout=self.ack_timeout)
         except BaseException as error:
@@ -182,10 +199,54 @@ class Relay:
             return None, []
         records: list[Record] = []
         for nid, event in handed:
-            if self._owns(nid, event):
-                trace = hops.STORED.take(event)
-                records.extend((nid, s, m, trace) for s, m in self.to_wire(event))
+            try:
+                if not self._owns(nid, event):
+                    continue
+            except Exception as error:  # noqa: BLE001 - no partition: it can never be published
+                records.append(self._dead(nid, event, None, error))
+                continue
+            records.extend(self._wire(nid, event))
         return handed[-1][0], records
+
+    def _wire(self, nid: int, event: Any) -> list[Record]:
+        """The stored event's messages, or its dead letter when it cannot be turned into messages."""
+        trace = hops.STORED.take(event)
+        try:
+            return [(nid, s, m, trace) for s, m in self.to_wire(event)]
+        except Exception as error:  # noqa: BLE001 - deterministic: retrying would stop the relay for good
+            return [self._dead(nid, event, None, error)]
+
+    def _dead(self, nid: int, event: Any, notification: Any, error: BaseException | str) -> Record:
+        """A stored event that cannot be published, as a dead letter naming its position and why."""
+        source = event if event is not None else notification
+        topic = getattr(notification, "topic", None) or (type(event).__qualname__ if event is not None else None)
+        letter = DeadLetter(
+            message_id=derived_id("deadletter", "relay", self.name, nid),
+            service=self.name,
+            source=f"relay:{self.name}",
+            subject="",
+            reason=(error if isinstance(error, str) else f"{type(error).__name__}: {error}")[:2000],
+            position=nid,
+            topic=topic,
+            aggregate_id=str(getattr(source, "originator_id", "")) or None,
+        )
+        log.error("relay %s: stored event %d cannot be published, dead-lettered: %s", self.name, nid, letter.reason)
+        self.dead_lettered += 1
+        return nid, DEAD_LETTER_SUBJECT.format(service=self.name), letter, None
+
+    def _fit(self, record: Record) -> list[tuple[str, Message]]:
+        """A record's message as it can be sent: whole, in parts below the payload limit, or as a dead letter."""
+        nid, subject, message, _ = record
+        limit = (self.max_payload or 1024 * 1024) - HEADROOM
+        if len(message.model_dump_json()) <= limit:
+            return [(subject, message)]
+        if isinstance(message, SlotsDecided):
+            parts = message.split(limit)
+            if all(len(part.model_dump_json()) <= limit for part in parts):
+                self.split += 1
+                return [(subject, part) for part in parts]
+        _, dead_subject, letter, _ = self._dead(nid, None, None, f"message for {subject} larger than {limit} bytes")
+        return [(dead_subject, letter.model_copy(update={"subject": subject, "data": ""}))]
 
     def _owns(self, notification_id: int, event: Any) -> bool:
         if self.scope is None:
@@ -199,10 +260,13 @@ class Relay:
         )
         records: list[Record] = []
         for notification in notifications:
-            event = self._owned_event(notification)
+            try:
+                event = self._owned_event(notification)
+            except Exception as error:  # noqa: BLE001 - it does not decode: it never will
+                records.append(self._dead(notification.id, None, notification, error))
+                continue
             if event is not None:
-                trace = hops.STORED.take(event)
-                records.extend((notification.id, s, m, trace) for s, m in self.to_wire(event))
+                records.extend(self._wire(notification.id, event))
         return (notifications[-1].id if notifications else None), records
 
     def _owned_event(self, notification: Any) -> Any:
