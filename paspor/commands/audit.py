@@ -78,7 +78,7 @@ def audit(
 ) -> None:
     """Replay the quota, booking and notifier event stores from the first event; exit 1 if any invariant is broken."""
     from paspor.audit import Scope, run_audit
-    from paspor.audit.report import as_csv, as_json, print_report
+    from paspor.audit.report import as_csv, as_json, print_report, save_summary
     from services.booking.main import BookingSettings
 
     overrides: dict[str, Any] = {
@@ -96,6 +96,8 @@ def audit(
 
             progress.console.print("replaying the JetStream streams…")
             cross_check_streams(settings, result, nats_url_of(nats_url, settings.data_dir), scope.as_of, scope.grace)
+    if not (office or start or end or as_of):  # a whole-system audit: the operators' console shows its verdict
+        save_summary(result, settings.data_dir, jetstream)
     if output_format is Format.terminal:
         print_report(result, console, limit)
     else:

@@ -6,9 +6,11 @@ from starlette.exceptions import HTTPException
 
 from . import (
     routes_account,
+    routes_audit,
     routes_booking_events,
     routes_bookings,
     routes_calendar,
+    routes_checkins,
     routes_info,
     routes_offices,
     routes_operators,
@@ -34,6 +36,8 @@ ROUTERS = (
     routes_tickets,
     routes_account,
     routes_operators,
+    routes_audit,
+    routes_checkins,
     routes_info,
 )
 

@@ -75,6 +75,7 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         limits,
         partitions=settings.partitions,
         sse_seconds=settings.gateway_sse_seconds,
+        data_dir=settings.data_dir,
     )
     providers, rules = sign_in_providers(settings.gateway_issuers), frontend_rules(settings)
     proxies = TrustedProxies(settings.gateway_trusted_proxies)

@@ -66,6 +66,11 @@ async def final_or_pending(gw: Gateway, who: Identity, booking: dict, wait: floa
 async def create_booking(
     body: BookingBody, gw: GatewayDep, who: Who, device_id: DeviceId, idempotency_key: IdempotencyKey
 ) -> JSONResponse:
+    with gw.metrics.bookings_in_flight.track_inprogress():  # the queue depth the operators' console shows
+        return await book(gw, who, device_id, idempotency_key, body)
+
+
+async def book(gw: Gateway, who: Identity, device_id: str, idempotency_key: str, body: BookingBody) -> JSONResponse:
     refuse_at_once(gw, who, idempotency_key, body)
     command = RequestBooking(
         caller=caller(who, device_id),

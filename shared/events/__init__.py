@@ -53,7 +53,17 @@ from .subjects import (
     partition_subject,
     subject_for,
 )
-from .tickets import CheckIn, CheckInReply, CheckInView, GetTicket, TicketIssued, TicketView
+from .tickets import (
+    CheckIn,
+    CheckInReply,
+    CheckInView,
+    DayTicket,
+    GetOfficeDay,
+    GetTicket,
+    OfficeDay,
+    TicketIssued,
+    TicketView,
+)
 
 __all__ = [
     "AcceptTerms",
@@ -117,4 +127,7 @@ __all__ = [
     "CheckIn",
     "CheckInReply",
     "CheckInView",
+    "DayTicket",
+    "GetOfficeDay",
+    "OfficeDay",
 ]

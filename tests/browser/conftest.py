@@ -135,3 +135,35 @@ def shoot(screenshots: Path) -> Callable[..., Path]:
         return path
 
     return take
+
+
+# --- Staff pages: a Chromium whose camera is a video file -------------------------------------------------
+
+
+@pytest.fixture
+def camera_browser(browser) -> Iterator[Callable[[Path], object]]:
+    """camera_browser(video) -> another Chromium whose camera shows `video` (.y4m or .mjpeg), permission granted.
+
+    Chromium's fake capture device reads the file once, at launch, so each video needs its own browser; it comes
+    from the session's Playwright (a second sync Playwright cannot start in the same thread).
+    """
+    launched = []
+
+    def launch(video: Path):
+        chromium = browser.browser_type.launch(  # type: ignore[attr-defined]
+            executable_path=chromium_executable(),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-dev-shm-usage",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}",
+            ],
+        )
+        launched.append(chromium)
+        return chromium
+
+    yield launch
+    for chromium in launched:
+        chromium.close()
