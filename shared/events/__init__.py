@@ -1,6 +1,12 @@
 """The wire contract: every message that crosses a service boundary, and where it travels."""
 
-from .availability import AVAILABILITY_BUCKET, SessionRemaining, availability_key
+from .availability import (
+    AVAILABILITY_BUCKET,
+    IDEMPOTENCY_BUCKET,
+    IDEMPOTENCY_TTL_SECONDS,
+    SessionRemaining,
+    availability_key,
+)
 from .booking import (
     AcceptTerms,
     BookingCancelled,
@@ -66,6 +72,8 @@ from .tickets import (
 )
 
 __all__ = [
+    "IDEMPOTENCY_BUCKET",
+    "IDEMPOTENCY_TTL_SECONDS",
     "AcceptTerms",
     "DeadLetter",
     "GetProfile",
