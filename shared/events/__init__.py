@@ -42,6 +42,7 @@ from .quota import (
     CloseSessions,
     Decision,
     GetCalendar,
+    RebuildAvailability,
     RejectionReason,
     SessionAvailability,
     SlotRejected,
@@ -72,6 +73,7 @@ from .tickets import (
 )
 
 __all__ = [
+    "RebuildAvailability",
     "IDEMPOTENCY_BUCKET",
     "IDEMPOTENCY_TTL_SECONDS",
     "AcceptTerms",
