@@ -77,11 +77,23 @@ class BatchConsumer:
         self.dead_lettered = 0
         self.last_error: Exception | None = None
         self.retry_delays: deque[float] = deque(maxlen=64)  # what the last retries waited (tests, metrics)
+        self.stopping = False  # asked to stop: no fetch after the current batch
+        self.stopped = asyncio.Event()  # run() returned
+
+    def stop(self) -> None:
+        """Finish the batch in hand and fetch no more (a stop that cancels a fetch strands what it brought)."""
+        self.stopping = True
 
     async def run(self) -> None:
-        """Consume until cancelled."""
+        """Consume until stopped (or cancelled)."""
+        try:
+            await self._consume()
+        finally:
+            self.stopped.set()
+
+    async def _consume(self) -> None:
         sub = await self._subscribe_when_possible()
-        while True:
+        while not self.stopping:
             try:
                 msgs = await sub.fetch(self.spec.batch, timeout=self.spec.linger)
             except (TimeoutError, NatsTimeout):

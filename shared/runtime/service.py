@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import logging
@@ -24,6 +25,7 @@ from .relay import Relay, Scope, ToWire
 from .settings import CommonSettings
 
 log = logging.getLogger(__name__)
+CONSUMER_GRACE = 3.0  # seconds consumers have to finish their batch at stop before they are cancelled
 
 
 class Runtime:
@@ -47,6 +49,7 @@ class Runtime:
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
         self.tasks: list[asyncio.Task[Any]] = []
+        self.consumers: list[BatchConsumer] = []  # asked to stop before their tasks are cancelled
         self.on_stop: list[Callable[[], Awaitable[None] | None]] = []
         self._stopping = asyncio.Event()
         self.failed = False
@@ -79,7 +82,9 @@ class Runtime:
         if self.js is None:
             raise RuntimeError("start the runtime before building its consumers")
         timed = dataclasses.replace(spec, linger=self.settings.consumer_linger, backoff=self.settings.backoff)
-        return BatchConsumer(self.js, timed, handler, self.name)
+        consumer = BatchConsumer(self.js, timed, handler, self.name)
+        self.consumers.append(consumer)
+        return consumer
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         """Run a background task; its failure stops the service loudly."""
@@ -113,7 +118,16 @@ class Runtime:
         self._stopping.set()
 
     async def stop(self) -> None:
-        """Stop tasks, the broker and the connection; close the stores."""
+        """Stop tasks, the broker and the connection; close the stores.
+
+        Consumers are asked first and given a moment to finish their batch: a fetch cancelled while the
+        server is delivering would leave its messages unacknowledged until their ack wait (30 s) runs
+        out, and a restarted service would wait that long for them.
+        """
+        for consumer in self.consumers:
+            consumer.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(c.stopped.wait() for c in self.consumers)), CONSUMER_GRACE)
         await cancel_all(self.tasks)
         # NATS may already be gone (it is stopped last, but may have died): never hang here.
         await bounded(self.broker.stop(), "stopping the broker")
