@@ -18,6 +18,7 @@ from nats.js.errors import NotFoundError
 
 from shared import clock
 from shared.runtime.bus import connect
+from shared.runtime.natsauth import NatsLogin, login_from
 from shared.runtime.settings import CommonSettings
 
 from .findings import AuditResult, Evidence
@@ -67,9 +68,9 @@ def expected_messages(settings: CommonSettings, as_of: dt.datetime | None) -> Ex
     return expected
 
 
-async def published_messages(nats_url: str) -> dict[str, tuple[str, int, str]]:
+async def published_messages(nats_url: str, login: NatsLogin | None = None) -> dict[str, tuple[str, int, str]]:
     """Every message id in the three event streams: (stream, sequence, subject)."""
-    nc = await connect([u.strip() for u in nats_url.split(",")], "paspor-audit")
+    nc = await connect([u.strip() for u in nats_url.split(",")], "paspor-audit", login)
     found: dict[str, tuple[str, int, str]] = {}
     try:
         js = nc.jetstream()
@@ -109,7 +110,7 @@ def cross_check_streams(
 ) -> None:
     """Add `unpublished_event` and `published_not_stored` findings (and pending publishes) to `result`."""
     expected = expected_messages(settings, as_of)
-    published = asyncio.run(published_messages(nats_url))
+    published = asyncio.run(published_messages(nats_url, login_from(settings, "auditor", settings.data_dir)))
     horizon = (as_of or max((_stored_at(p) for p, _ in expected.values()), default=clock.now())) - grace
     result.scope["jetstream"] = {"url": nats_url, "messages_read": len(published), "messages_expected": len(expected)}
     for message_id, (proof, message) in expected.items():

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.events import ChangeCapacity, CloseSessions, Commands
+from shared.runtime.natsauth import NatsLogin, login_from
+from shared.runtime.settings import CommonSettings
 
 from ..embedded import running_addresses
 
@@ -44,7 +46,7 @@ def set_capacity(
     command = _build(
         ChangeCapacity, office=office, date=date.date(), session=session, capacity=capacity, operator=operator
     )
-    _send(Commands.CHANGE_CAPACITY, command, _nats(nats_url, data_dir))
+    _send(Commands.CHANGE_CAPACITY, command, _nats(nats_url, data_dir), _login(data_dir))
 
 
 @app.command()
@@ -59,7 +61,7 @@ def close(
 ) -> None:
     """Close a date's session(s), e.g. for an unplanned closure; booked applicants are told."""
     command = _build(CloseSessions, office=office, date=date.date(), session=session, reason=reason, operator=operator)
-    _send(Commands.CLOSE_SESSIONS, command, _nats(nats_url, data_dir))
+    _send(Commands.CLOSE_SESSIONS, command, _nats(nats_url, data_dir), _login(data_dir))
 
 
 def _build(model: type[OfficeCommand], **fields: Any) -> OfficeCommand:
@@ -79,8 +81,18 @@ def _nats(nats_url: str | None, data_dir: Path) -> str:
     return url
 
 
-def _send(template: str, command: ChangeCapacity | CloseSessions, url: str) -> None:
-    reply = asyncio.run(_request(Commands.for_office(template, command.office), command, url))
+def _login(data_dir: Path) -> NatsLogin:
+    """The operator's NATS key: PASPOR_NATS_NKEY_FILE (or _SEED), else the one `paspor up` made in the data folder."""
+    try:
+        settings = CommonSettings()
+    except ValidationError as error:
+        console.print(f"[red]error:[/red] {error.errors()[0]['msg']}")
+        raise typer.Exit(2) from None
+    return login_from(settings, "operator", data_dir)
+
+
+def _send(template: str, command: ChangeCapacity | CloseSessions, url: str, login: NatsLogin) -> None:
+    reply = asyncio.run(_request(Commands.for_office(template, command.office), command, url, login))
     if "problem" in reply:
         console.print(f"[red]refused ({reply['problem']['code']}):[/red] {reply['problem']['message_en']}")
         raise typer.Exit(1)
@@ -97,9 +109,9 @@ def _send(template: str, command: ChangeCapacity | CloseSessions, url: str) -> N
     console.print(table)
 
 
-async def _request(subject: str, command: ChangeCapacity | CloseSessions, url: str) -> dict:
+async def _request(subject: str, command: ChangeCapacity | CloseSessions, url: str, login: NatsLogin) -> dict:
     try:
-        nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=1)
+        nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=1, **login.connect_options())
     except (OSError, nats.errors.Error) as error:
         console.print(f"[red]error:[/red] cannot reach NATS at {url}: {error}")
         raise typer.Exit(2) from None

@@ -2,6 +2,7 @@
 
 from .availability import AVAILABILITY_BUCKET, SessionRemaining, availability_key
 from .booking import (
+    STAFF_ROLES,
     AcceptTerms,
     BookingCancelled,
     BookingCheckedIn,
@@ -89,6 +90,7 @@ __all__ = [
     "Caller",
     "Commands",
     "GetBooking",
+    "STAFF_ROLES",
     "GetCalendar",
     "GetTicket",
     "HistoryEntry",

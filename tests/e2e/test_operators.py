@@ -10,7 +10,8 @@ from support import bookable_day, booking_body, refusal_reason, sign_in
 
 
 def paspor(system, *args: str) -> subprocess.CompletedProcess[str]:  # noqa: ANN001
-    command = [sys.executable, "-m", "paspor", *args, "--nats-url", system.nats.url, "--operator", "ops@kanim"]
+    # --data-dir: the operator's NATS key is the one `paspor up` made there
+    command = [sys.executable, "-m", "paspor", *args, "--data-dir", str(system.data_dir), "--operator", "ops@kanim"]
     return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
