@@ -160,8 +160,8 @@ def grants(partitions: int) -> dict[str, Grant]:
     }
 
 
-def _list(subjects: Iterable[str]) -> str:
-    return "[" + ", ".join(f'"{s}"' for s in subjects) + "]"
+def _list(subjects: Iterable[str], indent: str = "        ") -> str:
+    return "[\n" + "".join(f'{indent}"{s}"\n' for s in subjects) + indent[:-2] + "]"
 
 
 def authorization(keys: Mapping[str, str], partitions: int) -> str:
