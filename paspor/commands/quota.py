@@ -26,7 +26,9 @@ app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
 console = Console()
 OfficeCommand = TypeVar("OfficeCommand", ChangeCapacity, CloseSessions)
 
-DataDir = Annotated[Path, typer.Option(help="Data folder of a running `paspor up` (to find its NATS).")]
+DataDir = Annotated[
+    Path, typer.Option(help="Data folder of a running `paspor up` (to find its NATS and the operator's NATS key).")
+]
 NatsUrl = Annotated[str | None, typer.Option(help="NATS URL (default: PASPOR_NATS_URL, else the data folder's).")]
 Session = Annotated[str | None, typer.Option(help="pagi or siang (default: both).")]
 Operator = Annotated[str, typer.Option(help="Who does it, for the audit trail.")]
@@ -110,15 +112,24 @@ def _send(template: str, command: ChangeCapacity | CloseSessions, url: str, logi
 
 
 async def _request(subject: str, command: ChangeCapacity | CloseSessions, url: str, login: NatsLogin) -> dict:
+    refusals: list[Exception] = []
+
+    async def refused(error: Exception) -> None:  # NATS says so when this key may not send the command
+        refusals.append(error)
+
     try:
-        nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=1, **login.connect_options())
+        nc = await nats.connect(
+            url, connect_timeout=3, max_reconnect_attempts=1, error_cb=refused, **login.connect_options()
+        )
     except (OSError, nats.errors.Error) as error:
-        console.print(f"[red]error:[/red] cannot reach NATS at {url}: {error}")
+        why = refusals[0] if refusals else error  # e.g. an unknown key: "Authorization Violation"
+        console.print(f"[red]error:[/red] cannot reach NATS at {url} as {login.nats_user or 'nobody'}: {why}")
         raise typer.Exit(2) from None
     try:
         response = await nc.request(subject, command.model_dump_json().encode(), timeout=10)
     except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
-        console.print(f"[red]error:[/red] no quota worker answers for office {command.office} ({subject})")
+        why = f"NATS refused it: {refusals[0]}" if refusals else f"no quota worker answers for office {command.office}"
+        console.print(f"[red]error:[/red] {why} ({subject})")
         raise typer.Exit(1) from None
     finally:
         await nc.close()
