@@ -19,6 +19,7 @@ from nats.js.errors import NotFoundError
 from shared import clock
 from shared.runtime.bus import connect
 from shared.runtime.natsauth import NatsLogin, login_from
+from shared.runtime.permissions import AUDIT_CONSUMER
 from shared.runtime.settings import CommonSettings
 
 from .findings import AuditResult, Evidence
@@ -86,9 +87,13 @@ async def published_messages(nats_url: str, login: NatsLogin | None = None) -> d
 
 
 async def _read_stream(js: Any, stream: str, last: int) -> dict[str, tuple[str, int, str]]:
+    """Every message of a stream, through the audit's own consumer (the only one the auditor may read;
+    one left by an audit that crashed is deleted first: it would start where that one stopped)."""
     found: dict[str, tuple[str, int, str]] = {}
-    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, inactive_threshold=60.0)
-    subscription = await js.pull_subscribe("", stream=stream, config=config)
+    await _delete_audit_consumer(js, stream)
+    config = ConsumerConfig(name=AUDIT_CONSUMER, deliver_policy=DeliverPolicy.ALL, inactive_threshold=60.0)
+    await js.add_consumer(stream, config)
+    subscription = await js.pull_subscribe_bind(stream=stream, name=AUDIT_CONSUMER)
     seq = 0
     try:
         while seq < last:
@@ -98,7 +103,15 @@ async def _read_stream(js: Any, stream: str, last: int) -> dict[str, tuple[str, 
                 await msg.ack()
     finally:
         await subscription.unsubscribe()
+        await _delete_audit_consumer(js, stream)
     return found
+
+
+async def _delete_audit_consumer(js: Any, stream: str) -> None:
+    try:
+        await js.delete_consumer(stream, AUDIT_CONSUMER)
+    except NotFoundError:
+        pass
 
 
 def cross_check_streams(

@@ -122,8 +122,8 @@ async def _request(subject: str, command: ChangeCapacity | CloseSessions, url: s
             url, connect_timeout=3, max_reconnect_attempts=1, error_cb=refused, **login.connect_options()
         )
     except (OSError, nats.errors.Error) as error:
-        why = refusals[0] if refusals else error  # e.g. an unknown key: "Authorization Violation"
-        console.print(f"[red]error:[/red] cannot reach NATS at {url} as {login.nats_user or 'nobody'}: {why}")
+        cause = refusals[0] if refusals else error  # e.g. an unknown key: "Authorization Violation"
+        console.print(f"[red]error:[/red] cannot reach NATS at {url} as {login.nats_user or 'nobody'}: {cause}")
         raise typer.Exit(2) from None
     try:
         response = await nc.request(subject, command.model_dump_json().encode(), timeout=10)

@@ -35,6 +35,7 @@ OWNERS = {"booking": "booking", "quota": "quota", "ticket": "notifier"}
 # The fast path reserves places: only the booking service may ask quota to decide a request.
 ONLY_BOOKING_ASKS = (Commands.DECIDE_BOOKING,)
 OPERATOR_COMMANDS = (Commands.CHANGE_CAPACITY, Commands.CLOSE_SESSIONS)
+AUDIT_CONSUMER = "paspor-audit"  # the one consumer the auditor reads the event streams with
 
 
 @dataclass(frozen=True)
@@ -114,18 +115,16 @@ def watch_bucket(bucket: str) -> list[str]:
         f"{API}.CONSUMER.CREATE.{stream}",
         f"{API}.CONSUMER.CREATE.{stream}.>",
         f"{API}.CONSUMER.INFO.{stream}.>",
-        f"{API}.CONSUMER.DELETE.{stream}.>",
         f"$JS.FC.{stream}.>",
     ]
 
 
 def read_streams(names: Iterable[str]) -> list[str]:
-    """Read whole streams with ephemeral consumers (the audit)."""
+    """Read whole streams through the audit's own consumer (made, read and deleted by each audit)."""
     rules: list[str] = []
     for name in names:
-        prefix = f"{API}.CONSUMER"
-        rules += [f"{API}.STREAM.INFO.{name}", f"{prefix}.CREATE.{name}", f"{prefix}.CREATE.{name}.>"]
-        rules += [f"{prefix}.MSG.NEXT.{name}.>", f"{prefix}.DELETE.{name}.>", f"$JS.ACK.{name}.>"]
+        rules += [f"{API}.STREAM.INFO.{name}", f"{API}.CONSUMER.DELETE.{name}.{AUDIT_CONSUMER}"]
+        rules += consume(name, AUDIT_CONSUMER)
     return rules
 
 
@@ -142,11 +141,11 @@ def _backend(service: str, partitions: int, extra: list[str]) -> Grant:
 
 def grants(partitions: int) -> dict[str, Grant]:
     """Every user's grant, for a system of `partitions` office partitions."""
-    everyone_else = tuple(s for s in commands() if s not in map(any_partition, ONLY_BOOKING_ASKS))
+    gateway_sends = tuple(s for s in commands() if s not in map(any_partition, ONLY_BOOKING_ASKS))
     event_streams = [spec.name for spec in STREAMS if not spec.name.endswith("DEADLETTER")]
     return {
         "gateway": Grant(
-            (f"{API}.INFO", *everyone_else, *watch_bucket(AVAILABILITY_BUCKET)),
+            (f"{API}.INFO", *gateway_sends, *watch_bucket(AVAILABILITY_BUCKET)),
             ("paspor.booking.>", "paspor.ticket.>", f"{inbox('gateway')}.>"),  # outcomes, as they happen
         ),
         "booking": _backend("booking", partitions, list(map(any_partition, ONLY_BOOKING_ASKS))),

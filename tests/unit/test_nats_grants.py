@@ -77,7 +77,9 @@ def test_operators_change_quota_and_the_auditor_only_reads():
     assert may_publish("operator", Commands.CLOSE_SESSIONS.format(partition=7))
     assert not may_publish("operator", Commands.GET_BOOKING)
     assert not any(may_publish("auditor", partition_subject(c, 0, v)) for c, v in EVENTS)
-    assert may_publish("auditor", "$JS.API.CONSUMER.MSG.NEXT.PASPOR_BOOKING.abc123")
+    assert may_publish("auditor", "$JS.API.CONSUMER.MSG.NEXT.PASPOR_BOOKING.paspor-audit")
+    assert not may_publish("auditor", "$JS.API.CONSUMER.MSG.NEXT.PASPOR_BOOKING.notifier"), "a service's"
+    assert not may_publish("auditor", "$JS.ACK.PASPOR_BOOKING.notifier.1.2.3.4.5")
     assert not may_publish("auditor", "$JS.API.STREAM.PURGE.PASPOR_BOOKING")
 
 
