@@ -177,15 +177,31 @@ def command(
     postgres_url: Annotated[
         str, typer.Option(help="PostgreSQL server (a temporary database is made and dropped).")
     ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    tracing_overhead: Annotated[
+        bool,
+        typer.Option(
+            help="Instead: our gateway's bursts with tracing off and on (default sampling), side by side, "
+            "each on a fresh system, alternating for --rounds."
+        ),
+    ] = False,
+    rounds: Annotated[int, typer.Option(min=1, max=10, help="With --tracing-overhead: rounds of off and on.")] = 2,
 ) -> None:
     """Gateway requests/s: calendar, sold-out attempt (fast path vs pipeline), successful booking."""
     if event_store not in ("sqlite", "postgres"):
         raise typer.BadParameter("sqlite or postgres", param_hint="--event-store")
+    if tracing_overhead and event_store != "sqlite":
+        raise typer.BadParameter(
+            "--tracing-overhead starts fresh embedded systems: sqlite only", param_hint="--event-store"
+        )
     with contextlib.ExitStack() as stack:
         env = dict(UNLIMITED)
         if event_store == "postgres":
             url = stack.enter_context(temporary_database(postgres_url, "paspor_bench_gateway"))
             env |= {"PASPOR_EVENT_STORE": "postgres", "PASPOR_POSTGRES_URL": url}
+        if tracing_overhead:
+            from .gateway_tracing import compare
+
+            return compare(requests, bookings, concurrency, rounds, env, event_store)
         folder = Path(tempfile.mkdtemp(prefix="paspor-bench-gateway-"))
         stack.callback(shutil.rmtree, folder, ignore_errors=True)
         system = EmbeddedSystem(folder / "data", gateway_port=free_port(), env=env)

@@ -15,7 +15,7 @@ app = typer.Typer(help="Antrian Paspor: passport appointment booking.", no_args_
 
 
 def _add_command_groups() -> None:
-    """Every module in paspor/commands becomes `paspor <name>`."""
+    """Every module in paspor/commands becomes `paspor <name>`: a group (its `app`), or one command (its `command`)."""
     import importlib
     import pkgutil
 
@@ -23,7 +23,10 @@ def _add_command_groups() -> None:
 
     for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
-        app.add_typer(module.app, name=module_info.name.replace("_", "-"), help=module.HELP)
+        if hasattr(module, "command"):
+            app.command(name=module_info.name.replace("_", "-"), help=module.HELP)(module.command)
+        else:
+            app.add_typer(module.app, name=module_info.name.replace("_", "-"), help=module.HELP)
 
 
 console = Console()

@@ -64,6 +64,9 @@ def stop_services(services: list[tuple[str, subprocess.Popen[bytes]]], grace: fl
             process.wait()
 
 
+LOCK_FILE = ".paspor-up.lock"  # held by `paspor up` (and by commands that must not run beside it)
+
+
 class DataDirInUse(RuntimeError):
     """Another `paspor up` runs on this data folder."""
 
@@ -176,7 +179,7 @@ class EmbeddedSystem:
         self._unlock()
 
     def _lock(self) -> None:
-        self._lock_file = open(self.data_dir / ".paspor-up.lock", "w")  # noqa: SIM115 - held while running
+        self._lock_file = open(self.data_dir / LOCK_FILE, "w")  # noqa: SIM115 - held while running
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -30,6 +30,8 @@ def pinned_day() -> dt.date:
 
 TODAY = pinned_day()
 NOW = dt.datetime.combine(TODAY, dt.time(9, 0), JAKARTA).astimezone(dt.UTC)  # 09:00 in Jakarta, every zone's TODAY
+# Booking stores shared by a test session's PostgreSQL database need one identity key, as replicas do.
+IDENTITY_KEY = "dGhlIHRlc3RzJyBzaGFyZWQgaWRlbnRpdHkga2V5ISE="
 
 
 def nik(

@@ -23,6 +23,8 @@ IGNORED = frozenset(
         "NikClaim.Opened",
         "NikClaim.Claimed",
         "NikClaim.Freed",
+        "IdentityKeyInUse.Recorded",
+        "IdentityKeyInUse.Rotated",
     }
 )
 

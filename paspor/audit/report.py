@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 from rich.console import Console, Group
 from rich.table import Table
+
+from shared.audit_summary import AuditSummary, save_latest
+from shared.clock import now
 
 from .findings import INVARIANTS, AuditResult
 
@@ -29,6 +33,21 @@ def as_csv(result: AuditResult) -> str:
                 [finding.code, finding.subject, finding.detail, *(where.get(c, "") for c in CSV_COLUMNS[3:])]
             )
     return out.getvalue()
+
+
+def save_summary(result: AuditResult, data_dir: Path, jetstream: bool) -> Path:
+    """Save the verdict as the data folder's latest audit (the gateway shows it in the operators' console)."""
+    summary = AuditSummary(
+        ran_at=now(),
+        verdict="ok" if result.ok else "broken",
+        events_read=result.events_read,
+        findings=len(result.findings),
+        broken=dict(result.broken()),
+        skipped_stores=sorted(result.skipped_stores),
+        seconds=round(result.seconds, 3),
+        jetstream=jetstream,
+    )
+    return save_latest(summary, data_dir)
 
 
 def print_report(result: AuditResult, console: Console, limit: int = 50) -> None:

@@ -23,7 +23,7 @@ from paspor.natsserver import free_port
 from shared.events import DEFAULT_PARTITIONS
 from shared.runtime.natsauth import KEYS_FOLDER, KeyFolder, NatsLogin
 from shared.runtime.permissions import SERVICES
-from shared.runtime.store import data_key
+from shared.runtime.store import IDENTITY_KEY_FILE, data_key
 
 from . import compose
 from .issuer import LocalIssuer
@@ -70,6 +70,7 @@ class LocalCluster:
         """What compose would take from the operator's environment."""
         return {
             "PASPOR_CIPHER_KEY": data_key(self.data_dir, "store-cipher.key"),
+            "PASPOR_IDENTITY_KEY": data_key(self.data_dir, IDENTITY_KEY_FILE),
             "PASPOR_GATEWAY_ISSUERS": self.issuer.trusted_issuers(),
         } | {seed_variable(service): self.keys.seed(service) for service in SERVICES}
 

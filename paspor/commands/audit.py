@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from paspor.commands import nats_url_of
+
 HELP = "Auditors: replay the event logs and prove nothing was overbooked, lost or bent."
 app = typer.Typer(help=HELP, add_completion=False)
 
@@ -76,7 +78,7 @@ def audit(
 ) -> None:
     """Replay the quota, booking and notifier event stores from the first event; exit 1 if any invariant is broken."""
     from paspor.audit import Scope, run_audit
-    from paspor.audit.report import as_csv, as_json, print_report
+    from paspor.audit.report import as_csv, as_json, print_report, save_summary
     from services.booking.main import BookingSettings
 
     overrides: dict[str, Any] = {
@@ -93,7 +95,9 @@ def audit(
             from paspor.audit.jetstream import cross_check_streams
 
             progress.console.print("replaying the JetStream streams…")
-            cross_check_streams(settings, result, _nats(nats_url, settings.data_dir), scope.as_of, scope.grace)
+            cross_check_streams(settings, result, nats_url_of(nats_url, settings.data_dir), scope.as_of, scope.grace)
+    if not (office or start or end or as_of):  # a whole-system audit: the operators' console shows its verdict
+        save_summary(result, settings.data_dir, jetstream)
     if output_format is Format.terminal:
         print_report(result, console, limit)
     else:
@@ -132,14 +136,3 @@ class _progress:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.progress.__exit__(kind, error, trace)
-
-
-def _nats(nats_url: str | None, data_dir: Path) -> str:
-    import os
-
-    from paspor.embedded import running_addresses
-
-    url = nats_url or os.environ.get("PASPOR_NATS_URL") or running_addresses(data_dir).get("nats_url")
-    if not url:
-        raise typer.BadParameter(f"no NATS URL: give --nats-url, or run `paspor up --data-dir {data_dir}`")
-    return url

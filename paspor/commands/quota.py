@@ -19,7 +19,7 @@ from shared.events import ChangeCapacity, CloseSessions, Commands
 from shared.runtime.natsauth import NatsLogin, login_from
 from shared.runtime.settings import CommonSettings
 
-from ..embedded import running_addresses
+from . import nats_url_of
 
 HELP = "Operators: change a session's capacity or close a day (on a running system)."
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
@@ -48,7 +48,7 @@ def set_capacity(
     command = _build(
         ChangeCapacity, office=office, date=date.date(), session=session, capacity=capacity, operator=operator
     )
-    _send(Commands.CHANGE_CAPACITY, command, _nats(nats_url, data_dir), _login(data_dir))
+    _send(Commands.CHANGE_CAPACITY, command, nats_url_of(nats_url, data_dir), _login(data_dir))
 
 
 @app.command()
@@ -63,7 +63,7 @@ def close(
 ) -> None:
     """Close a date's session(s), e.g. for an unplanned closure; booked applicants are told."""
     command = _build(CloseSessions, office=office, date=date.date(), session=session, reason=reason, operator=operator)
-    _send(Commands.CLOSE_SESSIONS, command, _nats(nats_url, data_dir), _login(data_dir))
+    _send(Commands.CLOSE_SESSIONS, command, nats_url_of(nats_url, data_dir), _login(data_dir))
 
 
 def _build(model: type[OfficeCommand], **fields: Any) -> OfficeCommand:
@@ -73,14 +73,6 @@ def _build(model: type[OfficeCommand], **fields: Any) -> OfficeCommand:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         console.print(f"[red]error:[/red] {problems}")
         raise typer.Exit(2) from None
-
-
-def _nats(nats_url: str | None, data_dir: Path) -> str:
-    url = nats_url or os.environ.get("PASPOR_NATS_URL") or running_addresses(data_dir).get("nats_url")
-    if not url:
-        console.print(f"[red]error:[/red] no running system found in {data_dir}; give --nats-url or --data-dir")
-        raise typer.Exit(2)
-    return url
 
 
 def _login(data_dir: Path) -> NatsLogin:

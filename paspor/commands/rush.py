@@ -91,6 +91,16 @@ def rush(
         "rush-report"
     ),
     audit: Annotated[bool, typer.Option(help="Audit our event stores afterwards (needs the data folder).")] = True,
+    trace: Annotated[
+        bool,
+        typer.Option(
+            help="Trace a share of the bookings (--trace-sample) and show p50/p99 per hop beside the end to end "
+            "figures (a running system: its --data-dir holds the spans)."
+        ),
+    ] = False,
+    trace_sample: Annotated[
+        float, typer.Option(min=0.0001, max=1, help="With --trace: the share of the bookings traced.")
+    ] = 0.02,
 ) -> None:
     """Release quota to a crowd at once; report attempts/s, latencies, outcomes, the invariants, a chart."""
     from paspor.rush.driver import ClientFailed
@@ -127,6 +137,7 @@ def rush(
             patience=patience,
             output_dir=output_dir,
             audit=audit,
+            trace=trace_sample if trace else 0.0,
         )
     except (InvalidScenario, InvalidOptions) as error:
         console.print(f"[red]error:[/red] {error}")

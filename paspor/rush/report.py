@@ -79,3 +79,24 @@ def invariants_table(targets: list[str], verdicts: list[dict[str, dict[str, Any]
 
 def _shares(values: list[float]) -> str:
     return " / ".join(f"{v * 100:.0f} %" for v in values)
+
+
+def hops_table(hops: dict[str, tuple[int, float, float]], figures: dict[str, Any]) -> Table:
+    """Per hop of the sampled traces, p50 and p99 ms, under the end to end figures: a slow rush names its slow hop."""
+    latency = figures["latency_ms"]
+    table = Table(title="Where the time went: per hop of the sampled traces (paspor rush --trace)")
+    for column in ("hop", "spans", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column == "hop" else "right")
+    table.add_row(
+        "end to end (request -> final outcome, client)",
+        str(figures["attempts"]),
+        f"{latency['p50']:.1f}",
+        f"{latency['p99']:.1f}",
+        style="bold",
+    )
+    slowest = max(hops.items(), key=lambda kv: kv[1][2], default=None)
+    for name, (count, p50, p99) in sorted(hops.items(), key=lambda kv: -kv[1][2]):
+        table.add_row(
+            name, str(count), f"{p50:.1f}", f"{p99:.1f}", style="red" if slowest and name == slowest[0] else ""
+        )
+    return table

@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
+from ..traces import hop_figures, read_spans
 from .baseline_target import NAME as CONVENTIONAL
 from .baseline_target import BaselineServer
 from .chart import draw
@@ -23,7 +24,7 @@ from .driver import Orders, RushRun, drive
 from .invariants import Verdict, check, told_per_session
 from .phone import FOLLOW_MODES
 from .release import Release, find_release
-from .report import invariants_table, results_table
+from .report import hops_table, invariants_table, results_table
 from .results import figures, medians, ratios
 from .scenario import Scenario, Slot, population
 
@@ -50,6 +51,7 @@ class RushOptions:
     patience: float = 60.0  # seconds a phone follows a pending booking before it counts as without outcome
     output_dir: Path = Path("rush-report")
     audit: bool = True
+    trace: float = 0.0  # share of the bookings traced (0: the system's own setting); hops reported per name
 
     def __post_init__(self) -> None:
         wrong = []
@@ -73,6 +75,10 @@ class RushOptions:
             wrong.append("the gateway URL must start with http:// or https://")
         if self.gateway_url and self.data_dir and not self.data_dir.is_dir():
             wrong.append(f"the running system's data folder {self.data_dir} does not exist")
+        if not 0 <= self.trace <= 1:
+            wrong.append("the traced share must be 0 to 1")
+        if self.trace and self.gateway_url and not self.data_dir:
+            wrong.append("tracing a running system needs its data folder (--data-dir), where its spans are")
         if wrong:
             raise InvalidOptions("; ".join(wrong))
 
@@ -86,6 +92,7 @@ class Outcome:
     figures: dict[str, Any]
     verdicts: dict[str, Verdict]
     audit: dict[str, Any] | None = None
+    hops: dict[str, tuple[int, float, float]] | None = None  # per hop of the sampled traces: count, p50, p99 ms
 
 
 def rush(options: RushOptions, console: Console) -> dict[str, Any]:
@@ -105,8 +112,13 @@ def rush(options: RushOptions, console: Console) -> dict[str, Any]:
 
 
 def _ours(options: RushOptions, run: int, console: Console) -> Outcome:
+    began = time.time_ns()
     if options.gateway_url:
-        return _against(options.gateway_url, options, run, console, options.data_dir, nats_url=None)
+        outcome = _against(options.gateway_url, options, run, console, options.data_dir, nats_url=None)
+        if options.trace and options.data_dir:
+            time.sleep(1)  # each process writes its spans every half second
+            outcome.hops = hop_figures(s for s in read_spans(options.data_dir) if s.start >= began)
+        return outcome
     from ..embedded import EmbeddedSystem
     from ..natsserver import free_port
 
@@ -115,13 +127,17 @@ def _ours(options: RushOptions, run: int, console: Console) -> Outcome:
             folder = options.data_dir / f"run-{run}"
         else:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="paspor-rush-")))
-        system = EmbeddedSystem(folder, gateway_port=free_port())
+        env = {"PASPOR_TRACE_SAMPLE": str(options.trace)} if options.trace else {}
+        system = EmbeddedSystem(folder, gateway_port=free_port(), env=env)
         console.print(f"starting the embedded system on a fresh data folder, {folder} …")
         system.start()
         try:
-            return _against(system.gateway_url, options, run, console, folder, nats_url=system.nats.url)
+            outcome = _against(system.gateway_url, options, run, console, folder, nats_url=system.nats.url)
         finally:
-            system.stop()
+            system.stop()  # the services write what spans they hold as they stop
+        if options.trace:
+            outcome.hops = hop_figures(read_spans(folder))
+        return outcome
 
 
 def _against(url: str, options: RushOptions, run: int, console: Console, folder: Path | None, nats_url) -> Outcome:
@@ -269,6 +285,10 @@ def _report(options: RushOptions, rounds: list[dict[str, Outcome]], console: Con
         report["ratio"] = ratios(*results)
     (options.output_dir / "rush.json").write_text(json.dumps(report, indent=2, default=str))
     console.print(results_table(results, len(rounds)))
+    hops = rounds[middle][OURS].hops
+    if hops is not None:
+        report["hops"] = {name: {"count": c, "p50_ms": p50, "p99_ms": p99} for name, (c, p50, p99) in hops.items()}
+        console.print(hops_table(hops, rounds[middle][OURS].figures))
     console.print(invariants_table(targets, verdicts))
     if report.get("ratio"):
         r = report["ratio"]

@@ -15,6 +15,7 @@ from eventsourcing.persistence import JSONTranscoder
 from shared.calendar import closed_because
 from shared.events import BookingView, Caller, RequestBooking
 from shared.offices import Office, UnknownOffice, office_by_code
+from shared.pseudonyms import Pseudonyms
 from shared.runtime.store import FAST_CACHE, RecordingApplication, register_date
 
 from .account_actions import AccountActions
@@ -48,13 +49,17 @@ class BookingApplication(RecordingApplication):
     name = "booking"
     env = dict(FAST_CACHE)
 
-    def __init__(self, env: dict[str, str] | None = None, rules: Rules | None = None, readers: int = 1):
-        """`readers` > 1: a group's aggregates are read ahead in parallel (pays off on PostgreSQL)."""
+    def __init__(
+        self, pseudonyms: Pseudonyms, env: dict[str, str] | None = None, rules: Rules | None = None, readers: int = 1
+    ):
+        """`pseudonyms` keys the ids of NIK claims; `readers` > 1: a group's aggregates are read ahead in
+        parallel (pays off on PostgreSQL)."""
         super().__init__(env)
+        self.pseudonyms = pseudonyms
         self.rules = rules or Rules()
         self.writer = Writer(self)
         self.accounts = AccountActions(self.writer, self.rules)
-        self.outcomes = OutcomeActions(self.writer)
+        self.outcomes = OutcomeActions(self.writer, pseudonyms)
         self.readers = ThreadPoolExecutor(readers, thread_name_prefix="booking-reader") if readers > 1 else None
 
     def close(self) -> None:
@@ -83,7 +88,7 @@ class BookingApplication(RecordingApplication):
         """
         unit = self.writer.unit()
         if self.readers and len(commands) > 1:
-            unit.preload((i for c in commands for i in aggregates_of(c)), self.readers)
+            unit.preload((i for c in commands for i in aggregates_of(c, self.pseudonyms)), self.readers)
         with self.writer.undone_on_failure(unit):
             results = [refusal_or(functools.partial(self._request, c, now, unit)) for c in commands]
         try:
@@ -100,7 +105,7 @@ class BookingApplication(RecordingApplication):
             booking.cancel(now)
             unit.add(booking, account)
             account.cancelled(str(booking.id), now, now + dt.timedelta(days=self.rules.cooldown_days))
-            free_claims(unit, booking)
+            free_claims(unit, booking, self.pseudonyms)
             return booking_view(booking, self.rules)
 
         return self.writer.decide(act)
@@ -127,7 +132,10 @@ class BookingApplication(RecordingApplication):
         account.check_terms(self.rules.terms_version)
         self._check_profile(account, command.kk_number)
         account.check_can_register(now, self.rules)
-        claims = [unit.find(NikClaim.id_for(a.nik)) or NikClaim(a.nik) for a in command.applicants]
+        claims = [
+            unit.find(NikClaim.id_for(a.nik, self.pseudonyms)) or NikClaim.opened(a.nik, self.pseudonyms)
+            for a in command.applicants
+        ]
         for claim in claims:
             claim.check_free()
         booking = new_booking(account_id, command, now)

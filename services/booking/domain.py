@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.events import derived_id
 from shared.privacy import mask_number
+from shared.pseudonyms import Pseudonyms
 from shared.release import DATE_PAST, NOT_RELEASED, OFFICE_CLOSED, ReleaseSchedule
 from shared.sessions import DEFAULT_SESSION_HOURS, SessionHours, session_window
 
@@ -54,18 +55,25 @@ class Rules:
 
 
 class NikClaim(Aggregate):
-    """The claim of one NIK on at most one upcoming booking (anti-broker rule)."""
+    """The claim of one NIK on at most one upcoming booking (anti-broker rule).
+
+    Its id is keyed (`Pseudonyms`): the store's aggregate ids do not give the NIK away.
+    """
 
     @staticmethod
-    def id_for(nik: str) -> UUID:
-        return derived_id("nik", nik)
+    def id_for(nik: str, pseudonyms: Pseudonyms) -> UUID:
+        return pseudonyms.id_for("nik", nik)
 
     @classmethod
-    def create_id(cls, nik: str) -> UUID:
-        return cls.id_for(nik)
+    def opened(cls, nik: str, pseudonyms: Pseudonyms) -> NikClaim:
+        return cls(nik=nik, claim_id=cls.id_for(nik, pseudonyms))
+
+    @classmethod
+    def create_id(cls, nik: str, claim_id: UUID) -> UUID:
+        return claim_id
 
     @event("Opened")
-    def __init__(self, nik: str) -> None:
+    def __init__(self, nik: str, claim_id: UUID) -> None:
         self.nik = nik
         self.booking_id: str | None = None
 

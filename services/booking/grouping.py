@@ -12,6 +12,7 @@ from shared.runtime.grouping import GroupCommit, Item, Result
 
 from .application import BookingApplication
 from .errors import BookingError
+from .intake import booking_id_of
 
 Outcome = BookingView | BookingError
 
@@ -29,7 +30,13 @@ class BookingGroups(GroupCommit[Item, Result]):
         max_group: int = 500,
         clock: Clock = now,
     ) -> None:
-        super().__init__(lambda items: self.save_group(app, items, clock()), writer, on_saved, max_group, self.kind)
+        decide = lambda items: self.save_group(app, items, clock())  # noqa: E731
+        super().__init__(decide, writer, on_saved, max_group, f"booking {self.kind}", self.booking_of)
+
+    @staticmethod
+    def booking_of(item: Item) -> object:
+        """The booking an item is about (its spans name it)."""
+        raise NotImplementedError
 
     @staticmethod
     def save_group(app: BookingApplication, items: Sequence[Item], at: dt.datetime) -> Sequence[Result]:
@@ -46,6 +53,10 @@ class RequestGroups(BookingGroups[RequestBooking, Outcome]):
     kind = "requests"
 
     @staticmethod
+    def booking_of(item: RequestBooking) -> object:
+        return booking_id_of(item)
+
+    @staticmethod
     def save_group(app: BookingApplication, items: Sequence[RequestBooking], at: dt.datetime) -> list[Outcome]:
         return app.request_bookings(items, at)
 
@@ -54,6 +65,10 @@ class DecisionGroups(BookingGroups[SlotReserved | SlotRejected, BookingView]):
     """Quota's answers on the fast path, recorded together: each caller gets its booking as it now is."""
 
     kind = "decisions"
+
+    @staticmethod
+    def booking_of(item: SlotReserved | SlotRejected) -> object:
+        return item.booking_id
 
     @staticmethod
     def save_group(

@@ -6,19 +6,25 @@ import datetime as dt
 from uuid import UUID
 
 from shared.events import RequestBooking
+from shared.pseudonyms import Pseudonyms
 
 from .accounts import Account, DeviceBinding
 from .domain import Booking, NikClaim
 
 
-def aggregates_of(command: RequestBooking) -> list[UUID]:
+def booking_id_of(command: RequestBooking) -> UUID:
+    """The booking a request makes (or finds, when it is a retry)."""
+    return Booking.id_for(Account.id_for(command.caller.provider, command.caller.subject), command.idempotency_key)
+
+
+def aggregates_of(command: RequestBooking, pseudonyms: Pseudonyms) -> list[UUID]:
     """Every aggregate a booking request reads: its booking, account, device binding and NIK claims."""
     account_id = Account.id_for(command.caller.provider, command.caller.subject)
     return [
-        Booking.id_for(account_id, command.idempotency_key),
+        booking_id_of(command),
         account_id,
         DeviceBinding.id_for(command.caller.device_id),
-        *(NikClaim.id_for(a.nik) for a in command.applicants),
+        *(NikClaim.id_for(a.nik, pseudonyms) for a in command.applicants),
     ]
 
 

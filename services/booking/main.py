@@ -12,13 +12,14 @@ from pydantic import Field, field_validator
 from shared.runtime.faults import CrashPoint
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
-from shared.runtime.store import store_env
+from shared.runtime.store import pseudonyms_of, store_env
 from shared.sessions import DEFAULT_SESSION_HOURS_TEXT, parse_session_hours
 
 from .application import BookingApplication
 from .domain import Rules
 from .fastpath import FastPath
 from .grouping import DecisionGroups, RequestGroups
+from .identity_key import check_identity_key
 from .messaging import (
     ATTENDANCE,
     OUTCOMES,
@@ -113,7 +114,13 @@ def build_application(settings: BookingSettings) -> BookingApplication:
     env = store_env(settings, "booking", encrypt=True)
     env["AGGREGATE_CACHE_FASTFORWARD"] = "y" if settings.booking_cache_fastforward else "n"
     readers = max(settings.postgres_pool_size - 1, 1) if settings.event_store == "postgres" else 1
-    return BookingApplication(env=env, rules=rules_from(settings), readers=readers)
+    app = BookingApplication(pseudonyms_of(settings), env=env, rules=rules_from(settings), readers=readers)
+    try:
+        check_identity_key(app, app.pseudonyms)
+    except BaseException:
+        app.close()
+        raise
+    return app
 
 
 async def run(settings: BookingSettings | None = None, runtime: Runtime | None = None) -> None:

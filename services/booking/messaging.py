@@ -12,6 +12,7 @@ from typing import Any
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
+from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import BaseModel
 
 from shared.events import (
@@ -37,6 +38,7 @@ from shared.events import (
     subject_for,
     utcnow,
 )
+from shared.runtime import hops
 from shared.runtime.consumer import ConsumerSpec
 from shared.runtime.grouping import GroupCommit
 from shared.runtime.replies import problem, serve
@@ -124,6 +126,7 @@ def register_commands(
         outcome = await groups.submit(command)
         if isinstance(outcome, BookingError):
             return refusal(outcome)
+        hops.name_booking(outcome.booking_id)
         if fast is not None:
             outcome = await fast.finish(outcome, command)
         return {"booking": outcome.model_dump(mode="json")}
@@ -136,6 +139,7 @@ def register_commands(
         request_booking,
         queue="booking",
         max_workers=limits.requests,
+        hop="booking request",
     )
 
     # The account's own views read its cached aggregates, which only the writer may touch; they save
@@ -173,10 +177,16 @@ def ask_over(nc: Client | None) -> Ask:
         raise RuntimeError("connect first: the fast path asks over the service's NATS connection")
 
     async def ask(subject: str, payload: bytes, timeout: float) -> bytes:
+        span = hops.start("booking ask quota", hops.current(), kind=SpanKind.CLIENT, wait="ask")
         try:
-            return (await nc.request(subject, payload, timeout=timeout)).data
+            return (await nc.request(subject, payload, timeout=timeout, headers=hops.headers(span))).data
         except (NatsError, TimeoutError, OSError) as error:
+            if span is not None:
+                span.set_status(StatusCode.ERROR, f"no answer: {error!r}")
             raise NoAnswer(f"{subject}: {error!r}") from error
+        finally:
+            if span is not None:
+                span.end()
 
     return ask
 
@@ -195,8 +205,7 @@ def outcome_handler(app: BookingApplication, writer: Executor, on_saved: Callabl
     """Quota decisions and attendance (checked in, no-show), a batch at a time, one save each."""
 
     async def handle(messages: list[Message]) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(writer, app.outcomes.apply, messages, utcnow())
+        await hops.on_writer(writer, app.outcomes.apply, messages, utcnow())
         on_saved()
 
     return handle

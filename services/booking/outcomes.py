@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from shared.events import BookingCheckedIn, BookingNoShow, Message, SlotRejected, SlotReserved, SlotWithdrawn
+from shared.pseudonyms import Pseudonyms
 
 from .domain import Booking, NikClaim
 from .unit import Unit
@@ -17,8 +18,9 @@ OUTCOMES = (SlotReserved, SlotRejected, SlotWithdrawn, BookingCheckedIn, Booking
 class OutcomeActions:
     """Turning other services' events into booking state, written through the booking application's writer."""
 
-    def __init__(self, writer: Writer) -> None:
+    def __init__(self, writer: Writer, pseudonyms: Pseudonyms) -> None:
         self.writer = writer
+        self.pseudonyms = pseudonyms
 
     def apply(self, messages: Sequence[Message], now: dt.datetime) -> None:
         """Quota decisions and attendance: confirm, reject, withdraw, check in or mark missed; one save."""
@@ -47,11 +49,11 @@ class OutcomeActions:
         else:
             return False
         if done:
-            end(unit, booking, given_back=isinstance(message, (SlotRejected, SlotWithdrawn)))
+            end(unit, booking, self.pseudonyms, given_back=isinstance(message, (SlotRejected, SlotWithdrawn)))
         return done
 
 
-def end(unit: Unit, booking: Booking, given_back: bool) -> None:
+def end(unit: Unit, booking: Booking, pseudonyms: Pseudonyms, given_back: bool) -> None:
     """The booking is no longer upcoming: the account may book again, its NIKs are free."""
     account = unit.existing(booking.account_id)
     unit.add(account)
@@ -59,12 +61,12 @@ def end(unit: Unit, booking: Booking, given_back: bool) -> None:
         account.give_back(str(booking.id))
     else:
         account.ended(str(booking.id))
-    free_claims(unit, booking)
+    free_claims(unit, booking, pseudonyms)
 
 
-def free_claims(unit: Unit, booking: Booking) -> None:
+def free_claims(unit: Unit, booking: Booking, pseudonyms: Pseudonyms) -> None:
     """The booking's NIKs may be booked again (the claims are saved with the unit)."""
     for nik in booking.niks:
-        claim: NikClaim = unit.existing(NikClaim.id_for(nik))
+        claim: NikClaim = unit.existing(NikClaim.id_for(nik, pseudonyms))
         unit.add(claim)
         claim.free(str(booking.id))

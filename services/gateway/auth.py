@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -24,6 +26,8 @@ ALGORITHMS = ["EdDSA", "RS256", "ES256"]
 ROLES = ("citizen", "officer", "operator")
 LEEWAY_SECONDS = 30  # clocks of the issuer and the gateway may differ this much
 REVERIFY_AFTER_SECONDS = 60  # a token verified once is trusted this long (its times are checked every call)
+MAX_PROVIDER_CHARS = 40  # Caller.provider's length
+MAX_TOKEN_CHARS = 8192  # real identity tokens are 1-2 KB: a larger one is refused before it is parsed
 
 
 class Unauthenticated(Exception):
@@ -113,7 +117,18 @@ def jwks_trust(
     name: str, source: JwksSource, provider: str = "", audience: str = AUDIENCE, grants_roles: bool = False
 ) -> Issuer:
     remote = source.location.startswith(("https://", "http://"))
-    return Issuer(name, source.key, provider or name, audience, grants_roles, remote)
+    return Issuer(name, source.key, provider or provider_id(name), audience, grants_roles, remote)
+
+
+def provider_id(issuer: str) -> str:
+    """A provider's short id (part of every account id): the issuer itself when it fits, else its host and a hash.
+
+    Issuer URLs can be long (a tenant's GUID in Microsoft's); an account's provider has 40 characters.
+    """
+    if len(issuer) <= MAX_PROVIDER_CHARS:
+        return issuer
+    host = urlparse(issuer).hostname or "issuer"
+    return f"{host[: MAX_PROVIDER_CHARS - 13]}-{hashlib.sha256(issuer.encode()).hexdigest()[:12]}"
 
 
 class TokenVerifier:
@@ -131,6 +146,8 @@ class TokenVerifier:
         if not authorization or not authorization.lower().startswith("bearer "):
             raise Unauthenticated("missing bearer token")
         token, at = authorization[7:].strip(), self.clock().timestamp()
+        if len(token) > MAX_TOKEN_CHARS:
+            raise Unauthenticated(f"token too large ({len(token)} characters, at most {MAX_TOKEN_CHARS})")
         known = self.verified.get(token)
         if known is not None and at - known[0] < REVERIFY_AFTER_SECONDS:
             _check_times(known[1], at)

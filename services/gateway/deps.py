@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Header, Request
@@ -41,6 +42,7 @@ class Gateway:
     metrics: Metrics = field(default_factory=Metrics)
     partitions: int = 8
     sse_seconds: float = 300.0
+    data_dir: Path | None = None  # where `paspor audit` saves its latest verdict (shown to operators)
     keys_seen: OrderedDict[tuple[str, str], str | None] = field(default_factory=OrderedDict)  # see remember
 
     async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]:

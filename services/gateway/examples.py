@@ -120,6 +120,33 @@ ANSWERS: dict[str, Any] = {  # "METHOD /path" -> example of the success answer
         "checked_in_at": "2026-12-14T01:05:00Z",
         "officer": "dev:petugas@gresik",
     },
+    "GET /v1/offices/{code}/checkins": {
+        "office": "GRESIK",
+        "date": "2026-12-14",
+        "tickets": [
+            {
+                "booking_id": BOOKING_ID,
+                "session": "pagi",
+                "queue_number": 37,
+                "applicants": 2,
+                "status": "checked_in",
+                "checked_in_at": "2026-12-14T01:05:00Z",
+                "officer": "dev:petugas@gresik",
+            }
+        ],
+    },
+    "GET /v1/operator/audit": {
+        "audit": {
+            "ran_at": "2026-12-14T10:00:00Z",
+            "verdict": "ok",
+            "events_read": 184220,
+            "findings": 0,
+            "broken": {},
+            "skipped_stores": [],
+            "seconds": 3.2,
+            "jetstream": False,
+        }
+    },
     "GET /v1/me": PROFILE,
     "PUT /v1/me": PROFILE,
     "GET /v1/me/terms": TERMS,
@@ -131,6 +158,26 @@ ANSWERS: dict[str, Any] = {  # "METHOD /path" -> example of the success answer
     },
     "GET /v1/info": [TOPIC],
     "GET /v1/info/{name}": TOPIC,
+    "GET /v1/config": {
+        "today": "2026-11-28",
+        "now": "2026-11-28T02:00:00Z",
+        "dev_issuer": False,
+        "providers": [
+            {
+                "name": "google",
+                "label": "Google",
+                "authorize_url": "https://accounts.google.com/o/oauth2/v2/auth",
+                "client_id": "1234.apps.googleusercontent.com",
+            }
+        ],
+        "rules": {
+            "max_registrations": 5,
+            "max_applicants": 5,
+            "spacing_days": 30,
+            "cooldown_days": 30,
+            "window_days": 60,
+        },
+    },
 }
 REQUESTS: dict[str, Any] = {  # "METHOD /path" -> example request body
     "POST /v1/dev/token": {"subject": "siti@example.com", "name": "Siti Aminah"},

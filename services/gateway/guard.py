@@ -1,4 +1,4 @@
-"""The outer layer of every request: size limit, rate limit per address, metrics."""
+"""The outer layer of every request: size limit, rate limit per client address, metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .clients import TrustedProxies
 from .metrics import Metrics
 from .problems import ProblemError, response
 from .ratelimit import RateLimiter
@@ -23,8 +24,18 @@ class BodyTooLarge(HTTPException):
 class Guard:
     """Pure ASGI middleware (so that streamed responses, e.g. server-sent events, pass untouched)."""
 
-    def __init__(self, app: ASGIApp, max_body: int, per_address: RateLimiter, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body: int,
+        per_address: RateLimiter,
+        metrics: Metrics,
+        proxies: TrustedProxies | None = None,
+        larger: dict[str, int] | None = None,
+    ) -> None:
         self.app, self.max_body, self.per_address, self.metrics = app, max_body, per_address, metrics
+        self.proxies = proxies or TrustedProxies()
+        self.larger = larger or {}  # paths that take larger bodies (a photo of a ticket), and their limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,16 +54,17 @@ class Guard:
             self.metrics.observe(scope["method"], route, status[0], time.perf_counter() - started)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = self._refusal(scope)
+        limit = self.larger.get(scope["path"], self.max_body)
+        refusal = self._refusal(scope, limit)
         if refusal is not None:
             return await refusal(scope, receive, send)
-        await self.app(scope, self._limited(receive), send)
+        await self.app(scope, self._limited(receive, limit), send)
 
-    def _refusal(self, scope: Scope) -> Any:
+    def _refusal(self, scope: Scope, limit: int) -> Any:
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            return self._too_large()
-        address = scope["client"][0] if scope.get("client") else "unknown"
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return self._too_large(limit)
+        address = self.proxies.client(scope)
         try:
             self.per_address.check("address", address)
         except ProblemError as error:
@@ -65,22 +77,24 @@ class Guard:
             )
         return None
 
-    def _too_large(self) -> Any:
+    @staticmethod
+    def _too_large(limit: int) -> Any:
         return response(
             413,
             "payload_too_large",
-            f"The request body is larger than {self.max_body} bytes.",
-            f"Isi permintaan lebih dari {self.max_body} byte.",
+            f"The request body is larger than {limit} bytes.",
+            f"Isi permintaan lebih dari {limit} byte.",
         )
 
-    def _limited(self, receive: Receive) -> Receive:
+    @staticmethod
+    def _limited(receive: Receive, limit: int) -> Receive:
         seen = [0]
 
         async def counting() -> Message:
             message = await receive()
             seen[0] += len(message.get("body", b""))
-            if seen[0] > self.max_body:
-                raise BodyTooLarge(self.max_body)
+            if seen[0] > limit:
+                raise BodyTooLarge(limit)
             return message
 
         return counting

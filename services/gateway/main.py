@@ -10,17 +10,22 @@ import signal
 import uvicorn
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
+from starlette.types import ASGIApp
 
 from shared.clock import use
+from shared.runtime import tracing
 from shared.runtime.bus import connect
 
 from .app import build_api
 from .auth import DevIssuer, Issuer, TokenVerifier, dev_trust, jwks_trust
 from .availability import AvailabilityView
+from .clients import TrustedProxies
 from .deps import Gateway
 from .jwks import JwksSource
 from .messaging import Bus
 from .ratelimit import Limits
+from .routes_web import frontend_rules, sign_in_providers
+from .sampling import SamplingGate
 from .settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -37,7 +42,11 @@ def trusted_issuers(settings: GatewaySettings) -> tuple[list[Issuer], DevIssuer 
     if settings.gateway_dev_issuer:
         dev = DevIssuer(settings.data_dir / "keys")
         issuers.append(dev_trust(dev))
-        log.warning("gateway: the DEVELOPMENT token issuer is enabled (POST /v1/dev/token)")
+        log.warning(
+            "gateway: the DEVELOPMENT token issuer is enabled (POST /v1/dev/token): anyone who reaches %s can "
+            "mint any token, an operator's too; it is allowed on a loopback address only",
+            settings.gateway_host,
+        )
     return issuers, dev
 
 
@@ -68,8 +77,20 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         limits,
         partitions=settings.partitions,
         sse_seconds=settings.gateway_sse_seconds,
+        data_dir=settings.data_dir,
     )
-    return build_api(gateway, settings.gateway_max_body_bytes), bus
+    providers, rules = sign_in_providers(settings.gateway_issuers), frontend_rules(settings)
+    proxies = TrustedProxies(settings.gateway_trusted_proxies)
+    checkin = settings.gateway_checkin_max_body_bytes
+    return build_api(gateway, settings.gateway_max_body_bytes, providers, rules, proxies, checkin), bus
+
+
+def served(api: FastAPI, settings: GatewaySettings) -> ASGIApp:
+    """What uvicorn serves: the API, behind the sampling gate when tracing is on (the gateway samples for all)."""
+    provider = tracing.configure("gateway", settings, decides=True)
+    if provider is None or settings.trace_sample == 0:
+        return api
+    return SamplingGate(api, provider, settings.trace_sample)
 
 
 async def run(settings: GatewaySettings | None = None) -> None:
@@ -84,12 +105,13 @@ async def run(settings: GatewaySettings | None = None) -> None:
     bus.ready = True
     server = uvicorn.Server(
         uvicorn.Config(
-            api,
+            served(api, settings),
             host=settings.gateway_host,
             port=settings.gateway_port,
             log_level="warning",
             access_log=False,
             lifespan="off",
+            proxy_headers=False,  # the guard believes X-Forwarded-For from trusted proxies only
         )
     )
     loop = asyncio.get_running_loop()
@@ -105,6 +127,7 @@ async def run(settings: GatewaySettings | None = None) -> None:
             await asyncio.gather(follower, return_exceptions=True)
         await nc.close()
         await bus.broker.stop()
+        tracing.shutdown()
         log.info("gateway stopped")
 
 

@@ -12,7 +12,10 @@ from uuid import UUID
 from faststream.nats import NatsBroker
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
+from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import BaseModel
+
+from shared.runtime import hops
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +110,19 @@ class Bus:
                 self.changes.changed(event.get("booking_id"))
 
     async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]:
-        """Send a command or query and return the service's JSON reply."""
+        """Send a command or query and return the service's JSON reply (inside a span, when the request is traced)."""
+        span = hops.start(
+            f"gateway ask {subject.removeprefix('paspor.cmd.')}", hops.current(), kind=SpanKind.CLIENT, wait="ask"
+        )
         try:
-            response = await self.broker.request(message.model_dump_json().encode(), subject, timeout=self.timeout)
+            response = await self.broker.request(
+                message.model_dump_json().encode(), subject, timeout=self.timeout, headers=hops.headers(span)
+            )
         except (NatsTimeout, TimeoutError, NoRespondersError) as error:
+            if span is not None:
+                span.set_status(StatusCode.ERROR, "no answer")
             raise ServiceUnavailable(subject) from error
+        finally:
+            if span is not None:
+                span.end()
         return json.loads(response.body)

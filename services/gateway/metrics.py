@@ -1,4 +1,4 @@
-"""Prometheus metrics of the gateway: requests, latency, fast-path refusals, outcome waits."""
+"""Prometheus metrics of the gateway: requests, latency, fast-path refusals, outcome waits, bookings in flight."""
 
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ class Metrics:
             "paspor_gateway_outcome_waits",
             "Bookings whose outcome the gateway waited for.",
             ["result"],
+            registry=self.registry,
+        )
+        self.bookings_in_flight = Gauge(
+            "paspor_gateway_bookings_in_flight",
+            "Booking requests received and not answered yet (the queue in front of the booking pipeline).",
             registry=self.registry,
         )
         self.read_model_entries = Gauge(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from shared.events import BookingView, Caller, CancelBooking, Commands, GetBooking, RequestBooking
+from shared.runtime import hops
 
 from .auth import Identity
 from .deps import DeviceId, Gateway, GatewayDep, Who
@@ -65,6 +66,11 @@ async def final_or_pending(gw: Gateway, who: Identity, booking: dict, wait: floa
 async def create_booking(
     body: BookingBody, gw: GatewayDep, who: Who, device_id: DeviceId, idempotency_key: IdempotencyKey
 ) -> JSONResponse:
+    with gw.metrics.bookings_in_flight.track_inprogress():  # the queue depth the operators' console shows
+        return await book(gw, who, device_id, idempotency_key, body)
+
+
+async def book(gw: Gateway, who: Identity, device_id: str, idempotency_key: str, body: BookingBody) -> JSONResponse:
     refuse_at_once(gw, who, idempotency_key, body)
     command = RequestBooking(
         caller=caller(who, device_id),
@@ -74,7 +80,12 @@ async def create_booking(
         applicants=body.applicants,
     )
     booking = (await gw.ask(Commands.REQUEST_BOOKING, command))["booking"]
+    answer = hops.start("gateway answer", hops.current(), wait="queue", booking=booking["booking_id"])
+    hops.name_booking(booking["booking_id"])  # `paspor trace BOOKING-ID` finds the trace by it
     booking = await final_or_pending(gw, who, booking, gw.outcome_wait)
+    if answer is not None:
+        answer.set_attribute("paspor.status", booking["status"])
+        answer.end()
     location = f"/v1/bookings/{booking['booking_id']}"
     headers = {"Location": location, "Link": f"<{location}/events>; rel=monitor"}
     if booking["status"] == "requested":

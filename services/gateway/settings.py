@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.runtime.settings import CommonSettings
+
+CHECKIN_MAX_BODY = 4_194_304  # a phone's photo of a QR code, base64 (4/3 larger) in JSON: up to about 3 MB
 
 
 class TrustedIssuer(BaseModel):
@@ -18,6 +21,10 @@ class TrustedIssuer(BaseModel):
     provider: str = Field(default="", max_length=40, description="Short provider name (default: the issuer).")
     audience: str = Field(default="antrian-paspor", description="The `aud` the tokens must carry.")
     grants_roles: bool = Field(default=False, description="Trust its `role`/`office` claims (staff directories only).")
+    authorize_url: str = Field(
+        default="", description="Its authorization endpoint: the citizen app then offers 'Masuk dengan <label>'."
+    )
+    label: str = Field(default="", max_length=40, description="The name on the sign-in button (default: provider).")
 
 
 class GatewaySettings(CommonSettings):
@@ -40,20 +47,60 @@ class GatewaySettings(CommonSettings):
     gateway_read_model: bool = Field(
         default=True, description="Calendar and sold-out fast path from the availability bucket."
     )
+    gateway_trusted_proxies: list[str] = Field(
+        default=[],
+        description='Proxies (addresses or networks, e.g. ["10.0.0.0/8"]) whose X-Forwarded-For names the client; '
+        "from anyone else the header is ignored.",
+    )
     gateway_max_body_bytes: int = Field(default=16384, ge=1024, description="Largest request body accepted.")
+    gateway_checkin_max_body_bytes: int = Field(
+        default=CHECKIN_MAX_BODY,
+        ge=16384,
+        le=CHECKIN_MAX_BODY,
+        description="Largest check-in body (a photo of a ticket's QR code, base64 in JSON).",
+    )
     gateway_rate_address: float = Field(default=200, gt=0, description="Requests per second per client address.")
     gateway_rate_account: float = Field(default=20, gt=0, description="Requests per second per account.")
     gateway_rate_device: float = Field(default=20, gt=0, description="Requests per second per device.")
     gateway_rate_burst: float = Field(default=2.0, ge=1, description="Burst, in seconds of the rate.")
     gateway_sse_seconds: float = Field(default=300, gt=0, description="Longest a booking's event stream stays open.")
+    # The booking service's own variables (PASPOR_BOOKING_*): the citizen app states them before one acts.
+    booking_max_registrations: int = Field(default=5, ge=1, le=100, description="Registrations per account, ever.")
+    booking_spacing_days: int = Field(default=30, ge=0, le=365, description="Days between two registrations.")
+    booking_cooldown_days: int = Field(default=30, ge=0, le=365, description="Days after a cancellation.")
     # The quota service's own variables (PASPOR_QUOTA_WINDOW_DAYS, _RELEASE_TIME): the calendar shows what quota decides.
     quota_window_days: int = Field(default=60, ge=1, le=366, description="Days open for booking ahead.")
     quota_release_time: dt.time = Field(
         default=dt.time(0, 0), description="Local time (office time zone) at which a new date opens, HH:MM."
     )
 
+    @field_validator("gateway_trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)") from None
+        return values
+
     @model_validator(mode="after")
     def _no_dev_issuer_when_distributed(self) -> GatewaySettings:
         if self.gateway_distributed and self.gateway_dev_issuer:
             raise ValueError("the development token issuer must not be enabled in the distributed mode")
+        if self.gateway_dev_issuer and not is_loopback(self.gateway_host):
+            raise ValueError(
+                f"the development token issuer mints operator tokens for anyone who asks: it runs only on a "
+                f"loopback address (127.0.0.1, ::1, localhost), not on {self.gateway_host!r}"
+            )
         return self
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach an address (a name counts only if it is `localhost`)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import JSONTranscoder
 
-from shared.events import BookingCancelled, BookingConfirmed, Message, TicketView
+from shared.events import BookingCancelled, BookingConfirmed, DayTicket, Message, TicketView
 from shared.offices import office_by_code
 from shared.runtime.store import FAST_CACHE, RecordingApplication, evict, register_date
 
@@ -133,6 +133,11 @@ class NotifierApplication(RecordingApplication):
             ticket.remind(now)
         self._save(*tickets)
 
+    def office_day(self, office: str, day: dt.date) -> list[Ticket]:
+        """Every ticket issued for an office's date, by session and queue number (the check-in desk's list)."""
+        tickets = [self.ticket(booking_id) for booking_id in self.roster.booked_on(office, day)]
+        return sorted(tickets, key=lambda t: (t.session, t.queue_number))
+
     def ticket(self, booking_id: UUID) -> Ticket:
         ticket = self._find(booking_id)
         if ticket is None:
@@ -170,4 +175,25 @@ def ticket_view(ticket: Ticket) -> TicketView:
         key_id=ticket.key_id,
         expires_at=ticket.expires_at,
         revoked=ticket.revoked_at is not None,
+    )
+
+
+def day_ticket(ticket: Ticket) -> DayTicket:
+    """A ticket as its office's check-in desk lists it."""
+    status = "waiting"
+    if ticket.checked_in is not None:
+        status = "checked_in"
+    elif ticket.revoked_at is not None:
+        status = "cancelled"
+    elif ticket.no_show_at is not None:
+        status = "no_show"
+    at, officer = ticket.checked_in or (None, None)
+    return DayTicket(
+        booking_id=ticket.booking_id,
+        session=ticket.session,
+        queue_number=ticket.queue_number,
+        applicants=ticket.applicants,
+        status=status,
+        checked_in_at=at,
+        officer=officer,
     )

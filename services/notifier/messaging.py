@@ -17,8 +17,10 @@ from shared.events import (
     CheckInReply,
     CheckInView,
     Commands,
+    GetOfficeDay,
     GetTicket,
     Message,
+    OfficeDay,
     Problem,
     Slot,
     TicketIssued,
@@ -26,10 +28,11 @@ from shared.events import (
     subject_for,
     utcnow,
 )
+from shared.runtime import hops
 from shared.runtime.consumer import ConsumerSpec
 from shared.runtime.replies import serve
 
-from .application import NotifierApplication, TicketNotFound, ticket_view
+from .application import NotifierApplication, TicketNotFound, day_ticket, ticket_view
 from .domain import Ticket
 from .errors import AlreadyCheckedIn, CheckInRefused
 from .render import ticket_png, ticket_svg
@@ -50,7 +53,7 @@ Clock = Callable[[], Any]
 
 def batch_handler(app: NotifierApplication, writer: Executor, on_saved: Callable[[], None]):
     async def handle(messages: list[Message]) -> None:
-        await asyncio.get_running_loop().run_in_executor(writer, app.apply_batch, messages, utcnow())
+        await hops.on_writer(writer, app.apply_batch, messages, utcnow())
         on_saved()
 
     return handle
@@ -100,7 +103,7 @@ def register_queries(
     on_saved: Callable[[], None] = lambda: None,
     clock: Clock = utcnow,
 ) -> None:
-    """Serve tickets (JSON, PNG, SVG, ICS; images rendered on demand, cached) and check-ins."""
+    """Serve tickets (JSON, PNG, SVG, ICS; images rendered on demand, cached), check-ins and office days."""
 
     async def get_ticket(query: GetTicket) -> dict:
         loop = asyncio.get_running_loop()
@@ -127,8 +130,14 @@ def register_queries(
         on_saved()
         return CheckInReply(checkin=checkin_view(ticket)).model_dump(mode="json")
 
+    async def office_day(query: GetOfficeDay) -> dict:
+        tickets = await asyncio.get_running_loop().run_in_executor(writer, app.office_day, query.office, query.date)
+        day = OfficeDay(office=query.office, date=query.date, tickets=[day_ticket(t) for t in tickets])
+        return {"day": day.model_dump(mode="json")}
+
     serve(broker, Commands.GET_TICKET, GetTicket, get_ticket, queue="notifier")
     serve(broker, Commands.CHECK_IN, CheckIn, check_in, queue="notifier")
+    serve(broker, Commands.OFFICE_DAY, GetOfficeDay, office_day, queue="notifier")
 
 
 def render(ticket: Ticket, fmt: str, app: NotifierApplication) -> str:

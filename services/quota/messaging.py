@@ -29,6 +29,7 @@ from shared.events import (
     utcnow,
 )
 from shared.offices import UnknownOffice
+from shared.runtime import hops
 from shared.runtime.bus import open_bucket
 from shared.runtime.consumer import ConsumerSpec
 from shared.runtime.faults import CrashPoint
@@ -72,7 +73,8 @@ class QuotaWorker:
         self.crash = crash or CrashPoint()  # a test hook: off unless a fault test sets it
         self.availability: KeyValue | None = None
         self._shown: dict[str, SessionRemaining] = {}  # what the read model holds, as this worker wrote it
-        self._waiting: list[tuple[list[Message], asyncio.Future[None]]] = []
+        # Each batch waiting for the next group commit, with its traced bookings (booking, context, joined).
+        self._waiting: list[tuple[list[Message], asyncio.Future[None], list[tuple[str, str, int]]]] = []
         self._committer: asyncio.Future[None] | None = None
 
     async def open_read_model(self, js: Any) -> None:
@@ -90,7 +92,7 @@ class QuotaWorker:
         if not messages:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((messages, future))
+        self._waiting.append((messages, future, traced(messages)))
         if self._committer is None or self._committer.done():
             self._committer = asyncio.ensure_future(self._commit_waiting())
         await future
@@ -98,18 +100,23 @@ class QuotaWorker:
     async def _commit_waiting(self) -> None:
         while self._waiting:
             group, self._waiting = self._waiting, []
+            spans = hops.group("quota commit", [t for _, _, batch_traced in group for t in batch_traced])
             try:
-                await self._decide([m for batch, _ in group for m in batch])
+                await self._decide([m for batch, _, _ in group for m in batch], spans)
             except Exception as error:  # every batch of the group is retried by its consumer
-                for _, future in group:
+                if spans is not None:
+                    spans.end(error)
+                for _, future, _ in group:
                     if not future.done():
                         future.set_exception(error)
             else:
-                for _, future in group:
+                if spans is not None:
+                    spans.end()
+                for _, future, _ in group:
                     if not future.done():
                         future.set_result(None)
 
-    async def _decide(self, messages: list[Message]) -> None:
+    async def _decide(self, messages: list[Message], spans: hops.Group | None = None) -> None:
         """Decide (one save), publish the read model, then wake the relay.
 
         A lost race with another writer (only possible when partitions are misassigned) is
@@ -117,7 +124,8 @@ class QuotaWorker:
         """
         for attempt in range(1, RACE_RETRIES + 1):
             try:
-                touched = await self._write(self.app.apply_batch, messages, self.clock())
+                saving: hops.Group | dict[str, str] = spans if spans is not None else {}
+                touched = await hops.on_writer(self.writer, self.app.apply_batch, messages, self.clock(), saving=saving)
                 break
             except IntegrityError:
                 if attempt == RACE_RETRIES:
@@ -150,7 +158,15 @@ class QuotaWorker:
         for partition in partitions:
             # Many decisions at once: that is what lets a group commit group.
             decide = Commands.DECIDE_BOOKING.format(partition=partition)
-            serve(broker, decide, BookingRequested, self._decide_now, queue="quota", max_workers=concurrency)
+            serve(
+                broker,
+                decide,
+                BookingRequested,
+                self._decide_now,
+                queue="quota",
+                max_workers=concurrency,
+                hop="quota decide",
+            )
             capacity = Commands.CHANGE_CAPACITY.format(partition=partition)
             serve(broker, capacity, ChangeCapacity, self._change_capacity, queue="quota")
             serve(
@@ -164,6 +180,7 @@ class QuotaWorker:
         by then it is decided, so that copy changes nothing. An answer that never arrives (a crash, a
         timeout) leaves the decision to that copy: the booking is finished by the pipeline.
         """
+        hops.name_booking(request.booking_id)
         try:
             await self.handle_batch([request])
             self.crash.pass_by()  # decided and stored, not answered yet
@@ -208,6 +225,17 @@ class QuotaWorker:
         return {
             "sessions": [{"date": q.day.isoformat(), "session": q.session} | remaining(q).model_dump() for q in quotas]
         }
+
+
+def traced(messages: list[Message]) -> list[tuple[str, str, int]]:
+    """The sampled bookings of a batch: from its consumer (per booking), or the fast path's caller."""
+    if not hops.enabled():
+        return []
+    at, contexts = hops.now(), hops.saving_now()
+    if contexts:
+        return [(b, contexts[b], at) for m in messages for b in hops.bookings_of(m) if b in contexts]
+    parent = hops.current()
+    return [(b, parent, at) for m in messages for b in hops.bookings_of(m)] if parent else []
 
 
 def remaining(quota: SessionQuota) -> SessionRemaining:

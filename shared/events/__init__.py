@@ -29,6 +29,7 @@ from .booking import (
     UpdateProfile,
 )
 from .common import Applicant, PassportType, ServiceType, Session, Slot
+from .deadletters import DeadLetter
 from .envelope import Message, derived_id, utcnow
 from .quota import (
     Calendar,
@@ -53,10 +54,21 @@ from .subjects import (
     partition_subject,
     subject_for,
 )
-from .tickets import CheckIn, CheckInReply, CheckInView, GetTicket, TicketIssued, TicketView
+from .tickets import (
+    CheckIn,
+    CheckInReply,
+    CheckInView,
+    DayTicket,
+    GetOfficeDay,
+    GetTicket,
+    OfficeDay,
+    TicketIssued,
+    TicketView,
+)
 
 __all__ = [
     "AcceptTerms",
+    "DeadLetter",
     "GetProfile",
     "GetRegistrations",
     "GetTerms",
@@ -117,4 +129,7 @@ __all__ = [
     "CheckIn",
     "CheckInReply",
     "CheckInView",
+    "DayTicket",
+    "GetOfficeDay",
+    "OfficeDay",
 ]

@@ -127,6 +127,35 @@ class SlotsDecided(Message):
         """One message per booking."""
         return [_single(self, d) for d in self.decisions]
 
+    def split(self, max_bytes: int) -> list[SlotsDecided]:
+        """Parts that each encode to at most `max_bytes` (NATS's payload limit), in order, with stable ids.
+
+        The same message split the same way gives the same ids, so a relay that publishes it again
+        after a restart is deduplicated by JetStream as the whole message would have been.
+        """
+        from .envelope import derived_id
+
+        pieces: list[list[Decision]] = []
+
+        def cut(decisions: list[Decision]) -> None:
+            part = self.model_copy(update={"decisions": decisions})
+            if len(part.model_dump_json()) <= max_bytes or len(decisions) == 1:
+                pieces.append(decisions)
+                return
+            half = len(decisions) // 2
+            cut(decisions[:half])
+            cut(decisions[half:])
+
+        cut(list(self.decisions))
+        if len(pieces) == 1:
+            return [self]
+        return [
+            self.model_copy(
+                update={"decisions": part, "message_id": derived_id(self.message_id, "part", i, len(pieces))}
+            )
+            for i, part in enumerate(pieces)
+        ]
+
 
 def _single(batch: SlotsDecided, d: Decision) -> SlotReserved | SlotRejected:
     from .envelope import derived_id

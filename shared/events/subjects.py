@@ -65,6 +65,7 @@ class Commands:
 
     GET_TICKET = "paspor.cmd.ticket.get"
     CHECK_IN = "paspor.cmd.ticket.checkin"
+    OFFICE_DAY = "paspor.cmd.ticket.day"  # an office's tickets for a date (its check-in desk's list)
 
 
 def partition_of(office: str, partitions: int = DEFAULT_PARTITIONS) -> int:

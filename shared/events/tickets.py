@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -70,3 +72,32 @@ class CheckInReply(Frozen):
 
     checkin: CheckInView | None = Field(default=None, description="The (first) check-in of this booking.")
     problem: Problem | None = Field(default=None, description="Why it was refused, if it was.")
+
+
+class GetOfficeDay(Message):
+    """Query: an office's tickets for one date, for its check-in desk (who came, who has not yet)."""
+
+    office: OfficeCode = Field(description="The office.")
+    date: dt.date = Field(description="The appointment date.")
+
+
+class DayTicket(Frozen):
+    """One ticket on an office's day list. No personal data: the queue number is what the desk calls."""
+
+    booking_id: uuid.UUID = Field(description="The booking.")
+    session: str = Field(description="pagi or siang.")
+    queue_number: int = Field(description="Queue number within the session.")
+    applicants: int = Field(description="Number of applicants to serve.")
+    status: Literal["waiting", "checked_in", "no_show", "cancelled"] = Field(
+        description="waiting (not come yet), checked_in, no_show (the session is over), cancelled."
+    )
+    checked_in_at: datetime | None = Field(default=None, description="When it was checked in, UTC.")
+    officer: str | None = Field(default=None, description="Who checked it in.")
+
+
+class OfficeDay(Frozen):
+    """Reply to GetOfficeDay: the office's tickets for the date, by session and queue number."""
+
+    office: str = Field(description="The office.")
+    date: dt.date = Field(description="The date.")
+    tickets: list[DayTicket] = Field(description="Every ticket issued for the date, cancelled ones included.")

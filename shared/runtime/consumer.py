@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -31,8 +32,10 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from pydantic import ValidationError
 
-from shared.events import Message, SlotsDecided
+from shared.events import DeadLetter, Message, SlotsDecided, derived_id
 from shared.events.subjects import DEAD_LETTER_SUBJECT, VERBS
+
+from . import hops
 
 log = logging.getLogger(__name__)
 Handler = Callable[[list[Message]], Awaitable[None]]
@@ -53,6 +56,9 @@ class ConsumerSpec:
     # How long a fetch may wait to fill its batch: a short wait keeps latency low when traffic is
     # light; under a rush batches fill at once anyway.
     linger: float = 0.02
+    # Most messages handed to the handler at once (one save): a batch of SlotsDecided can carry
+    # thousands of decisions after a backlog, and one save of them all would hold the writer.
+    max_items: int = 2000
 
 
 async def _give_back(msgs: list[Msg]) -> None:
@@ -70,6 +76,7 @@ class BatchConsumer:
         self.handled = 0
         self.dead_lettered = 0
         self.last_error: Exception | None = None
+        self.retry_delays: deque[float] = deque(maxlen=64)  # what the last retries waited (tests, metrics)
 
     async def run(self) -> None:
         """Consume until cancelled."""
@@ -109,55 +116,100 @@ class BatchConsumer:
                 parsed.extend((msg, message) for message in parse(msg.subject, msg.data))
             except ValueError as error:
                 await self.dead_letter(msg, f"invalid message: {error}")
-        if parsed and not await self._deliver([m for _, m in parsed], msgs):
-            for msg, message in parsed:  # isolate what fails alone
-                if not await self._deliver([message], msgs):
-                    await self.dead_letter(msg, f"failed {self.spec.attempts} times: {self.last_error!r}")
+        spans = self._spans(parsed) if hops.enabled() else None
+        token = hops.under(spans.contexts) if spans is not None else None  # what the handler saves keeps them
+        try:
+            await self._handle_parsed(msgs, parsed)
+        finally:
+            if token is not None:
+                hops.reset(token)
+            if spans is not None:
+                spans.end()
+
+    async def _handle_parsed(self, msgs: list[Msg], parsed: list[tuple[Msg, Message]]) -> None:
+        step = self.spec.max_items
+        for chunk in (parsed[i : i + step] for i in range(0, len(parsed), step)):  # bounded work per save
+            if not await self._deliver([m for _, m in chunk], msgs):
+                for msg, message in chunk:  # isolate what fails alone
+                    if not await self._deliver([message], msgs):
+                        reason = f"failed {self.spec.attempts} times: {self.last_error!r}"
+                        await self.dead_letter(msg, reason, self.spec.attempts)
         for msg in msgs:  # one after the other: each only queues a line on the connection
             with contextlib.suppress(MsgAlreadyAckdError):  # acked before this batch was retried
                 await msg.ack()
         self.handled += len(parsed)
 
+    def _spans(self, parsed: list[tuple[Msg, Message]]) -> hops.Group | None:
+        """Per sampled message, its time in the stream (`queued`) and its handling (`fetch`); the batch's span links all."""
+        traced: list[tuple[str, str, int | None]] = []
+        for msg, message in parsed:
+            parent = hops.carried(msg.headers, message)
+            if parent is not None:
+                joined = int(msg.metadata.timestamp.timestamp() * 1e9)  # when JetStream stored it
+                traced.extend((b, parent, joined) for b in hops.bookings_of(message)[:1])
+        return hops.group(f"{self.spec.durable} fetch", traced, wait="fetch")
+
     async def _deliver(self, messages: list[Message], msgs: list[Msg]) -> bool:
         """True once the handler succeeded; False after `attempts` failures that are not infrastructure."""
-        attempt = 0
+        failures = waits = 0
         while True:
             try:
                 await self.handler(messages)
                 return True
-            except INFRASTRUCTURE as error:
+            except INFRASTRUCTURE as error:  # retried for as long as it takes, waiting longer each time
                 log.warning("%s: store or NATS unavailable (%r); retrying the batch", self.spec.durable, error)
             except Exception as error:  # retried, then dead-lettered: never lost, never hidden
                 log.exception("%s: handling %d message(s) failed", self.spec.durable, len(messages))
                 self.last_error = error
-                attempt += 1
-                if attempt >= self.spec.attempts:
+                failures += 1
+                if failures >= self.spec.attempts:
                     return False
-            await self._wait(attempt, msgs)
+            await self._wait(waits, msgs)
+            waits += 1
 
-    async def _wait(self, attempt: int, msgs: list[Msg]) -> None:
+    async def _wait(self, waits: int, msgs: list[Msg]) -> None:
+        """Sleep the `waits`-th delay of the backoff, keeping every message of the batch ours meanwhile."""
         delays = self.spec.backoff
-        await asyncio.sleep(delays[min(attempt, len(delays) - 1)])
-        try:
-            await msgs[-1].in_progress()  # keep the batch ours while we retry
-        except (NatsError, OSError):
-            pass  # NATS is down: the ack wait may expire and the batch come again, in order
+        delay = delays[min(waits, len(delays) - 1)]
+        self.retry_delays.append(delay)
+        slice_ = self.spec.ack_wait / 3  # renewed well before any message's ack wait runs out
+        while delay > 0:
+            await self._keep(msgs)
+            await asyncio.sleep(min(delay, slice_))
+            delay -= slice_
+        await self._keep(msgs)
 
-    async def dead_letter(self, msg: Msg, reason: str) -> None:
+    @staticmethod
+    async def _keep(msgs: list[Msg]) -> None:
+        """Reset the ack wait of every message of the batch (each has its own, not just the last one's)."""
+        for msg in msgs:
+            try:
+                await msg.in_progress()
+            except MsgAlreadyAckdError:
+                continue
+            except (NatsError, OSError):
+                return  # NATS is down: the ack wait may expire and the batch come again, in order
+
+    async def dead_letter(self, msg: Msg, reason: str, attempts: int = 1) -> None:
         """Park a message with its reason on the service's dead-letter subject (once, by its sequence)."""
-        record = {
-            "service": self.service,
-            "consumer": self.spec.durable,
-            "subject": msg.subject,
-            "stream_sequence": msg.metadata.sequence.stream,
-            "reason": reason,
-            "data": msg.data.decode("utf-8", errors="replace"),
-        }
-        msg_id = f"{self.spec.durable}:{msg.metadata.sequence.stream}"
+        sequence = msg.metadata.sequence.stream
+        data = msg.data.decode("utf-8", errors="replace")
+        record = DeadLetter(
+            message_id=derived_id("deadletter", self.spec.durable, sequence),
+            service=self.service,
+            source=f"consumer:{self.spec.durable}",
+            subject=msg.subject,
+            reason=reason[:2000],
+            attempts=attempts,
+            headers=dict(msg.headers or {}),
+            data=data,
+            stream_sequence=sequence,
+            booking_ids=_booking_ids(data),
+        )
         await self.js.publish(
             DEAD_LETTER_SUBJECT.format(service=self.service),
-            json.dumps(record).encode(),
-            headers={"Nats-Msg-Id": msg_id},
+            record.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": str(record.message_id)},
         )
         self.dead_lettered += 1
         log.error("%s: dead-lettered a message from %s: %s", self.spec.durable, msg.subject, reason)
@@ -184,6 +236,18 @@ class BatchConsumer:
         )
         await self.js.add_consumer(self.spec.stream, config)
         return await self.js.pull_subscribe_bind(self.spec.durable, self.spec.stream)
+
+
+def _booking_ids(data: str) -> list[str]:
+    """The bookings a message names (its booking_id, or a SlotsDecided's), for the audit to match; [] if unreadable."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return []
+    if not isinstance(body, dict):
+        return []
+    ids = [body.get("booking_id")] + [d.get("booking_id") for d in body.get("decisions") or [] if isinstance(d, dict)]
+    return [str(i) for i in ids if isinstance(i, str)][:1000]
 
 
 BY_SUBJECT = {(context, verb): cls for cls, (context, verb) in VERBS.items()}

@@ -24,8 +24,9 @@ from shared.events.subjects import DEAD_LETTER_SUBJECT, VERBS
 from .bus import BUCKETS, RELAY_BUCKET
 
 SERVICES = ("gateway", "booking", "quota", "notifier")
-# `paspor quota ...`, `paspor audit --jetstream`, and the break-glass key for JetStream maintenance
-# (pausing a consumer, `nats stream ...`): the one user allowed everything, used by no service.
+# `paspor quota ...`, `paspor audit --jetstream`, and the break-glass key for maintenance (`paspor
+# deadletter`, which re-publishes on any service's subject; pausing a consumer; `nats stream ...`):
+# the one user allowed everything, used by no service.
 TOOLS = ("operator", "auditor", "admin")
 USERS = SERVICES + TOOLS
 
@@ -129,13 +130,12 @@ def read_streams(names: Iterable[str]) -> list[str]:
 
 
 def _backend(service: str, partitions: int, extra: list[str]) -> Grant:
-    """A service with a store: it declares the streams, publishes its events through its relay, consumes."""
+    """A service with a store: it declares the streams, publishes its events through its relay, consumes,
+    and parks what its relay or consumers cannot handle on its own dead-letter subject."""
     publish = [f"{API}.INFO", *declare_streams(), *events_of(service), *relay_position(service), *extra]
-    own = consumers(partitions).get(service, ())
-    for stream, durable in own:
+    for stream, durable in consumers(partitions).get(service, ()):
         publish += consume(stream, durable)
-    if own:
-        publish.append(DEAD_LETTER_SUBJECT.format(service=service))
+    publish.append(DEAD_LETTER_SUBJECT.format(service=service))
     return Grant(tuple(publish), (*served_by(service), f"{inbox(service)}.>"), answers=True)
 
 

@@ -11,6 +11,11 @@ follows on from the relay's position (one writer per store: no gap), it is publi
 reading the log. The notification log is read only to fill a gap: after a crash or a restart, or
 where other processes write the same store.
 
+A stored event that cannot be published as it is (it does not decode, or its message is invalid
+or larger than NATS accepts and cannot be split) would stop the relay for good if retried: it
+goes to the service's dead-letter subject with its position instead, is counted, and the relay
+goes on. A batch of decisions larger than the payload limit is split into parts that fit.
+
 When several processes write one store, each owning some partitions (quota workers), each
 relay publishes only its own partitions' events and keeps one position per partition: the
 work is not done twice, and a partition that changes hands continues from where its last
@@ -33,17 +38,22 @@ from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 
-from shared.events import Message
+from shared.events import DeadLetter, Message, SlotsDecided, derived_id
+from shared.events.subjects import DEAD_LETTER_SUBJECT
 
+from . import hops
 from .bus import open_bucket, patiently
 
 log = logging.getLogger(__name__)
 ToWire = Callable[[Any], Iterable[tuple[str, Message]]]
+# (notification id, subject, message, the stored event's trace contexts per booking or None)
+Record = tuple[int, str, Message, dict[str, str] | None]
 ACK_TIMEOUT = 15.0
 # The stored position only spares a restart some re-publishing (JetStream drops the duplicates), so
 # it is written at most this often while busy, and whenever the relay falls idle.
 POSITION_EVERY = 0.25
 IDLE_WAIT = 1.0  # with nothing handed over or woken, look at the log this often (other writers' events)
+HEADROOM = 4096  # bytes of a message's payload limit left for its headers (message id, trace context)
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class Relay:
         scope: Scope | None = None,
         idle_wait: float = IDLE_WAIT,
         ack_timeout: float = ACK_TIMEOUT,
+        max_payload: int | None = None,
     ) -> None:
         self.name, self.app, self.js, self.to_wire = name, app, js, to_wire
         self.executor, self.batch, self.scope = executor, batch, scope
@@ -83,6 +94,9 @@ class Relay:
         self._partitions: dict[UUID, int] = {}  # aggregate id -> partition, learned once per aggregate
         self.published = 0
         self.log_reads = 0  # reads of the notification log (to fill a gap), for tests and metrics
+        self.dead_lettered = 0  # stored events that could not be published as they are
+        self.split = 0  # messages sent in parts, being larger than NATS accepts
+        self.max_payload = max_payload  # None: the server's limit, read when the relay opens
         self._wake = asyncio.Event()
         self._kv: Any = None
         self._handed: deque[tuple[int, Any]] = deque()  # (notification id, event), appended by the writer
@@ -101,6 +115,8 @@ class Relay:
 
     async def open(self) -> None:
         """Find where publishing stopped (the positions live in a key-value bucket)."""
+        if self.max_payload is None:
+            self.max_payload = getattr(getattr(self.js, "_nc", None), "max_payload", None) or 1024 * 1024
         self._kv = await open_bucket(self.js, "paspor_relay")  # replicated as the streams are
         await patiently(self._load_positions)  # a cluster that is starting answers slowly
 
@@ -142,19 +158,36 @@ class Relay:
             self._gap = last_id is not None  # read on until the log has nothing more
         if last_id is None:
             return False
-        pending = [await self._publish(subject, message) for _, subject, message in records]
+        spans = self._spans(records)
+        contexts = spans.contexts if spans is not None else {}
+        pending = [
+            await self._publish(subject, message, contexts)
+            for record in records
+            for subject, message in self._fit(record)
+        ]
         try:  # every PubAck, or the error of the first that failed
             await asyncio.wait_for(asyncio.gather(*pending), timeout=self.ack_timeout)
+        except BaseException as error:
+            if spans is not None:
+                spans.end(error)
+            raise
         finally:
             for future in pending:
                 future.cancel()  # frees the client's pending slots of what will never be acked
+        if spans is not None:
+            spans.end()
         self.position = last_id
         self.published += len(records)
         if time.monotonic() - self._saved_at >= POSITION_EVERY:
             await self._save_positions()
         return True
 
-    def _from_handed(self) -> tuple[int | None, list[tuple[int, str, Message]]]:
+    def _spans(self, records: list[Record]) -> hops.Group | None:
+        """Per traced booking a `<service> relay publish` span, child of the hop that stored it; the batch's linked."""
+        traced = [(b, tp, None) for *_, trace in records if trace for b, tp in trace.items()]
+        return hops.group(f"{self.name} relay publish", list(dict.fromkeys(traced)), wait="publish")
+
+    def _from_handed(self) -> tuple[int | None, list[Record]]:
         """The events handed over that follow on from the position, or (None, []) when the log must be read."""
         handed = [self._handed.popleft() for _ in range(min(len(self._handed), self.batch))]
         handed = [(nid, event) for nid, event in handed if nid > self.position]
@@ -164,11 +197,56 @@ class Relay:
             self._handed.clear()  # a gap (another writer, a restart): the log has all of these too
             self._gap = True
             return None, []
-        records: list[tuple[int, str, Message]] = []
+        records: list[Record] = []
         for nid, event in handed:
-            if self._owns(nid, event):
-                records.extend((nid, s, m) for s, m in self.to_wire(event))
+            try:
+                if not self._owns(nid, event):
+                    continue
+            except Exception as error:  # noqa: BLE001 - no partition: it can never be published
+                records.append(self._dead(nid, event, None, error))
+                continue
+            records.extend(self._wire(nid, event))
         return handed[-1][0], records
+
+    def _wire(self, nid: int, event: Any) -> list[Record]:
+        """The stored event's messages, or its dead letter when it cannot be turned into messages."""
+        trace = hops.STORED.take(event)
+        try:
+            return [(nid, s, m, trace) for s, m in self.to_wire(event)]
+        except Exception as error:  # noqa: BLE001 - deterministic: retrying would stop the relay for good
+            return [self._dead(nid, event, None, error)]
+
+    def _dead(self, nid: int, event: Any, notification: Any, error: BaseException | str) -> Record:
+        """A stored event that cannot be published, as a dead letter naming its position and why."""
+        source = event if event is not None else notification
+        topic = getattr(notification, "topic", None) or (type(event).__qualname__ if event is not None else None)
+        letter = DeadLetter(
+            message_id=derived_id("deadletter", "relay", self.name, nid),
+            service=self.name,
+            source=f"relay:{self.name}",
+            subject="",
+            reason=(error if isinstance(error, str) else f"{type(error).__name__}: {error}")[:2000],
+            position=nid,
+            topic=topic,
+            aggregate_id=str(getattr(source, "originator_id", "")) or None,
+        )
+        log.error("relay %s: stored event %d cannot be published, dead-lettered: %s", self.name, nid, letter.reason)
+        self.dead_lettered += 1
+        return nid, DEAD_LETTER_SUBJECT.format(service=self.name), letter, None
+
+    def _fit(self, record: Record) -> list[tuple[str, Message]]:
+        """A record's message as it can be sent: whole, in parts below the payload limit, or as a dead letter."""
+        nid, subject, message, _ = record
+        limit = (self.max_payload or 1024 * 1024) - HEADROOM
+        if len(message.model_dump_json()) <= limit:
+            return [(subject, message)]
+        if isinstance(message, SlotsDecided):
+            parts = message.split(limit)
+            if all(len(part.model_dump_json()) <= limit for part in parts):
+                self.split += 1
+                return [(subject, part) for part in parts]
+        _, dead_subject, letter, _ = self._dead(nid, None, None, f"message for {subject} larger than {limit} bytes")
+        return [(dead_subject, letter.model_copy(update={"subject": subject, "data": ""}))]
 
     def _owns(self, notification_id: int, event: Any) -> bool:
         if self.scope is None:
@@ -176,15 +254,19 @@ class Relay:
         partition = self._partitions.setdefault(event.originator_id, self.scope.partition_of(event))
         return partition in self.scope.owned and notification_id > self.positions[partition]
 
-    def _read(self, position: int) -> tuple[int | None, list[tuple[int, str, Message]]]:
+    def _read(self, position: int) -> tuple[int | None, list[Record]]:
         notifications = self.app.recorder.select_notifications(
             start=position, limit=self.batch, inclusive_of_start=False
         )
-        records: list[tuple[int, str, Message]] = []
+        records: list[Record] = []
         for notification in notifications:
-            event = self._owned_event(notification)
+            try:
+                event = self._owned_event(notification)
+            except Exception as error:  # noqa: BLE001 - it does not decode: it never will
+                records.append(self._dead(notification.id, None, notification, error))
+                continue
             if event is not None:
-                records.extend((notification.id, s, m) for s, m in self.to_wire(event))
+                records.extend(self._wire(notification.id, event))
         return (notifications[-1].id if notifications else None), records
 
     def _owned_event(self, notification: Any) -> Any:
@@ -221,12 +303,13 @@ class Relay:
             *(self._kv.put(self.scope.key(self.name, p), str(self.positions[p]).encode()) for p in self.scope.owned)
         )
 
-    async def _publish(self, subject: str, message: Message) -> asyncio.Future:
+    async def _publish(self, subject: str, message: Message, contexts: dict[str, str]) -> asyncio.Future:
         """Send without waiting for the ack (pipelined); the returned future is the PubAck."""
+        headers = {"Nats-Msg-Id": str(message.message_id)}
         return await self.js.publish_async(
             subject,
             message.model_dump_json().encode(),
-            headers={"Nats-Msg-Id": str(message.message_id)},
+            headers=hops.outgoing(message, contexts, headers) if contexts else headers,
         )
 
     async def _load(self, key: str) -> int | None:

@@ -7,9 +7,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from faststream.nats import NatsBroker
+from nats.aio.msg import Msg
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
 from shared.events import Problem
+
+from . import hops
 
 log = logging.getLogger(__name__)
 Query = TypeVar("Query", bound=BaseModel)
@@ -59,12 +63,37 @@ def serve(
     *,
     queue: str,
     max_workers: int = 1,
+    hop: str | None = None,
 ) -> None:
-    """Answer requests on `subject` (one of `queue`'s members answers each) with `handler`'s reply."""
+    """Answer requests on `subject` (one of `queue`'s members answers each) with `handler`'s reply.
+
+    A request that carries a sampled trace context is answered inside a span named `hop` (by default
+    `<queue> <command>`), child of the caller's.
+    """
     handle = replying(model, handler)
+    name = hop or f"{queue} {subject.removeprefix('paspor.cmd.')}"
 
     # The body, not the message: faststream resolves a `NatsMessage` parameter from its context with a
-    # synchronous call, which it runs in a worker thread, a thread hop per message.
-    @broker.subscriber(subject, queue=queue, max_workers=max_workers, title=subject.removeprefix("paspor.cmd."))
+    # synchronous call, which it runs in a worker thread, a thread hop per message. The trace context
+    # is taken from the headers by the parser, which runs in the handler's task.
+    @broker.subscriber(
+        subject, queue=queue, max_workers=max_workers, title=subject.removeprefix("paspor.cmd."), parser=with_trace
+    )
     async def answer(body: Any) -> dict[str, Any]:
-        return await handle(body)
+        parent = hops.received()
+        if parent is None:
+            return await handle(body)
+        span = hops.start(name, parent, kind=SpanKind.SERVER)
+        token = hops.as_current(span)
+        try:
+            return await handle(body)
+        finally:
+            hops.detach(token)
+            if span is not None:
+                span.end()
+
+
+async def with_trace(msg: Msg, original: Callable[[Msg], Awaitable[Any]]) -> Any:
+    """faststream's parser, noting the message's traceparent (if any) for the handler."""
+    hops.incoming(msg.headers.get(hops.TRACEPARENT) if msg.headers else None)
+    return await original(msg)

@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 
 from shared.clock import use
 
+from . import tracing
 from .bus import connect, ensure_streams
 from .consumer import BatchConsumer, ConsumerSpec, Handler
 from .relay import Relay, Scope, ToWire
@@ -32,6 +33,9 @@ class Runtime:
         self.name, self.settings = name, settings
         self.clock = settings.clock()
         use(self.clock)  # every rule and message of this process takes its time from it
+        provider = tracing.configure(name, settings)
+        if provider is not None and settings.event_store == "postgres":
+            tracing.instrument_psycopg(provider)
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-writer")
         # faststream logs each message at DEBUG and each subscriber task it ends at INFO ("callback
         # for Task-12 is being executed..." twenty times at every stop): only its warnings are shown.
@@ -126,6 +130,7 @@ class Runtime:
             result = callback()
             if asyncio.iscoroutine(result):
                 await result
+        tracing.shutdown()  # the spans still in memory are written
         log.info("%s stopped", self.name)
 
 

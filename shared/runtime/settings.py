@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, clock_from
 from shared.events import DEFAULT_PARTITIONS
+from shared.pseudonyms import Pseudonyms
 
 from .natsauth import NatsLogin
 
@@ -31,6 +32,11 @@ class CommonSettings(BaseSettings, NatsLogin):
     cipher_key: str | None = Field(
         default=None, description="AES key (base64) for personal data at rest; generated in the data folder if unset."
     )
+    identity_key: str | None = Field(
+        default=None,
+        description="HMAC key (base64, 32+ bytes) for ids derived from personal data (NIK claims); generated in "
+        "the data folder if unset. Change it only with `paspor keys rotate-identity`.",
+    )
 
     relay_idle_wait: float = Field(
         default=1.0, gt=0, le=60, description="Seconds an idle outbox relay waits before looking at its log again."
@@ -49,6 +55,24 @@ class CommonSettings(BaseSettings, NatsLogin):
         default=None,
         description="Pretend the service started at this instant (ISO 8601 with its offset) and let time run "
         "from there: rehearsals and tests of a whole system on a pinned day. Unset: the real time.",
+    )
+
+    trace_exporter: Literal["file", "otlp", "none"] = Field(
+        default="file",
+        description="Where spans go: file (JSON lines per process in <data folder>/traces, read by `paspor trace`), "
+        "otlp (OTEL_EXPORTER_OTLP_ENDPOINT: Jaeger, Tempo, a Collector) or none.",
+    )
+    trace_sample: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Share of bookings traced, decided once at the gateway and carried to every hop (0: none).",
+    )
+    trace_file_mb: int = Field(
+        default=200, ge=1, le=100_000, description="Largest trace file a process writes (MB); later spans are dropped."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text or as JSON objects; both carry the trace id."
     )
 
     clock_started: float | None = Field(
@@ -77,6 +101,13 @@ class CommonSettings(BaseSettings, NatsLogin):
     def _clock_start_has_offset(cls, value: dt.datetime | None) -> dt.datetime | None:
         if value is not None and value.utcoffset() is None:
             raise ValueError("needs its UTC offset, e.g. 2027-01-13T09:00:00+07:00")
+        return value
+
+    @field_validator("identity_key")
+    @classmethod
+    def _identity_key_usable(cls, value: str | None) -> str | None:
+        if value is not None:
+            Pseudonyms.from_text(value)  # InvalidIdentityKey is a ValueError: a clear settings error
         return value
 
     def clock(self) -> Clock:

@@ -13,8 +13,12 @@ from urllib.parse import urlparse
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import JSONTranscoder, Mapper, Recording, StoredEvent, Transcoding
 
+from shared.pseudonyms import Pseudonyms
+
+from . import hops
 from .settings import CommonSettings
 
 # Single writer per aggregate (see DESIGN.md): the cache may hand out its own copy, fast.
@@ -33,6 +37,39 @@ class RecordingApplication(Application[UUID]):
     def _notify(self, recordings: list[Recording[UUID]]) -> None:  # eventsourcing's hook after a save
         if self.on_recorded is not None and recordings:
             self.on_recorded(recordings)
+
+
+class TracedMapper(Mapper[UUID]):
+    """Stores, with each event, the trace context of the hop that saved it (per booking), and hands it to the relay.
+
+    The context sits in the stored state under `_trace`, beside the event's own fields: the domain event
+    never sees it (it is taken off when read), and a store written with tracing on reads the same with it off.
+    """
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        trace = hops.trace_for(domain_event)
+        if trace is None:
+            return super().to_stored_event(domain_event)
+        hops.STORED.put((domain_event.originator_id, domain_event.originator_version), trace)
+        stored = super().to_stored_event(domain_event)
+        state = self.transcoder.decode(self._plain(stored.state)) | {"_trace": trace}
+        return StoredEvent(stored.originator_id, stored.originator_version, stored.topic, self._sealed(state))
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        event = super().to_domain_event(stored_event)
+        trace = vars(event).pop("_trace", None)
+        if trace:
+            hops.STORED.put((event.originator_id, event.originator_version), trace)
+        return event
+
+    def _plain(self, data: bytes) -> bytes:
+        data = self.cipher.decrypt(data) if self.cipher else data
+        return self.compressor.decompress(data) if self.compressor else data
+
+    def _sealed(self, state: dict[str, Any]) -> bytes:
+        data = self.transcoder.encode(state)
+        data = self.compressor.compress(data) if self.compressor else data
+        return self.cipher.encrypt(data) if self.cipher else data
 
 
 class DateAsISO(Transcoding):
@@ -55,7 +92,7 @@ def register_date(transcoder: JSONTranscoder) -> None:
 
 def store_env(settings: CommonSettings, service: str, *, encrypt: bool = False) -> dict[str, str]:
     """The eventsourcing environment for one service's event store."""
-    env: dict[str, str] = {}
+    env: dict[str, str] = {"MAPPER_TOPIC": "shared.runtime.store:TracedMapper"}
     if settings.event_store == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
@@ -90,6 +127,14 @@ def postgres_env(url: str, pool_size: int) -> dict[str, str]:
         # created by one process at a time when several start together.
         "APPLICATION_RECORDER_TOPIC": "shared.runtime.pgrecorder:LockedPostgresApplicationRecorder",
     }
+
+
+IDENTITY_KEY_FILE = "identity.key"
+
+
+def pseudonyms_of(settings: CommonSettings) -> Pseudonyms:
+    """The configured identity key (PASPOR_IDENTITY_KEY), else the one kept in the data folder."""
+    return Pseudonyms.from_text(settings.identity_key or data_key(settings.data_dir, IDENTITY_KEY_FILE))
 
 
 def data_key(data_dir: Path, name: str) -> str:

@@ -46,6 +46,7 @@ ROUTES: dict[str, tuple[str, int, dict]] = {
         {"params": {"lat": -7.1, "lon": 112.4, "start": DAY.isoformat(), "end": DAY.isoformat()}},
     ),
     "GET /v1/info": (PUBLIC, 200, {}),
+    "GET /v1/config": (PUBLIC, 200, {}),
     "GET /v1/info/{name}": (PUBLIC, 200, {}),
     "PUT /v1/me": (
         CITIZEN,
@@ -78,6 +79,8 @@ ROUTES: dict[str, tuple[str, int, dict]] = {
     "GET /v1/bookings/{booking_id}/ticket.svg": (CITIZEN, 200, {}),
     "GET /v1/bookings/{booking_id}/ticket.ics": (CITIZEN, 200, {}),
     "POST /v1/checkin": (OFFICER, 422, {"json": {"payload": "not-a-ticket"}}),  # let in, then told it is no ticket
+    "GET /v1/offices/{code}/checkins": (OFFICER, 200, {}),  # the officer's own office (GRESIK)
+    "GET /v1/operator/audit": (OPERATOR, 200, {}),
     "PUT /v1/operator/offices/{code}/capacity": (OPERATOR, 200, {"json": {"date": DAY.isoformat(), "capacity": 90}}),
     "POST /v1/operator/offices/{code}/closures": (
         OPERATOR,

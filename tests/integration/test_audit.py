@@ -22,6 +22,7 @@ from paspor.audit.records import open_store
 from paspor.audit.sample import Pipeline, citizen, request
 from paspor.cli import app as cli
 from services.quota.domain import Request, SessionQuota, decision
+from shared.audit_summary import load_latest
 from shared.events import utcnow
 
 OFFICE = "GRESIK"
@@ -166,6 +167,8 @@ def test_the_command_exits_non_zero_and_lists_the_offending_events(history: Hist
     assert as_csv.exit_code == 1 and rows[0].startswith("invariant,subject")
     assert [row.split(",")[0] for row in rows[1:]] == ["cancellation_not_released"] * 2
     assert before.exit_code == 0, "nothing had happened yet in 2000"
+    saved = load_latest(history.settings.data_dir)  # the whole-system audit, not the --as-of one after it
+    assert saved is not None and (saved.verdict, saved.broken) == ("broken", {"cancellation_not_released": 1})
 
 
 def test_an_office_filter_reports_only_that_office(history: History):

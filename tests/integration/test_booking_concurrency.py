@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nats
 import pytest
-from support import bookable_day, kk, nik
+from support import IDENTITY_KEY, bookable_day, kk, nik
 
 from services.booking.main import BookingSettings, build_application
 from shared.events import AcceptTerms, Applicant, Caller, Commands, ListBookings, RequestBooking
@@ -29,7 +29,12 @@ BACKENDS = ["memory", "sqlite", "postgres"]
 
 
 def store_settings(backend: str, data_dir: Path, request: pytest.FixtureRequest) -> dict[str, str]:
-    env = {"PASPOR_EVENT_STORE": backend, "PASPOR_DATA_DIR": str(data_dir), "PASPOR_CIPHER_KEY": CIPHER_KEY}
+    env = {
+        "PASPOR_EVENT_STORE": backend,
+        "PASPOR_DATA_DIR": str(data_dir),
+        "PASPOR_CIPHER_KEY": CIPHER_KEY,
+        "PASPOR_IDENTITY_KEY": IDENTITY_KEY,
+    }
     if backend == "postgres":
         env["PASPOR_POSTGRES_URL"] = request.getfixturevalue("postgres_url")
     return env

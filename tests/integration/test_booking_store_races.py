@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from support import bookable_day, kk, nik
+from support import IDENTITY_KEY, bookable_day, kk, nik
 
 from services.booking.errors import ActiveBookingExists, NikAlreadyBooked
 from services.booking.main import BookingSettings, build_application
@@ -21,6 +21,7 @@ KEY = "q0wWfQ0u1w3kzS8V4B3Zb2bPZK7kdl0m9xWc6m3cJ3Y="
 def replicas(request, tmp_path: Path):
     """Two applications on one store, as two booking processes would be."""
     settings = {"event_store": request.param, "data_dir": tmp_path, "cipher_key": KEY, "booking_terms_version": ""}
+    settings["identity_key"] = IDENTITY_KEY
     if request.param == "postgres":
         settings["postgres_url"] = request.getfixturevalue("postgres_url")
     first = build_application(BookingSettings(**settings))

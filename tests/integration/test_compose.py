@@ -30,7 +30,7 @@ from shared.runtime.permissions import USERS
 ROOT = Path(__file__).resolve().parents[2]
 FILE = compose.load(ROOT / "compose.yaml")
 SERVICES = FILE["services"]
-VARIABLES = {"PASPOR_CIPHER_KEY": "k", "PASPOR_GATEWAY_ISSUERS": "[]"} | {
+VARIABLES = {"PASPOR_CIPHER_KEY": "k", "PASPOR_IDENTITY_KEY": "k", "PASPOR_GATEWAY_ISSUERS": "[]"} | {
     seed_variable(service): f"seed-of-{service}" for service in NATS_SERVICES
 }
 SPECS = compose.paspor_services(FILE, VARIABLES)

@@ -10,8 +10,10 @@ from services.booking.application import BookingApplication
 from services.booking.domain import Rules
 from shared.calendar import is_office_day
 from shared.events import Applicant, Caller, RequestBooking, SlotRejected, SlotReserved
+from shared.pseudonyms import Pseudonyms
 
 UTC = dt.UTC
+TEST_PSEUDONYMS = Pseudonyms(b"a test identity key of 32 bytes!")
 MONDAY_MORNING = dt.datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 09:00 in Jakarta
 
 
@@ -42,7 +44,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.app = BookingApplication(
-            env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, rules=self.rules, readers=self.readers
+            TEST_PSEUDONYMS, env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, rules=self.rules, readers=self.readers
         )
 
     def caller(self, subject: str, device: str | None = None) -> Caller:

@@ -40,7 +40,7 @@ def test_a_double_tap_gets_its_booking_when_another_replica_saved_it_while_this_
     world = World()
     siti = world.signed_up("siti")
     tap = world.request(siti, [nik(1)], key="siti-double-tap")
-    booking_id = aggregates_of(tap)[0]
+    booking_id = aggregates_of(tap, world.app.pseudonyms)[0]
     other_replica: list = []
     load = Unit._load
 

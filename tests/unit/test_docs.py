@@ -245,7 +245,8 @@ def missing_code_names(page: Page) -> list[str]:
 # --- settings ---------------------------------------------------------------------------------
 
 
-TEST_VARIABLES = {"PASPOR_TEST_TODAY", "PASPOR_TEST_POSTGRES"}  # read by tests/support.py and tests/conftest.py
+# read by tests/support.py, tests/conftest.py and tests/browser/conftest.py
+TEST_VARIABLES = {"PASPOR_TEST_TODAY", "PASPOR_TEST_POSTGRES", "PASPOR_TEST_ARTEFACTS", "PASPOR_CHROMIUM"}
 
 
 @cache

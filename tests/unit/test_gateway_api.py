@@ -247,6 +247,37 @@ async def test_metrics_count_requests_by_route_and_fast_refusals(tmp_path):
     assert 'paspor_gateway_fast_refusals_total{reason="sold_out"} 1.0' in text
 
 
+async def test_metrics_show_the_bookings_in_flight_the_queue_in_front_of_the_pipeline(tmp_path):
+    class SlowServices(FakeServices):
+        def __init__(self) -> None:
+            super().__init__()
+            self.arrived, self.go_on = asyncio.Event(), asyncio.Event()
+
+        async def ask(self, subject, message):  # noqa: ANN001, ANN201
+            if subject == Commands.REQUEST_BOOKING:
+                self.arrived.set()
+                await self.go_on.wait()
+            return await super().ask(subject, message)
+
+    services = SlowServices()
+    api, _, dev = gateway_app(tmp_path, services)
+    in_flight = "paspor_gateway_bookings_in_flight"
+    async with client_for(api) as client:
+        booking = asyncio.create_task(
+            client.post(
+                "/v1/bookings",
+                json=booking_body("GRESIK", next_office_day(), "pagi", 1),
+                headers=bearer(dev) | {"Idempotency-Key": "in-flight-key-01"},
+            )
+        )
+        await services.arrived.wait()
+        during = (await client.get("/metrics")).text
+        services.go_on.set()
+        assert (await booking).status_code == 201
+        after = (await client.get("/metrics")).text
+    assert f"{in_flight} 1.0" in during and f"{in_flight} 0.0" in after
+
+
 async def test_the_openapi_document_has_an_example_for_every_operation_and_links_the_asyncapi_one(tmp_path):
     api, _, _ = gateway_app(tmp_path)
     async with client_for(api) as client:

@@ -13,10 +13,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 
-from services.gateway.auth import DevIssuer, TokenVerifier, Unauthenticated, dev_trust, jwks_trust
+from services.gateway.auth import DevIssuer, TokenVerifier, Unauthenticated, dev_trust, jwks_trust, provider_id
 from services.gateway.jwks import JwksSource, KeysUnavailable
 from services.gateway.main import GatewaySettings, trusted_issuers
 from shared import clock
+from shared.events import Caller
 
 GOOGLE = "https://accounts.google.com"
 
@@ -148,6 +149,45 @@ def test_a_rotated_key_is_fetched_when_a_token_names_it_but_unknown_ids_do_not_h
     assert len(reads) == 2
 
 
+def test_sign_in_keeps_working_while_the_provider_is_down_on_the_last_good_keys():
+    google, now, reads, down = Provider(), [0.0], [], [False]
+
+    def read(url: str) -> dict:
+        reads.append(now[0])
+        if down[0]:
+            raise KeysUnavailable(f"cannot read keys from {url}: connection refused")
+        return google.jwks()
+
+    verifier = TokenVerifier(
+        [jwks_trust(GOOGLE, JwksSource(GOOGLE + "/jwks", ttl=600, read=read, clock=lambda: now[0]))]
+    )
+    verifier.verify(f"Bearer {google.token('before')}")
+    down[0], now[0] = True, 601.0  # the keys went stale just as the provider went down
+
+    for second, citizen in enumerate(["siti", "budi", "wayan", "made"]):
+        now[0] = 601.0 + second * 0.3
+        assert verifier.verify(f"Bearer {google.token(citizen)}").subject == citizen, "signed in on the old keys"
+    assert reads == [0.0, 601.0], "one failed refresh, then a pause: not one fetch per sign-in"
+
+    for at in (602.0, 604.0, 608.0):  # each failure waits twice as long as the one before
+        now[0] = at
+        verifier.verify(f"Bearer {google.token(f'at-{at}')}")
+    assert reads == [0.0, 601.0, 602.0, 604.0, 608.0]
+
+    down[0], now[0] = False, 616.0
+    verifier.verify(f"Bearer {google.token('after')}")
+    assert reads[-1] == 616.0 and verifier.issuers[GOOGLE].keys("g1") is not None, "fresh keys once it is back"
+
+
+def test_without_any_good_keys_an_outage_refuses_sign_in_and_says_why():
+    def down(url: str) -> dict:
+        raise KeysUnavailable(f"cannot read keys from {url}: connection refused")
+
+    verifier = TokenVerifier([jwks_trust(GOOGLE, JwksSource(GOOGLE + "/jwks", read=down))])
+    with pytest.raises(Unauthenticated, match="connection refused"):
+        verifier.verify(f"Bearer {Provider().token()}")
+
+
 def test_keys_are_read_from_a_url(tmp_path):
     google = Provider()
     body = json.dumps(google.jwks()).encode()
@@ -188,6 +228,18 @@ def test_the_development_issuer_is_off_unless_enabled_and_refused_in_the_distrib
     assert dev is not None and [i.name for i in issuers] == ["paspor-dev"]
     with pytest.raises(ValidationError, match="development token issuer"):
         GatewaySettings(data_dir=tmp_path, gateway_dev_issuer=True, gateway_distributed=True)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "gateway.example.org"])
+def test_the_development_issuer_refuses_to_start_where_others_can_reach_it(tmp_path, host):
+    with pytest.raises(ValidationError, match="loopback"):
+        GatewaySettings(data_dir=tmp_path, gateway_dev_issuer=True, gateway_host=host)
+    GatewaySettings(data_dir=tmp_path, gateway_host=host)  # without it, any address is fine
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_the_development_issuer_runs_on_a_loopback_address(tmp_path, host):
+    assert GatewaySettings(data_dir=tmp_path, gateway_dev_issuer=True, gateway_host=host).gateway_dev_issuer
 
 
 def test_providers_are_configured_from_the_environment(tmp_path, monkeypatch):
@@ -236,3 +288,19 @@ def test_a_token_whose_issuer_is_not_a_string_is_from_an_untrusted_issuer(tmp_pa
     token = jwt.api_jws.encode(json.dumps(body).encode(), google.key, algorithm="RS256", headers={"kid": google.kid})
     with pytest.raises(Unauthenticated, match="untrusted issuer"):
         verifier_for(google, tmp_path).verify(f"Bearer {token}")
+
+
+def test_a_provider_with_a_long_issuer_url_gets_a_short_stable_id(tmp_path):
+    """Microsoft's issuers carry a tenant id: 75 characters, while an account's provider has 40."""
+    issuer = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+    microsoft = Provider(issuer=issuer)
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(microsoft.jwks()))
+    verifier = TokenVerifier([jwks_trust(issuer, JwksSource(str(path)))])
+
+    who = verifier.verify(f"Bearer {microsoft.token('ms-user')}")
+
+    assert len(who.provider) <= 40 and who.provider.startswith("login.microsoftonline.com-")
+    assert Caller(provider=who.provider, subject=who.subject, device_id="device-ms-0001"), "a valid caller"
+    assert who.provider == provider_id(issuer), "the same id every time: the same accounts"
+    assert provider_id(GOOGLE) == GOOGLE, "a short issuer stays itself (existing accounts keep their ids)"
