@@ -46,7 +46,9 @@ async def parked(nc: Client, service: str | None = None, limit: int = 1000) -> l
     except NotFoundError:
         return []
     found: list[Parked] = []
-    sequence = state.first_seq
+    if not state.messages:
+        return found
+    sequence = max(state.first_seq, 1)
     while sequence <= state.last_seq and len(found) < limit:
         try:
             found.append(await one(nc, sequence))

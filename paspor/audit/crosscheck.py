@@ -12,7 +12,7 @@ import datetime as dt
 from .booking_ledger import BookingLedger, BookingTrail
 from .findings import AuditResult
 from .quota_ledger import QuotaLedger, Reservation
-from .records import Record
+from .records import Record, plain
 from .ticket_ledger import TicketLedger
 
 SETTLED = ("confirmed", "checked_in", "no_show")
@@ -28,8 +28,10 @@ class CrossCheck:
         bookings: BookingLedger,
         tickets: TicketLedger,
         horizon: dt.datetime,
+        stuck_before: dt.datetime | None = None,
     ) -> None:
         self.result, self.quota, self.bookings, self.tickets, self.horizon = result, quota, bookings, tickets, horizon
+        self.stuck_before = stuck_before  # a booking requested before this and still undecided is stuck
 
     def run(self) -> None:
         for booking_id, trail in self.bookings.in_scope():
@@ -49,6 +51,15 @@ class CrossCheck:
 
     def _booking(self, booking_id: str, trail: BookingTrail) -> None:
         subject, reservations = f"booking {booking_id}", self.quota.reservations.get(booking_id, [])
+        if trail.status == "requested" and self.stuck_before is not None:
+            at = plain(trail.requested.state["at"])  # the service's clock, as the audit's own "now"
+            if at < self.stuck_before:
+                self.result.add(
+                    "booking_stuck_requested",
+                    subject,
+                    f"requested at {at:%Y-%m-%d %H:%M}Z, still undecided",
+                    trail.requested,
+                )
         if trail.confirmed is not None:
             self._confirmation(subject, trail, reservations)
             self._ticket_of(booking_id, trail)

@@ -38,6 +38,7 @@ INVARIANTS: dict[str, str] = {
     "checked_in_at_wrong_office": "a check-in at another office than the ticket's",
     "checked_in_on_wrong_day": "a check-in on another day than the ticket's",
     "checked_in_after_end": "a check-in after the ticket was revoked or marked a no-show",
+    "booking_stuck_requested": "a booking stayed requested, undecided, longer than the audit's --stuck-after",
     "unpublished_event": "a stored event never reached its JetStream stream",
     "published_not_stored": "a JetStream message that no event store recorded",
 }

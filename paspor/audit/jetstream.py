@@ -8,14 +8,17 @@ stored event. Stored events newer than the horizon may still be on their way: co
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import functools
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from paspor.deadletters import Parked, parked
 from shared import clock
 from shared.runtime.bus import connect
 from shared.runtime.natsauth import NatsLogin, login_from
@@ -123,7 +126,9 @@ def cross_check_streams(
 ) -> None:
     """Add `unpublished_event` and `published_not_stored` findings (and pending publishes) to `result`."""
     expected = expected_messages(settings, as_of)
-    published = asyncio.run(published_messages(nats_url, login_from(settings, "auditor", settings.data_dir)))
+    login = login_from(settings, "auditor", settings.data_dir)
+    published = asyncio.run(published_messages(nats_url, login))
+    name_dead_letters(result, asyncio.run(_dead_letters(nats_url, login)))
     horizon = (as_of or max((_stored_at(p) for p, _ in expected.values()), default=clock.now())) - grace
     result.scope["jetstream"] = {"url": nats_url, "messages_read": len(published), "messages_expected": len(expected)}
     for message_id, (proof, message) in expected.items():
@@ -144,6 +149,36 @@ def cross_check_streams(
                 f"message {message_id}",
                 f"{stream} #{seq} on {subject}: no stored event made it",
             )
+
+
+async def _dead_letters(nats_url: str, login: NatsLogin | None = None) -> list[Parked]:
+    nc = await connect([u.strip() for u in nats_url.split(",")], "paspor-audit", login)
+    try:
+        return await parked(nc, limit=100_000)
+    finally:
+        await nc.close()
+
+
+def name_dead_letters(result: AuditResult, letters: list[Parked]) -> None:
+    """Name, in each stuck booking's finding, the dead letters that hold it up."""
+    by_booking: dict[str, list[str]] = {}
+    for p in letters:
+        for booking_id in p.letter.booking_ids:
+            named = f"#{p.sequence} ({p.letter.source}: {p.letter.reason[:80]})"
+            by_booking.setdefault(_same_id(booking_id), []).append(named)
+    for index, finding in enumerate(result.findings):
+        held = by_booking.get(_same_id(finding.subject.removeprefix("booking ")))
+        if finding.code == "booking_stuck_requested" and held:
+            detail = f"{finding.detail}; dead letters: {', '.join(held)} (paspor deadletter show/replay)"
+            result.findings[index] = dataclasses.replace(finding, detail=detail)
+
+
+def _same_id(text: str) -> str:
+    """A booking id as one form (the stores write hex, messages the dashed form)."""
+    try:
+        return uuid.UUID(text).hex
+    except ValueError:
+        return text
 
 
 def _stored_at(proof: Evidence) -> dt.datetime:

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 from services.booking.main import BookingSettings, rules_from
+from shared import clock
 
 from .booking_ledger import BookingLedger
 from .crosscheck import CrossCheck
@@ -49,7 +50,8 @@ def run_audit(
         finally:
             reader.close()
     horizon = (scope.as_of or latest) - scope.grace
-    CrossCheck(result, quota, bookings, tickets, horizon).run()
+    stuck_before = (scope.as_of or clock.now()) - scope.stuck_after
+    CrossCheck(result, quota, bookings, tickets, horizon, stuck_before).run()
     result.seconds = time.perf_counter() - began
     result.totals = quota.totals() | booking_totals(bookings)
     return result

@@ -16,6 +16,7 @@ class Scope:
     end: dt.date | None = None
     as_of: dt.datetime | None = None
     grace: dt.timedelta = dt.timedelta(seconds=60)
+    stuck_after: dt.timedelta = dt.timedelta(minutes=10)  # a booking undecided this long is stuck
 
     def covers(self, office: str, day: Any) -> bool:
         if self.office is not None and office != self.office:
@@ -30,6 +31,7 @@ class Scope:
             "end": _iso(self.end),
             "as_of": _iso(self.as_of),
             "grace_seconds": self.grace.total_seconds(),
+            "stuck_after_seconds": self.stuck_after.total_seconds(),
         }
 
 

@@ -64,6 +64,10 @@ def audit(
     grace: Annotated[
         float, typer.Option(min=0, help="Seconds a service may lag behind another before that counts as broken.")
     ] = 60.0,
+    stuck_after: Annotated[
+        float,
+        typer.Option(min=1, help="Minutes a booking may stay requested (undecided) before it counts as stuck."),
+    ] = 10.0,
     output_format: Annotated[Format, typer.Option("--format", help="terminal, json or csv.")] = Format.terminal,
     output: Annotated[
         Path | None, typer.Option(help="Write the JSON or CSV report to this file (default: standard output).")
@@ -86,7 +90,12 @@ def audit(
     }
     settings = BookingSettings(**overrides)
     scope = Scope(
-        office=office, start=_day(start), end=_day(end), as_of=_moment(as_of), grace=dt.timedelta(seconds=grace)
+        office=office,
+        start=_day(start),
+        end=_day(end),
+        as_of=_moment(as_of),
+        grace=dt.timedelta(seconds=grace),
+        stuck_after=dt.timedelta(minutes=stuck_after),
     )
     console = Console(stderr=output_format is not Format.terminal)
     with _progress(console) as (progress, tick):

@@ -6,14 +6,11 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
-
-if TYPE_CHECKING:
-    from shared.runtime.natsauth import NatsLogin
 
 HELP = "Dead letters: list what the services could not handle, show one, replay it or discard it."
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
@@ -93,12 +90,12 @@ def discard_command(
 def _run(nats_url: str | None, data_dir: Path, act: Callable[[Any], Awaitable[T]]) -> T:
     from nats.errors import Error as NatsError
 
-    from paspor.commands import nats_url_of
+    from paspor.commands import nats_login_of, nats_url_of
     from paspor.deadletters import NoSuchDeadLetter, NotReplayable
     from shared.runtime.bus import connect
 
     url = nats_url_of(nats_url, data_dir)
-    login = _admin(data_dir)
+    login = nats_login_of("admin", data_dir)  # a replay re-publishes on any service's subject
 
     async def session() -> T:
         nc = await connect([u.strip() for u in url.split(",")], "paspor-deadletter", login)
@@ -115,18 +112,3 @@ def _run(nats_url: str | None, data_dir: Path, act: Callable[[Any], Awaitable[T]
     except (NatsError, OSError, TimeoutError) as error:
         console.print(f"[red]error:[/red] cannot reach NATS at {url}: {error!r}")
         raise typer.Exit(1) from None
-
-
-def _admin(data_dir: Path) -> NatsLogin:
-    """The admin's NATS key (a replay re-publishes on any service's subject): PASPOR_NATS_NKEY_FILE (or _SEED),
-    else the one `paspor up` made in the data folder."""
-    from pydantic import ValidationError
-
-    from shared.runtime.natsauth import login_from
-    from shared.runtime.settings import CommonSettings
-
-    try:
-        return login_from(CommonSettings(), "admin", data_dir)
-    except ValidationError as error:
-        console.print(f"[red]error:[/red] {error.errors()[0]['msg']}")
-        raise typer.Exit(2) from None

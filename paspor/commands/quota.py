@@ -16,10 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.events import ChangeCapacity, CloseSessions, Commands
-from shared.runtime.natsauth import NatsLogin, login_from
-from shared.runtime.settings import CommonSettings
+from shared.runtime.natsauth import NatsLogin
 
-from . import nats_url_of
+from . import nats_login_of, nats_url_of
 
 HELP = "Operators: change a session's capacity or close a day (on a running system)."
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
@@ -48,7 +47,7 @@ def set_capacity(
     command = _build(
         ChangeCapacity, office=office, date=date.date(), session=session, capacity=capacity, operator=operator
     )
-    _send(Commands.CHANGE_CAPACITY, command, nats_url_of(nats_url, data_dir), _login(data_dir))
+    _send(Commands.CHANGE_CAPACITY, command, nats_url_of(nats_url, data_dir), nats_login_of("operator", data_dir))
 
 
 @app.command()
@@ -63,7 +62,7 @@ def close(
 ) -> None:
     """Close a date's session(s), e.g. for an unplanned closure; booked applicants are told."""
     command = _build(CloseSessions, office=office, date=date.date(), session=session, reason=reason, operator=operator)
-    _send(Commands.CLOSE_SESSIONS, command, nats_url_of(nats_url, data_dir), _login(data_dir))
+    _send(Commands.CLOSE_SESSIONS, command, nats_url_of(nats_url, data_dir), nats_login_of("operator", data_dir))
 
 
 def _build(model: type[OfficeCommand], **fields: Any) -> OfficeCommand:
@@ -73,16 +72,6 @@ def _build(model: type[OfficeCommand], **fields: Any) -> OfficeCommand:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         console.print(f"[red]error:[/red] {problems}")
         raise typer.Exit(2) from None
-
-
-def _login(data_dir: Path) -> NatsLogin:
-    """The operator's NATS key: PASPOR_NATS_NKEY_FILE (or _SEED), else the one `paspor up` made in the data folder."""
-    try:
-        settings = CommonSettings()
-    except ValidationError as error:
-        console.print(f"[red]error:[/red] {error.errors()[0]['msg']}")
-        raise typer.Exit(2) from None
-    return login_from(settings, "operator", data_dir)
 
 
 def _send(template: str, command: ChangeCapacity | CloseSessions, url: str, login: NatsLogin) -> None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from .auth import DevIssuer, Identity, TokenVerifier, Unauthenticated
 from .availability import AvailabilityView
+from .idempotency import SharedKeys
 from .messaging import Changes, Outcomes, ServiceUnavailable
 from .metrics import Metrics
 from .problems import ProblemError
@@ -44,6 +45,7 @@ class Gateway:
     sse_seconds: float = 300.0
     data_dir: Path | None = None  # where `paspor audit` saves its latest verdict (shown to operators)
     keys_seen: OrderedDict[tuple[str, str], str | None] = field(default_factory=OrderedDict)  # see remember
+    shared_keys: SharedKeys | None = None  # the other replicas' decisions (None: this gateway alone)
 
     async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]:
         """A service's reply, or the service's refusal raised as a problem."""
@@ -66,6 +68,16 @@ class Gateway:
         self.keys_seen[(account, idempotency_key)] = refusal
         if len(self.keys_seen) > keep:
             self.keys_seen.popitem(last=False)
+        if self.shared_keys is not None:
+            self.shared_keys.share(account, idempotency_key, refusal)
+
+    def decided(self, account: str, idempotency_key: str) -> tuple[bool, str | None]:
+        """Whether this gateway, or another replica, already decided this request, and how (None: sent on)."""
+        if (account, idempotency_key) in self.keys_seen:
+            return True, self.keys_seen[(account, idempotency_key)]
+        if self.shared_keys is not None:
+            return self.shared_keys.lookup(account, idempotency_key)
+        return False, None
 
     @property
     def ready(self) -> bool:

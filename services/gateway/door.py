@@ -62,9 +62,9 @@ class Door:
             return None
         if who.role != "citizen":
             return None
-        known = (who.account, key) in gw.keys_seen
-        if known and gw.keys_seen[(who.account, key)] is None:
-            return None  # sent on before: the route gets its booking
+        known, earlier = gw.decided(who.account, key)
+        if known and earlier is None:
+            return None  # sent on before (here or by another replica): the route gets its booking
         if not known and gw.availability.full_or_closed(office, wanted.date, wanted.session.value) is None:
             return None  # a session with room: the route sends it on (and remembers that)
         try:

@@ -21,6 +21,7 @@ from .auth import DevIssuer, Issuer, TokenVerifier, dev_trust, jwks_trust
 from .availability import AvailabilityView
 from .clients import TrustedProxies
 from .deps import Gateway
+from .idempotency import SharedKeys
 from .jwks import JwksSource
 from .messaging import Bus
 from .ratelimit import Limits
@@ -78,6 +79,7 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         partitions=settings.partitions,
         sse_seconds=settings.gateway_sse_seconds,
         data_dir=settings.data_dir,
+        shared_keys=SharedKeys() if availability is not None else None,  # answered at once: shared with replicas
     )
     providers, rules = sign_in_providers(settings.gateway_issuers), frontend_rules(settings)
     proxies = TrustedProxies(settings.gateway_trusted_proxies)
@@ -102,6 +104,7 @@ async def run(settings: GatewaySettings | None = None) -> None:
     await bus.broker.start()
     nc = await connect(settings.nats_servers, "gateway-read-model", settings)
     follower = asyncio.create_task(gateway.availability.follow(nc.jetstream())) if gateway.availability else None
+    sharing = asyncio.create_task(gateway.shared_keys.run(nc.jetstream())) if gateway.shared_keys else None
     bus.ready = True
     server = uvicorn.Server(
         uvicorn.Config(
@@ -122,9 +125,10 @@ async def run(settings: GatewaySettings | None = None) -> None:
     try:
         await server.serve()
     finally:
-        if follower is not None:
-            follower.cancel()
-            await asyncio.gather(follower, return_exceptions=True)
+        for task in (follower, sharing):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await nc.close()
         await bus.broker.stop()
         tracing.shutdown()

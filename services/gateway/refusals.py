@@ -46,8 +46,9 @@ def at_once(gw: Gateway, account: str, key: str, office: Office, day: dt.date, s
     refusal at once; a retry of a request refused at once is refused again.
     """
     assert gw.availability is not None
-    if (account, key) in gw.keys_seen:
-        return gw.keys_seen[(account, key)]
+    known, earlier = gw.decided(account, key)
+    if known:
+        return earlier
     reason = gw.availability.full_or_closed(office, day, session)
     gw.remember(account, key, reason)  # before anything is awaited: a double tap in flight agrees
     return reason

@@ -74,8 +74,14 @@ async def run(settings: QuotaSettings | None = None) -> None:
     # Workers owning other partitions write the same store: each relay publishes its own partitions.
     scope = Scope(frozenset(owned), settings.partitions, lambda event: partition_of(event.office, settings.partitions))
     relay = runtime.relay(app, functools.partial(to_wire, partitions=settings.partitions), scope)
-    worker = QuotaWorker(app, runtime.writer, relay.wake, crash=CrashPoint(settings.quota_fault_crash_after_decisions))
-    await worker.open_read_model(js)
+    worker = QuotaWorker(
+        app,
+        runtime.writer,
+        relay.wake,
+        crash=CrashPoint(settings.quota_fault_crash_after_decisions),
+        partition_of=lambda office: partition_of(office, settings.partitions),
+    )
+    await worker.open_read_model(js, owned)  # and rebuilt from the store when a disaster wiped it
     for partition in owned:
         consumer = runtime.consumer(consumer_spec(partition, settings.quota_batch_size), worker.handle_batch)
         runtime.spawn(consumer.run(), f"quota-p{partition:02d}")

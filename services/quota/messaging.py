@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -12,6 +13,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 from faststream.nats import NatsBroker
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from shared.events import (
@@ -23,6 +25,7 @@ from shared.events import (
     Commands,
     GetCalendar,
     Message,
+    RebuildAvailability,
     SessionRemaining,
     availability_key,
     partition_subject,
@@ -38,6 +41,7 @@ from shared.sessions import SESSIONS
 
 from .application import QuotaApplication
 from .domain import InvalidCapacity, SessionQuota
+from .rebuild import marker_key, sessions_in_store
 from .wire import decision_of
 
 MAX_CALENDAR_DAYS = 92
@@ -68,8 +72,10 @@ class QuotaWorker:
         on_saved: Callable[[], None],
         clock: Callable[[], dt.datetime] = utcnow,
         crash: CrashPoint | None = None,
+        partition_of: Callable[[str], int] = lambda office: 0,
     ) -> None:
         self.app, self.writer, self.on_saved, self.clock = app, writer, on_saved, clock
+        self.partition_of = partition_of  # an office's partition (of how many there are)
         self.crash = crash or CrashPoint()  # a test hook: off unless a fault test sets it
         self.availability: KeyValue | None = None
         self._shown: dict[str, SessionRemaining] = {}  # what the read model holds, as this worker wrote it
@@ -77,8 +83,28 @@ class QuotaWorker:
         self._waiting: list[tuple[list[Message], asyncio.Future[None], list[tuple[str, str, int]]]] = []
         self._committer: asyncio.Future[None] | None = None
 
-    async def open_read_model(self, js: Any) -> None:
+    async def open_read_model(self, js: Any, partitions: Sequence[int] = ()) -> None:
+        """Open the availability bucket; rebuild the partitions whose rebuild is not on record (a wiped store)."""
         self.availability = await open_bucket(js, AVAILABILITY_BUCKET)  # replicated as the streams are
+        records = await open_bucket(js, "paspor_relay")
+        missing = []
+        for partition in partitions:
+            try:
+                await records.get(marker_key(partition))
+            except KeyNotFoundError:
+                missing.append(partition)
+        if missing:
+            count = await self.rebuild_read_model(lambda office: self.partition_of(office) in missing)
+            log.info("quota: availability of %d sessions put again (partitions %s had no record)", count, missing)
+            for partition in missing:
+                await records.put(marker_key(partition), b"1")
+
+    async def rebuild_read_model(self, owned: Callable[[str], bool]) -> int:
+        """Put every owned session of the store in the read model again; how many."""
+        quotas = await self._write(sessions_in_store, self.app, owned)
+        self._shown.clear()
+        await self.publish_availability(quotas)
+        return len(quotas)
 
     async def handle_batch(self, messages: list[Message]) -> None:
         """Decide a partition's batch, then let its consumer ack.
@@ -172,6 +198,14 @@ class QuotaWorker:
             serve(
                 broker, Commands.CLOSE_SESSIONS.format(partition=partition), CloseSessions, self._close, queue="quota"
             )
+            rebuild = functools.partial(self._rebuild, partition)
+            serve(
+                broker,
+                Commands.REBUILD_AVAILABILITY.format(partition=partition),
+                RebuildAvailability,
+                rebuild,
+                queue="quota",
+            )
 
     async def _decide_now(self, request: BookingRequested) -> dict:
         """The fast path: decide one request in the next group commit, then answer with its decision.
@@ -202,6 +236,11 @@ class QuotaWorker:
         except UnknownOffice:
             return _unknown_office(query.office)
         return {"calendar": Calendar(office=query.office, sessions=sessions).model_dump(mode="json")}
+
+    async def _rebuild(self, partition: int, command: RebuildAvailability) -> dict:
+        log.info("quota: rebuilding the availability of partition %d, asked by %s", partition, command.operator)
+        count = await self.rebuild_read_model(lambda office: self.partition_of(office) == partition)
+        return {"rebuilt": {"partition": partition, "sessions": count}}
 
     async def _change_capacity(self, command: ChangeCapacity) -> dict:
         sessions, capacity = _sessions(command), command.capacity

@@ -1,6 +1,12 @@
 """The wire contract: every message that crosses a service boundary, and where it travels."""
 
-from .availability import AVAILABILITY_BUCKET, SessionRemaining, availability_key
+from .availability import (
+    AVAILABILITY_BUCKET,
+    IDEMPOTENCY_BUCKET,
+    IDEMPOTENCY_TTL_SECONDS,
+    SessionRemaining,
+    availability_key,
+)
 from .booking import (
     STAFF_ROLES,
     AcceptTerms,
@@ -37,6 +43,7 @@ from .quota import (
     CloseSessions,
     Decision,
     GetCalendar,
+    RebuildAvailability,
     RejectionReason,
     SessionAvailability,
     SlotRejected,
@@ -67,6 +74,9 @@ from .tickets import (
 )
 
 __all__ = [
+    "RebuildAvailability",
+    "IDEMPOTENCY_BUCKET",
+    "IDEMPOTENCY_TTL_SECONDS",
     "AcceptTerms",
     "DeadLetter",
     "GetProfile",

@@ -14,6 +14,9 @@ from pydantic import Field
 from .common import Frozen, Session
 
 AVAILABILITY_BUCKET = "paspor_availability"
+# What the gateways did with each (account, idempotency key): sent on, or refused at once and why.
+IDEMPOTENCY_BUCKET = "paspor_idempotency"
+IDEMPOTENCY_TTL_SECONDS = 86_400  # a retry comes within seconds or minutes; a day is ample
 
 
 def availability_key(office: str, day: dt.date, session: Session | str) -> str:

@@ -102,6 +102,12 @@ class CloseSessions(Message):
     operator: str = Field(min_length=1, max_length=200, description="Who closes it (for the audit).")
 
 
+class RebuildAvailability(Message):
+    """Operator command: put a partition's sessions in the availability read model again, from the quota store."""
+
+    operator: str = Field(min_length=1, max_length=200, description="Who asks (logged).")
+
+
 class Decision(Frozen):
     """One booking's outcome inside a SlotsDecided message."""
 

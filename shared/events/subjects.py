@@ -57,6 +57,7 @@ class Commands:
     CLOSE_SESSIONS = "paspor.cmd.quota.p{partition:02d}.close"
     # The fast path: the booking service asks the partition's worker to decide one request now.
     DECIDE_BOOKING = "paspor.cmd.quota.p{partition:02d}.decide"
+    REBUILD_AVAILABILITY = "paspor.cmd.quota.p{partition:02d}.rebuild"
 
     @staticmethod
     def for_office(template: str, office: str, partitions: int = DEFAULT_PARTITIONS) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from shared.events import AVAILABILITY_BUCKET, STREAMS, Commands, partition_subject
+from shared.events import AVAILABILITY_BUCKET, IDEMPOTENCY_BUCKET, STREAMS, Commands, partition_subject
 from shared.events.subjects import DEAD_LETTER_SUBJECT, VERBS
 
 from .bus import BUCKETS, RELAY_BUCKET
@@ -35,7 +35,9 @@ API = "$JS.API"
 OWNERS = {"booking": "booking", "quota": "quota", "ticket": "notifier"}
 # The fast path reserves places: only the booking service may ask quota to decide a request.
 ONLY_BOOKING_ASKS = (Commands.DECIDE_BOOKING,)
-OPERATOR_COMMANDS = (Commands.CHANGE_CAPACITY, Commands.CLOSE_SESSIONS)
+# What only the operators' tools ask (`paspor rebuild availability`); the gateway sends every other command.
+ONLY_OPERATORS_ASK = (Commands.REBUILD_AVAILABILITY,)
+OPERATOR_COMMANDS = (Commands.CHANGE_CAPACITY, Commands.CLOSE_SESSIONS, *ONLY_OPERATORS_ASK)
 AUDIT_CONSUMER = "paspor-audit"  # the one consumer the auditor reads the event streams with
 
 
@@ -129,6 +131,11 @@ def read_streams(names: Iterable[str]) -> list[str]:
     return rules
 
 
+def read_messages(stream: str) -> list[str]:
+    """Read a stream's messages one by one, by sequence (the audit's look at the dead letters)."""
+    return [f"{API}.STREAM.INFO.{stream}", f"{API}.STREAM.MSG.GET.{stream}"]
+
+
 def _backend(service: str, partitions: int, extra: list[str]) -> Grant:
     """A service with a store: it declares the streams, publishes its events through its relay, consumes,
     and parks what its relay or consumers cannot handle on its own dead-letter subject."""
@@ -141,11 +148,15 @@ def _backend(service: str, partitions: int, extra: list[str]) -> Grant:
 
 def grants(partitions: int) -> dict[str, Grant]:
     """Every user's grant, for a system of `partitions` office partitions."""
-    gateway_sends = tuple(s for s in commands() if s not in map(any_partition, ONLY_BOOKING_ASKS))
+    not_the_gateways = {any_partition(s) for s in (*ONLY_BOOKING_ASKS, *ONLY_OPERATORS_ASK)}
+    gateway_sends = tuple(s for s in commands() if s not in not_the_gateways)
     event_streams = [spec.name for spec in STREAMS if not spec.name.endswith("DEADLETTER")]
+    dead_letters = next(spec.name for spec in STREAMS if spec.name.endswith("DEADLETTER"))
+    # the gateways share the idempotency keys of booking requests through a bucket: each watches and puts
+    shared_keys = (*watch_bucket(IDEMPOTENCY_BUCKET), f"$KV.{IDEMPOTENCY_BUCKET}.>")
     return {
         "gateway": Grant(
-            (f"{API}.INFO", *gateway_sends, *watch_bucket(AVAILABILITY_BUCKET)),
+            (f"{API}.INFO", *gateway_sends, *watch_bucket(AVAILABILITY_BUCKET), *shared_keys),
             ("paspor.booking.>", "paspor.ticket.>", f"{inbox('gateway')}.>"),  # outcomes, as they happen
         ),
         "booking": _backend("booking", partitions, list(map(any_partition, ONLY_BOOKING_ASKS))),
@@ -154,7 +165,9 @@ def grants(partitions: int) -> dict[str, Grant]:
         ),
         "notifier": _backend("notifier", partitions, []),
         "operator": Grant((f"{API}.INFO", *map(any_partition, OPERATOR_COMMANDS)), (f"{inbox('operator')}.>",)),
-        "auditor": Grant((f"{API}.INFO", *read_streams(event_streams)), (f"{inbox('auditor')}.>",)),
+        "auditor": Grant(
+            (f"{API}.INFO", *read_streams(event_streams), *read_messages(dead_letters)), (f"{inbox('auditor')}.>",)
+        ),
         "admin": Grant((">",), (">",)),
     }
 

@@ -40,9 +40,10 @@ def artefacts_dir() -> Path:
     return Path(os.environ.get("PASPOR_TEST_ARTEFACTS") or ROOT / "artefacts")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module: Playwright's sync API holds the main thread's event loop while it
+    runs, so it must be gone before the tiers after this one (which call asyncio.run) begin."""
     executable = chromium_executable()
     try:
         from playwright.sync_api import sync_playwright

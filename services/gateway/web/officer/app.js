@@ -2,7 +2,8 @@
 //
 // The camera is read with BarcodeDetector where the browser has one (Chrome on Android, ChromeOS, macOS); else a
 // frame is sent to the gateway, which reads QR codes server-side (POST /v1/checkin {image}). A frame or photo is
-// shrunk to black and white first: the gateway takes request bodies up to 16 KiB.
+// shrunk to black and white first: a small body travels fast on an office's poor connection, and the gateway
+// decodes it quickly (it accepts photos of up to PASPOR_GATEWAY_CHECKIN_MAX_BODY_BYTES, 4 MiB).
 
 import { call, Problem } from '../assets/api.js';
 import { formatDate, formatTime, problemText, t } from '../assets/i18n.js';
