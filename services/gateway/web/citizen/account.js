@@ -1,6 +1,7 @@
 // The citizen's account: sign in, terms and conditions, profile, the home menu and "my registrations".
 
 import { call, Problem } from '../assets/api.js';
+import { fromProvider, toProvider } from '../assets/oidc.js';
 import { formatDate, formatMomentDate, t } from '../assets/i18n.js';
 import { busy, h, noticeBox, problemBox, show } from '../assets/ui.js';
 import { sessionLabel, statusBadge } from './offices.js';
@@ -13,7 +14,7 @@ export async function signIn(ctx) {
   const parts = [h('h2', {}, t('citizen.signin.title')), h('p', {}, t('citizen.signin.intro')), problems];
   for (const provider of ctx.config.providers) {
     parts.push(
-      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => toProvider(provider) },
+      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => toProvider(provider, PROVIDER_STATE, '/') },
         t('citizen.signin.with', { provider: provider.label }))),
     );
   }
@@ -51,33 +52,9 @@ export async function signIn(ctx) {
   show(ctx.main, ...parts);
 }
 
-// OpenID Connect, implicit flow: the provider sends an ID token back in the URL's fragment.
-function toProvider(provider) {
-  const state = crypto.randomUUID();
-  const nonce = crypto.randomUUID();
-  sessionStorage.setItem(PROVIDER_STATE, JSON.stringify({ state, nonce }));
-  const url = new URL(provider.authorize_url);
-  url.search = new URLSearchParams({
-    client_id: provider.client_id,
-    response_type: 'id_token',
-    scope: 'openid email profile',
-    redirect_uri: `${location.origin}/`,
-    state,
-    nonce,
-  }).toString();
-  location.assign(url.toString());
-}
-
-// Back from the provider: keep its token if the state and nonce are the ones sent.
+// Back from an OpenID provider (`assets/oidc.js`): keep its token if the state and nonce are the ones sent.
 export function finishProviderSignIn(ctx) {
-  const answer = new URLSearchParams(location.hash.slice(1));
-  if (!answer.has('id_token')) return;
-  const sent = JSON.parse(sessionStorage.getItem(PROVIDER_STATE) || '{}');
-  sessionStorage.removeItem(PROVIDER_STATE);
-  history.replaceState(null, '', '/#/');
-  if (!sent.state || answer.get('state') !== sent.state) return;
-  ctx.session.token = answer.get('id_token');
-  if ((ctx.session.claims || {}).nonce !== sent.nonce) ctx.session.token = null;
+  fromProvider(ctx.session, PROVIDER_STATE, '/#/');
 }
 
 // After signing in: the terms first (if not accepted), then the profile (if none), then home.

@@ -15,6 +15,7 @@ const SHELL = [
   '/static/assets/i18n.js',
   '/static/assets/api.js',
   '/static/assets/ui.js',
+  '/static/assets/oidc.js',
   '/static/messages/common.json',
   '/static/messages/citizen.json',
   '/static/citizen/app.js',

@@ -5,6 +5,7 @@
 
 import { call, config, Problem, Session } from '../assets/api.js';
 import { loadCatalogue, t } from '../assets/i18n.js';
+import { fromProvider, toProvider } from '../assets/oidc.js';
 import { busy, h, languageButton, problemBox, show } from '../assets/ui.js';
 
 const PROVIDER_STATE = 'paspor.staff.signin';
@@ -62,7 +63,7 @@ function signIn(ctx, claims, problem = null) {
   else if (claims) problems.append(problemBox({ code: 'forbidden', detail: t(`staff.role.${ctx.area}`), detail_id: t(`staff.role.${ctx.area}`) }));
   const parts = [h('h2', {}, t(`${ctx.area}.signin.title`)), h('p', {}, t(`${ctx.area}.signin.intro`)), problems];
   for (const provider of ctx.config.providers) {
-    parts.push(h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => toProvider(ctx, provider) },
+    parts.push(h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => toProvider(provider, PROVIDER_STATE, `/${ctx.area}/`) },
       t('staff.signin.with', { provider: provider.label }))));
   }
   if (ctx.config.dev_issuer) parts.push(devForm(ctx, problems));
@@ -102,30 +103,7 @@ function devForm(ctx, problems) {
   return form;
 }
 
-// OpenID Connect, implicit flow, back to this page (a staff directory's token carries the role and office).
-function toProvider(ctx, provider) {
-  const state = crypto.randomUUID();
-  const nonce = crypto.randomUUID();
-  sessionStorage.setItem(PROVIDER_STATE, JSON.stringify({ state, nonce }));
-  const url = new URL(provider.authorize_url);
-  url.search = new URLSearchParams({
-    client_id: provider.client_id,
-    response_type: 'id_token',
-    scope: 'openid email profile',
-    redirect_uri: `${location.origin}/${ctx.area}/`,
-    state,
-    nonce,
-  }).toString();
-  location.assign(url.toString());
-}
-
+// Back from a staff directory (OpenID, `assets/oidc.js`) to this page; its token carries the role and office.
 function finishProviderSignIn(ctx) {
-  const answer = new URLSearchParams(location.hash.slice(1));
-  if (!answer.has('id_token')) return;
-  const sent = JSON.parse(sessionStorage.getItem(PROVIDER_STATE) || '{}');
-  sessionStorage.removeItem(PROVIDER_STATE);
-  history.replaceState(null, '', `/${ctx.area}/`);
-  if (!sent.state || answer.get('state') !== sent.state) return;
-  ctx.session.token = answer.get('id_token');
-  if ((ctx.session.claims || {}).nonce !== sent.nonce) ctx.session.token = null;
+  fromProvider(ctx.session, PROVIDER_STATE, `/${ctx.area}/`);
 }
