@@ -17,6 +17,9 @@ from typing import TextIO
 import httpx
 
 from shared import clock
+from shared.events import DEFAULT_PARTITIONS
+from shared.runtime.natsauth import KEYS_FOLDER, KeyFolder, NatsLogin
+from shared.runtime.permissions import USERS, authorization
 
 from .natsserver import NatsServer, port_is_free
 
@@ -77,6 +80,7 @@ class EmbeddedSystem:
         self.data_dir = data_dir.resolve()
         self.gateway_port = gateway_port
         self.nats = NatsServer(self.data_dir / "nats", nats_port, name="paspor-embedded")
+        self.keys = KeyFolder(self.data_dir / KEYS_FOLDER)  # one NATS user per service and tool
         self.extra_env = env or {}
         # A pinned clock (PASPOR_CLOCK_START) reads its start when `paspor up` started, in every service,
         # however much later a service is started or restarted.
@@ -96,6 +100,7 @@ class EmbeddedSystem:
             raise RuntimeError(f"port {self.gateway_port} is already in use; choose another with --port")
         resuming = (self.data_dir / "booking.sqlite").exists()
         log.info("%s data folder %s", "resuming from" if resuming else "new", self.data_dir)
+        self._authorize()
         self.nats.start(preexec_fn=die_with_parent)
         log.info("nats-server ready at %s (JetStream store %s)", self.nats.url, self.nats.store_dir)
         for name in SERVICES:
@@ -103,9 +108,24 @@ class EmbeddedSystem:
         self._wait_ready(timeout)
         write_runtime_file(self.data_dir, nats_url=self.nats.url, gateway_url=self.gateway_url)
 
+    def _authorize(self) -> None:
+        """Each user's nkey (made once, kept in the data folder) and the server's permissions, rendered anew
+        from `shared/runtime/permissions.py` at every start."""
+        partitions = int((os.environ | self.extra_env).get("PASPOR_PARTITIONS", DEFAULT_PARTITIONS))
+        config = self.nats.store_dir / "auth.conf"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(authorization(self.keys.public_keys(USERS), partitions))
+        self.nats.config, self.nats.login = config, self.login("auditor")
+
+    def login(self, user: str) -> NatsLogin:
+        """How a process logs in to this system's NATS as one of its users (tests, tools)."""
+        return NatsLogin(nats_user=user, nats_nkey_file=self.keys.path(user))
+
     def _spawn(self, name: str) -> subprocess.Popen[bytes]:
+        inherited = {k: v for k, v in os.environ.items() if k != "PASPOR_NATS_NKEY_SEED"}  # ours is the file
         env = (
-            os.environ
+            inherited
+            | self.keys.environment(name)
             | {
                 "PASPOR_NATS_URL": self.nats.url,
                 "PASPOR_DATA_DIR": str(self.data_dir),

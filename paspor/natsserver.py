@@ -15,6 +15,8 @@ from nats.errors import Error as NatsError
 from nats.errors import NoServersError
 from nats.errors import TimeoutError as NatsTimeout
 
+from shared.runtime.natsauth import NatsLogin
+
 
 class NatsServerError(RuntimeError):
     """nats-server is missing or did not start."""
@@ -49,11 +51,24 @@ def port_is_free(port: int) -> bool:
 
 
 class NatsServer:
-    """One nats-server with JetStream, its store in a folder of ours, on loopback."""
+    """One nats-server with JetStream, its store in a folder of ours, on loopback.
 
-    def __init__(self, store_dir: Path, port: int | None = None, name: str = "paspor", extra: list[str] | None = None):
+    Without a configuration file it lets anyone in (a test of one component); with one (`paspor up`
+    writes its users and permissions there) it is asked whether it is ready as `login`.
+    """
+
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        name: str = "paspor",
+        extra: list[str] | None = None,
+        config: Path | None = None,
+        login: NatsLogin | None = None,
+    ):
         self.store_dir, self.port, self.name = store_dir, port or free_port(), name
         self.extra = extra or []
+        self.config, self.login = config, login
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = store_dir / "nats-server.log"
 
@@ -64,6 +79,7 @@ class NatsServer:
     def command(self) -> list[str]:
         return [
             binary(),
+            *(["-c", str(self.config)] if self.config is not None else []),
             "-a",
             "127.0.0.1",
             "-p",
@@ -89,7 +105,7 @@ class NatsServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise NatsServerError(f"nats-server exited with {self.process.returncode}; see {self.log_path}")
-            if asyncio.run(_jetstream_ready(self.url)):
+            if asyncio.run(_jetstream_ready(self.url, self.login)):
                 return self
             time.sleep(0.1)
         self.stop()
@@ -115,10 +131,11 @@ async def _quiet(_: Exception) -> None:
     """Connection errors while polling for readiness are expected; the poll says what failed."""
 
 
-async def _jetstream_ready(url: str) -> bool:
+async def _jetstream_ready(url: str, login: NatsLogin | None = None) -> bool:
+    options = login.connect_options() if login is not None else {}
     try:
         nc = await nats.connect(
-            url, connect_timeout=0.5, max_reconnect_attempts=0, allow_reconnect=False, error_cb=_quiet
+            url, connect_timeout=0.5, max_reconnect_attempts=0, allow_reconnect=False, error_cb=_quiet, **options
         )
     except (TimeoutError, OSError, NoServersError, NatsTimeout):
         return False

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import NOW, temporary_database
+from support import NOW, refused_services, temporary_database
 
 from paspor.embedded import EmbeddedSystem
 from paspor.natsserver import NatsServer, free_port
@@ -43,7 +43,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
-    """A fresh nats-server with JetStream on a free port."""
+    """A fresh nats-server with JetStream on a free port, WITHOUT authentication: for tests of one component
+    that play the other services' parts themselves (the `system` fixture runs with authentication on)."""
     server = NatsServer(tmp_path / "nats").start()
     yield server
     server.stop()
@@ -51,11 +52,17 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 
 @pytest.fixture(scope="session")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]:
-    """The whole embedded system (nats-server + four service processes), shared by a session."""
+    """The whole embedded system (nats-server + four service processes), shared by a session.
+
+    NATS authentication is on, as in `paspor up`: each service logs in with its own key, and a test
+    that talks to NATS itself logs in as one of the system's users (`running.login(user)`). At the
+    end, no service may have been refused anything it tried (its grant would be missing a subject).
+    """
     running = EmbeddedSystem(tmp_path_factory.mktemp("system"), gateway_port=free_port())
     running.start()
     yield running
     running.stop()
+    assert not refused_services(running), "a service was refused by NATS:\n" + "\n".join(refused_services(running))
 
 
 def postgres_required() -> bool:

@@ -9,6 +9,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -131,3 +132,17 @@ def temporary_database(admin_url: str) -> contextlib.AbstractContextManager[str]
     from paspor.cluster.pgserver import temporary_database as new_database
 
     return new_database(admin_url, prefix="paspor_test")
+
+
+def refused_services(system: Any) -> list[str]:
+    """The nats-server log lines where a service of an embedded system was refused something: its grant
+    in shared/runtime/permissions.py lacks a subject it really uses. A test's own probes, connections named
+    PROBE with a service's key, are not counted."""
+    from shared.runtime.permissions import SERVICES
+
+    keys = system.keys.public_keys(SERVICES).values()
+    lines = system.nats.log_path.read_text(errors="replace").splitlines() if system.nats.log_path.exists() else []
+    return [line for line in lines if "Violation" in line and PROBE not in line and any(key in line for key in keys)]
+
+
+PROBE = "permissions-probe"  # the connection name of a test that tries what a service may not do

@@ -21,6 +21,8 @@ from nats.js.errors import NotFoundError
 from paspor.deadletters import Parked, parked
 from shared import clock
 from shared.runtime.bus import connect
+from shared.runtime.natsauth import NatsLogin, login_from
+from shared.runtime.permissions import AUDIT_CONSUMER
 from shared.runtime.settings import CommonSettings
 
 from .findings import AuditResult, Evidence
@@ -70,9 +72,9 @@ def expected_messages(settings: CommonSettings, as_of: dt.datetime | None) -> Ex
     return expected
 
 
-async def published_messages(nats_url: str) -> dict[str, tuple[str, int, str]]:
+async def published_messages(nats_url: str, login: NatsLogin | None = None) -> dict[str, tuple[str, int, str]]:
     """Every message id in the three event streams: (stream, sequence, subject)."""
-    nc = await connect([u.strip() for u in nats_url.split(",")], "paspor-audit")
+    nc = await connect([u.strip() for u in nats_url.split(",")], "paspor-audit", login)
     found: dict[str, tuple[str, int, str]] = {}
     try:
         js = nc.jetstream()
@@ -88,9 +90,13 @@ async def published_messages(nats_url: str) -> dict[str, tuple[str, int, str]]:
 
 
 async def _read_stream(js: Any, stream: str, last: int) -> dict[str, tuple[str, int, str]]:
+    """Every message of a stream, through the audit's own consumer (the only one the auditor may read;
+    one left by an audit that crashed is deleted first: it would start where that one stopped)."""
     found: dict[str, tuple[str, int, str]] = {}
-    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, inactive_threshold=60.0)
-    subscription = await js.pull_subscribe("", stream=stream, config=config)
+    await _delete_audit_consumer(js, stream)
+    config = ConsumerConfig(name=AUDIT_CONSUMER, deliver_policy=DeliverPolicy.ALL, inactive_threshold=60.0)
+    await js.add_consumer(stream, config)
+    subscription = await js.pull_subscribe_bind(stream=stream, name=AUDIT_CONSUMER)
     seq = 0
     try:
         while seq < last:
@@ -100,7 +106,15 @@ async def _read_stream(js: Any, stream: str, last: int) -> dict[str, tuple[str, 
                 await msg.ack()
     finally:
         await subscription.unsubscribe()
+        await _delete_audit_consumer(js, stream)
     return found
+
+
+async def _delete_audit_consumer(js: Any, stream: str) -> None:
+    try:
+        await js.delete_consumer(stream, AUDIT_CONSUMER)
+    except NotFoundError:
+        pass
 
 
 def cross_check_streams(
@@ -112,8 +126,9 @@ def cross_check_streams(
 ) -> None:
     """Add `unpublished_event` and `published_not_stored` findings (and pending publishes) to `result`."""
     expected = expected_messages(settings, as_of)
-    published = asyncio.run(published_messages(nats_url))
-    name_dead_letters(result, asyncio.run(_dead_letters(nats_url)))
+    login = login_from(settings, "auditor", settings.data_dir)
+    published = asyncio.run(published_messages(nats_url, login))
+    name_dead_letters(result, asyncio.run(_dead_letters(nats_url, login)))
     horizon = (as_of or max((_stored_at(p) for p, _ in expected.values()), default=clock.now())) - grace
     result.scope["jetstream"] = {"url": nats_url, "messages_read": len(published), "messages_expected": len(expected)}
     for message_id, (proof, message) in expected.items():
@@ -136,8 +151,8 @@ def cross_check_streams(
             )
 
 
-async def _dead_letters(nats_url: str) -> list[Parked]:
-    nc = await connect([u.strip() for u in nats_url.split(",")], "paspor-audit")
+async def _dead_letters(nats_url: str, login: NatsLogin | None = None) -> list[Parked]:
+    nc = await connect([u.strip() for u in nats_url.split(",")], "paspor-audit", login)
     try:
         return await parked(nc, limit=100_000)
     finally:

@@ -17,10 +17,16 @@ from paspor.natsserver import _quiet
 from shared.runtime.settings import CommonSettings
 
 
-async def _jetstream(servers: list[str]) -> str | None:
+async def _jetstream(settings: CommonSettings) -> str | None:
+    servers = settings.nats_servers
     try:
         nc = await nats.connect(
-            servers=servers, connect_timeout=2, max_reconnect_attempts=1, allow_reconnect=False, error_cb=_quiet
+            **settings.connect_options(),
+            servers=servers,
+            connect_timeout=2,
+            max_reconnect_attempts=1,
+            allow_reconnect=False,
+            error_cb=_quiet,
         )
     except (TimeoutError, NatsError, OSError) as error:
         return f"NATS unreachable: {error!r}"
@@ -52,7 +58,7 @@ def _http(url: str) -> str | None:
 
 def problems(settings: CommonSettings, http: str | None = None) -> list[str]:
     """What is wrong, or nothing."""
-    found = [asyncio.run(_jetstream(settings.nats_servers))]
+    found = [asyncio.run(_jetstream(settings))]
     if settings.event_store == "postgres":
         found.append(_postgres(settings.postgres_url))
     if http:

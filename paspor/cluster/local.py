@@ -2,7 +2,9 @@
 
 The NATS cluster runs as three local nats-server processes, PostgreSQL is given by URL, and every
 service of compose.yaml runs its own command (`paspor service ...`) with its own environment,
-addresses rewritten from container host names to loopback ports.
+addresses rewritten from container host names to loopback ports. NATS lets in only the system's
+users: their keys are made once in `<data>/nats-keys` and handed to compose's `${NATS_KEY_*}` and
+the nodes' `NATS_PUB_*` variables, as an operator does for compose.
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ import httpx
 
 from paspor.embedded import die_with_parent, stop_services
 from paspor.natsserver import free_port
+from shared.events import DEFAULT_PARTITIONS
+from shared.runtime.natsauth import KEYS_FOLDER, KeyFolder, NatsLogin
+from shared.runtime.permissions import SERVICES
 from shared.runtime.store import IDENTITY_KEY_FILE, data_key
 
 from . import compose
 from .issuer import LocalIssuer
+from .natsconf import seed_variable
 from .nodes import NatsCluster
 from .pgserver import ensure_database
 
@@ -43,8 +49,13 @@ class LocalCluster:
         self.data_dir = data_dir.resolve()
         self.postgres_url = postgres_url
         self.file = compose.load(compose_path or compose.default_path())
-        self.nats = NatsCluster(self.data_dir / "nats", compose.nats_nodes(self.file), sync)
         self.issuer = LocalIssuer(self._folder("issuer"))
+        self.keys = KeyFolder(self.data_dir / KEYS_FOLDER)
+        partitions = max(
+            int(spec.environment.get("PASPOR_PARTITIONS", DEFAULT_PARTITIONS))
+            for spec in compose.paspor_services(self.file, self._variables())
+        )
+        self.nats = NatsCluster(self.data_dir / "nats", compose.nats_nodes(self.file), sync, self.keys, partitions)
         self.extra_env = env or {}
         self.specs = {spec.name: spec for spec in compose.paspor_services(self.file, self._variables(), self._rewrite)}
         self.ports = {name: free_port() for name, spec in self.specs.items() if spec.kind == "gateway"}
@@ -61,13 +72,17 @@ class LocalCluster:
             "PASPOR_CIPHER_KEY": data_key(self.data_dir, "store-cipher.key"),
             "PASPOR_IDENTITY_KEY": data_key(self.data_dir, IDENTITY_KEY_FILE),
             "PASPOR_GATEWAY_ISSUERS": self.issuer.trusted_issuers(),
-        }
+        } | {seed_variable(service): self.keys.seed(service) for service in SERVICES}
 
     def _rewrite(self, value: str) -> str:
         """Container host names to the local nodes' addresses."""
         for name, node in self.nats.nodes.items():
             value = value.replace(f"nats://{name}:4222", node.url)
         return value
+
+    def login(self, user: str) -> NatsLogin:
+        """How a process logs in to the cluster's NATS as one of its users (tests, tools)."""
+        return NatsLogin(nats_user=user, nats_nkey_file=self.keys.path(user))
 
     @property
     def gateway_urls(self) -> list[str]:

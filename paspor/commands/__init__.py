@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from shared.runtime.natsauth import NatsLogin
 
 
 def nats_url_of(nats_url: str | None, data_dir: Path) -> str:
@@ -20,3 +24,17 @@ def nats_url_of(nats_url: str | None, data_dir: Path) -> str:
     if not url:
         raise typer.BadParameter(f"no NATS URL: give --nats-url, or run `paspor up --data-dir {data_dir}`")
     return url
+
+
+def nats_login_of(user: str, data_dir: Path) -> NatsLogin:
+    """How a tool logs in to NATS as `user` (operator, auditor, admin): PASPOR_NATS_NKEY_FILE (or _SEED) when
+    set, else the key `paspor up` made in the data folder, else no key (a NATS without authentication)."""
+    from pydantic import ValidationError
+
+    from shared.runtime.natsauth import login_from
+    from shared.runtime.settings import CommonSettings
+
+    try:
+        return login_from(CommonSettings(), user, data_dir)
+    except ValidationError as error:
+        raise typer.BadParameter(str(error.errors()[0]["msg"])) from None

@@ -67,6 +67,22 @@ def _watch(cluster, stop: threading.Event) -> RuntimeError | None:  # noqa: ANN0
     return None
 
 
+@app.command("nats-keys")
+def nats_keys(
+    env_file: Annotated[Path, typer.Option(help="The env file compose reads (beside compose.yaml).")] = Path(".env"),
+) -> None:
+    """Make every NATS user's nkey for compose: seeds (NATS_KEY_*) and public keys (NATS_PUB_*); existing kept."""
+    from paspor.cluster.natskeys import write_keys
+
+    try:
+        added = write_keys(env_file)
+    except (ValueError, OSError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    made = ", ".join(added) if added else "none (all were there)"
+    console.print(f"NATS keys in {env_file} (readable by you only); new: {made}")
+
+
 @app.command()
 def token(
     subject: Annotated[str, typer.Argument(help="Who signs in (e.g. siti@example.com).")],

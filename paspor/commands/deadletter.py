@@ -18,7 +18,9 @@ console = Console()
 T = TypeVar("T")
 
 NatsUrl = Annotated[str | None, typer.Option(help="NATS URL (default: PASPOR_NATS_URL, else the running paspor up's).")]
-DataDir = Annotated[Path, typer.Option(help="The data folder of a running paspor up (to find its NATS).")]
+DataDir = Annotated[
+    Path, typer.Option(help="The data folder of a running paspor up (to find its NATS and the admin's NATS key).")
+]
 Sequence = Annotated[int, typer.Argument(min=1, help="The dead letter's sequence (see `paspor deadletter list`).")]
 
 
@@ -88,14 +90,15 @@ def discard_command(
 def _run(nats_url: str | None, data_dir: Path, act: Callable[[Any], Awaitable[T]]) -> T:
     from nats.errors import Error as NatsError
 
-    from paspor.commands import nats_url_of
+    from paspor.commands import nats_login_of, nats_url_of
     from paspor.deadletters import NoSuchDeadLetter, NotReplayable
     from shared.runtime.bus import connect
 
     url = nats_url_of(nats_url, data_dir)
+    login = nats_login_of("admin", data_dir)  # a replay re-publishes on any service's subject
 
     async def session() -> T:
-        nc = await connect([u.strip() for u in url.split(",")], "paspor-deadletter")
+        nc = await connect([u.strip() for u in url.split(",")], "paspor-deadletter", login)
         try:
             return await act(nc)
         finally:

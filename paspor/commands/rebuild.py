@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.events import DEFAULT_PARTITIONS, Commands, RebuildAvailability
+from shared.runtime.natsauth import NatsLogin
 
-from . import nats_url_of
+from . import nats_login_of, nats_url_of
 
 HELP = "Read models rebuilt from the event stores (the availability the gateways show)."
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
@@ -29,11 +30,14 @@ def availability(
     ] = int(os.environ.get("PASPOR_PARTITIONS", DEFAULT_PARTITIONS)),
     operator: Annotated[str, typer.Option(help="Who asks (logged by the workers).")] = "paspor-cli",
     nats_url: Annotated[str | None, typer.Option(help="NATS URL (default: PASPOR_NATS_URL or paspor up's).")] = None,
-    data_dir: Annotated[Path, typer.Option(help="A running paspor up's data folder.")] = Path("paspor-data"),
+    data_dir: Annotated[
+        Path, typer.Option(help="A running paspor up's data folder (its NATS and the operator's NATS key).")
+    ] = Path("paspor-data"),
 ) -> None:
     """Ask each partition's quota worker to put every session of its store in the read model again."""
     url = nats_url_of(nats_url, data_dir)
-    answers = asyncio.run(_ask_all(url, partitions, RebuildAvailability(operator=operator)))
+    login = nats_login_of("operator", data_dir)
+    answers = asyncio.run(_ask_all(url, partitions, RebuildAvailability(operator=operator), login))
     table = Table("partition", "sessions put")
     missing = []
     for partition, answer in enumerate(answers):
@@ -48,11 +52,18 @@ def availability(
         raise typer.Exit(1)
 
 
-async def _ask_all(url: str, partitions: int, command: RebuildAvailability) -> list[dict | None]:
+async def _ask_all(url: str, partitions: int, command: RebuildAvailability, login: NatsLogin) -> list[dict | None]:
+    refusals: list[Exception] = []
+
+    async def refused(error: Exception) -> None:  # e.g. "Authorization Violation": not the operator's key
+        refusals.append(error)
+
     try:
-        nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=1)
+        nc = await nats.connect(
+            url, connect_timeout=3, max_reconnect_attempts=1, error_cb=refused, **login.connect_options()
+        )
     except (OSError, nats.errors.Error) as error:
-        console.print(f"[red]error:[/red] cannot reach NATS at {url}: {error}")
+        console.print(f"[red]error:[/red] cannot reach NATS at {url}: {refusals[0] if refusals else error}")
         raise typer.Exit(2) from None
 
     async def ask(partition: int) -> dict | None:

@@ -84,6 +84,16 @@ class BookingNotFound(BookingError):
     message_en = "Booking not found."
 
 
+class AccountRequired(BookingError):
+    """A citizen's query without the account it is for (staff queries name their role instead)."""
+
+    code = "account_required"
+    message_id = (
+        "Permintaan tanpa akun: hanya petugas (peran officer atau operator) yang boleh melihat jadwal siapa pun."
+    )
+    message_en = "A query without an account: only staff (role officer or operator) may read anyone's booking."
+
+
 class NotCancellable(BookingError):
     """The booking is past the point where it can be cancelled."""
 

@@ -16,6 +16,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import BaseModel
 
 from shared.events import (
+    STAFF_ROLES,
     AcceptTerms,
     BookingCancelled,
     BookingConfirmed,
@@ -45,7 +46,7 @@ from shared.runtime.replies import problem, serve
 from .accounts import Account
 from .application import BookingApplication
 from .domain import Booking
-from .errors import BookingError
+from .errors import AccountRequired, BookingError
 from .fastpath import Ask, FastPath, NoAnswer
 from .grouping import RequestGroups
 
@@ -191,7 +192,13 @@ def ask_over(nc: Client | None) -> Ask:
 
 
 def _owner(query: GetBooking) -> Any:
-    return Account.id_for(*query.account.split(":", 1)) if query.account else None
+    """Whose booking the query may read: anyone's for staff (an explicit role), else the caller's own."""
+    if query.role in STAFF_ROLES:
+        return None
+    provider, _, subject = (query.account or "").partition(":")
+    if not provider or not subject:
+        raise AccountRequired()
+    return Account.id_for(provider, subject)
 
 
 def outcome_handler(app: BookingApplication, writer: Executor, on_saved: Callable[[], None]):

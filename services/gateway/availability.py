@@ -12,12 +12,12 @@ import logging
 
 import nats.errors
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE
 
 from shared.events import AVAILABILITY_BUCKET, SessionAvailability, SessionRemaining, availability_key
 from shared.offices import Office
 from shared.release import OFFICE_CLOSED, ReleaseSchedule
+from shared.runtime.bus import open_bucket
 from shared.sessions import SESSIONS
 
 log = logging.getLogger(__name__)
@@ -79,10 +79,9 @@ class AvailabilityView:
             await asyncio.sleep(retry_after)
 
     async def _watch(self, js: JetStreamContext) -> None:
-        try:
-            kv = await js.key_value(AVAILABILITY_BUCKET)
-        except BucketNotFoundError:
-            kv = await js.create_key_value(bucket=AVAILABILITY_BUCKET, history=1)
+        # Quota declares the bucket: it is waited for (created here only when no quota came in 10 s, which
+        # NATS permissions refuse a deployed gateway, so the watch is tried again).
+        kv = await open_bucket(js, AVAILABILITY_BUCKET)
         watcher = await kv.watchall()
         try:
             async for entry in watcher:

@@ -53,7 +53,9 @@ def trusted_issuers(settings: GatewaySettings) -> tuple[list[Issuer], DevIssuer 
 
 def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
     """The API and its bus, from settings."""
-    broker = NatsBroker(settings.nats_servers, log_level=logging.DEBUG, max_reconnect_attempts=-1)
+    broker = NatsBroker(
+        settings.nats_servers, log_level=logging.DEBUG, max_reconnect_attempts=-1, **settings.broker_options()
+    )
     bus = Bus(broker, settings.gateway_request_timeout)
     issuers, dev = trusted_issuers(settings)
     limits = Limits.per_second(
@@ -100,7 +102,7 @@ async def run(settings: GatewaySettings | None = None) -> None:
     api, bus = build(settings)
     gateway: Gateway = api.state.gateway
     await bus.broker.start()
-    nc = await connect(settings.nats_servers, "gateway-read-model")
+    nc = await connect(settings.nats_servers, "gateway-read-model", settings)
     follower = asyncio.create_task(gateway.availability.follow(nc.jetstream())) if gateway.availability else None
     sharing = asyncio.create_task(gateway.shared_keys.run(nc.jetstream())) if gateway.shared_keys else None
     bus.ready = True

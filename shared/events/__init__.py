@@ -8,6 +8,7 @@ from .availability import (
     availability_key,
 )
 from .booking import (
+    STAFF_ROLES,
     AcceptTerms,
     BookingCancelled,
     BookingCheckedIn,
@@ -111,6 +112,7 @@ __all__ = [
     "Caller",
     "Commands",
     "GetBooking",
+    "STAFF_ROLES",
     "GetCalendar",
     "GetTicket",
     "HistoryEntry",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import Enum
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -45,11 +46,21 @@ class CancelBooking(Message):
     booking_id: uuid.UUID = Field(description="The booking to cancel.")
 
 
+STAFF_ROLES = ("officer", "operator")
+
+
 class GetBooking(Message):
-    """Query: one booking of the caller's (or any, for staff)."""
+    """Query: one booking of the caller's (or any, for staff: an explicit role, never a missing account)."""
 
     booking_id: uuid.UUID = Field(description="The booking wanted.")
-    account: str | None = Field(default=None, description="provider:subject of the caller; None for staff queries.")
+    account: str | None = Field(
+        default=None, max_length=241, description="provider:subject of the caller; a citizen sees only their own."
+    )
+    role: Literal["citizen", "officer", "operator"] = Field(
+        default="citizen",
+        description="The caller's role as the gateway verified it: officer or operator may read any booking; "
+        "a citizen's query needs `account`.",
+    )
 
 
 class BookingStatus(str, Enum):

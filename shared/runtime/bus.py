@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import nats
 from nats.aio.client import Client
@@ -17,9 +17,13 @@ from nats.js.kv import KeyValue
 
 from shared.events import AVAILABILITY_BUCKET, IDEMPOTENCY_BUCKET, IDEMPOTENCY_TTL_SECONDS, STREAMS, StreamSpec
 
+if TYPE_CHECKING:
+    from .natsauth import NatsLogin
+
 T = TypeVar("T")
 # Key-value buckets, replicated like the streams: the relays' positions, the availability read model.
-BUCKETS = ("paspor_relay", AVAILABILITY_BUCKET, IDEMPOTENCY_BUCKET)
+RELAY_BUCKET = "paspor_relay"
+BUCKETS = (RELAY_BUCKET, AVAILABILITY_BUCKET, IDEMPOTENCY_BUCKET)
 BUCKET_TTL = {IDEMPOTENCY_BUCKET: IDEMPOTENCY_TTL_SECONDS}  # seconds an entry lives (others: for ever)
 # A cluster that is starting (or has just lost a node) answers JetStream API calls slowly for a while.
 STARTUP_PATIENCE = 60.0
@@ -27,9 +31,11 @@ STARTUP_PATIENCE = 60.0
 log = logging.getLogger(__name__)
 
 
-async def connect(servers: list[str], name: str) -> Client:
-    """A NATS connection that reconnects forever (a restart of the server is not an error)."""
+async def connect(servers: list[str], name: str, login: NatsLogin | None = None) -> Client:
+    """A NATS connection that reconnects forever (a restart of the server is not an error), logged in as
+    `login` says (its nkey, inbox and TLS)."""
     return await nats.connect(
+        **(login.connect_options() if login is not None else {}),
         servers=servers,
         name=name,
         max_reconnect_attempts=-1,

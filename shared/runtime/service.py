@@ -44,7 +44,11 @@ class Runtime:
         broker_log = logging.getLogger(f"paspor.{name}.broker")
         broker_log.setLevel(logging.WARNING)
         self.broker = NatsBroker(
-            settings.nats_servers, logger=broker_log, log_level=logging.DEBUG, max_reconnect_attempts=-1
+            settings.nats_servers,
+            logger=broker_log,
+            log_level=logging.DEBUG,
+            max_reconnect_attempts=-1,
+            **settings.broker_options(),
         )
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
@@ -56,7 +60,7 @@ class Runtime:
 
     async def start(self) -> JetStreamContext:
         """Connect and declare the streams."""
-        self.nc = await connect(self.settings.nats_servers, self.name)
+        self.nc = await connect(self.settings.nats_servers, self.name, self.settings)
         self.js = self.nc.jetstream()
         await ensure_streams(self.js, self.settings.stream_replicas)
         return self.js

@@ -13,11 +13,14 @@ from shared.clock import Clock, clock_from
 from shared.events import DEFAULT_PARTITIONS
 from shared.pseudonyms import Pseudonyms
 
+from .natsauth import NatsLogin
 
-class CommonSettings(BaseSettings):
-    """Where NATS and the event stores are; defaults run the embedded mode."""
 
-    model_config = SettingsConfigDict(env_prefix="PASPOR_", extra="ignore")
+class CommonSettings(BaseSettings, NatsLogin):
+    """Where NATS and the event stores are, and how to log in to NATS; defaults run the embedded mode."""
+
+    # hide_input_in_errors: a mistyped secret (an nkey seed, a cipher key) is never echoed in an error.
+    model_config = SettingsConfigDict(env_prefix="PASPOR_", extra="ignore", hide_input_in_errors=True)
 
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL(s), comma separated.")
     data_dir: Path = Field(default=Path("paspor-data"), description="Folder for SQLite stores and keys.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -10,7 +11,8 @@ from support import bookable_day, booking_body, refusal_reason, sign_in
 
 
 def paspor(system, *args: str) -> subprocess.CompletedProcess[str]:  # noqa: ANN001
-    command = [sys.executable, "-m", "paspor", *args, "--nats-url", system.nats.url, "--operator", "ops@kanim"]
+    # --data-dir: the operator's NATS key is the one `paspor up` made there
+    command = [sys.executable, "-m", "paspor", *args, "--data-dir", str(system.data_dir), "--operator", "ops@kanim"]
     return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
@@ -56,3 +58,23 @@ def test_bad_operator_input_is_refused_with_a_clear_message_and_changes_nothing(
     assert result.returncode == 1 and "Unknown office NOWHERE" in result.stdout
     result = paspor(system, "quota", "set-capacity", "bogor", bookable_day(12).isoformat(), "5")
     assert result.returncode == 2 and "office" in result.stdout
+
+
+def test_only_the_operators_nats_key_changes_quota(system, tmp_path):
+    day = bookable_day(14).isoformat()
+    auditor = {"PASPOR_NATS_USER": "auditor", "PASPOR_NATS_NKEY_FILE": str(system.keys.path("auditor"))}
+    command = [sys.executable, "-m", "paspor", "quota", "set-capacity", "BOGOR", day, "0", "--operator", "intruder"]
+
+    as_auditor = subprocess.run(
+        [*command, "--nats-url", system.nats.url], env=os.environ | auditor, capture_output=True, text=True, timeout=60
+    )
+    assert as_auditor.returncode == 1 and "permissions violation" in as_auditor.stdout.lower(), as_auditor.stdout
+
+    # no key at all (a data folder `paspor up` never used): NATS does not let it in
+    keyless = [*command, "--nats-url", system.nats.url, "--data-dir", str(tmp_path)]
+    nobody = subprocess.run(keyless, capture_output=True, text=True, timeout=60)
+    assert nobody.returncode == 2 and "Authorization Violation" in nobody.stdout, nobody.stdout
+
+    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+        calendar = client.get("/v1/offices/BOGOR/calendar", params={"start": day, "end": day}).json()
+    assert calendar["sessions"] and all(s["capacity"] > 0 for s in calendar["sessions"]), "capacity as it was"

@@ -134,7 +134,7 @@ def assert_audit_is_clean(cluster: LocalCluster) -> None:
 
 def stream_leader(cluster: LocalCluster, stream: str) -> str:
     async def ask() -> str:
-        nc = await nats.connect(servers=cluster.nats.urls)
+        nc = await nats.connect(servers=cluster.nats.urls, **cluster.login("auditor").connect_options())
         info = await nc.jetstream().stream_info(stream)
         await nc.close()
         return info.cluster.leader

@@ -100,7 +100,9 @@ def test_the_system_comes_back_the_same_after_every_stream_and_bucket_is_lost(tm
                 "/v1/bookings", json=booking_body(OFFICE, day, "siang", 91), headers=late.headers("dr-late-0002")
             )
         result = settled_audit(again)
-        rebuilt = CliRunner().invoke(cli, ["rebuild", "availability", "--nats-url", again.nats.url])
+        rebuilt = CliRunner().invoke(  # --data-dir: the operator's NATS key is there
+            cli, ["rebuild", "availability", "--nats-url", again.nats.url, "--data-dir", str(again.data_dir)]
+        )
     finally:
         again.stop()
 

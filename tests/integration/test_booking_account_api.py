@@ -10,6 +10,7 @@ import nats
 import pytest
 from support import Citizen, bookable_day, booking_body, kk, nik, sign_in
 
+from paspor.embedded import EmbeddedSystem
 from shared.events import BookingCheckedIn, Slot, subject_for
 
 PROFILE = {
@@ -79,19 +80,19 @@ def test_a_booking_shows_its_session_times_counts_as_a_registration_and_ends_at_
         booking["booking_id"],
     )
 
-    asyncio.run(check_in(system.nats.url, booking))
+    asyncio.run(check_in(system, booking))
 
     assert wait_for_status(client, rina, booking["booking_id"], "checked_in")
     after = client.get("/v1/me/registrations", headers=rina.headers()).json()
     assert after["active_booking_id"] is None and after["used"] == 1 and after["next_allowed_at"]
 
 
-async def check_in(nats_url: str, booking: dict) -> None:
-    """What the notifier publishes when an officer scans the ticket."""
+async def check_in(system: EmbeddedSystem, booking: dict) -> None:
+    """What the notifier publishes when an officer scans the ticket (with the notifier's NATS key)."""
     event = BookingCheckedIn(
         booking_id=booking["booking_id"], slot=Slot.model_validate(booking["slot"]), officer="petugas-malang-1"
     )
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(system.nats.url, **system.login("notifier").connect_options())
     await nc.jetstream().publish(
         subject_for(event, booking["slot"]["office"]),
         event.model_dump_json().encode(),

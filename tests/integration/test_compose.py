@@ -23,12 +23,16 @@ from support import bookable_day, booking_body, temporary_database
 
 from paspor.cluster import compose
 from paspor.cluster.local import LocalCluster
-from paspor.cluster.natsconf import NodeConfig, routes
+from paspor.cluster.natsconf import AUTH_FILE, NodeConfig, auth_file, public_variable, routes, seed_variable
+from shared.runtime.permissions import SERVICES as NATS_SERVICES
+from shared.runtime.permissions import USERS
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE = compose.load(ROOT / "compose.yaml")
 SERVICES = FILE["services"]
-VARIABLES = {"PASPOR_CIPHER_KEY": "k", "PASPOR_IDENTITY_KEY": "k", "PASPOR_GATEWAY_ISSUERS": "[]"}
+VARIABLES = {"PASPOR_CIPHER_KEY": "k", "PASPOR_IDENTITY_KEY": "k", "PASPOR_GATEWAY_ISSUERS": "[]"} | {
+    seed_variable(service): f"seed-of-{service}" for service in NATS_SERVICES
+}
 SPECS = compose.paspor_services(FILE, VARIABLES)
 
 
@@ -56,6 +60,24 @@ def test_every_nats_node_routes_to_all_three_and_fsyncs_before_acknowledging():
         assert "sync_interval: always" in text
         assert re.findall(r"nats-route://(\w+):6222", text) == nodes
         assert f"{name}:/data" in SERVICES[name]["volumes"], "its JetStream store survives the container"
+
+
+def test_every_nats_node_lets_in_only_the_systems_users_with_the_permissions_of_the_wire_contract():
+    partitions = int(SPECS[0].environment["PASPOR_PARTITIONS"])
+    assert (ROOT / "deploy/nats" / AUTH_FILE).read_text() == auth_file(partitions), "what natsconf renders"
+    for name in compose.nats_nodes(FILE):
+        assert f"./deploy/nats/{AUTH_FILE}:/etc/nats/{AUTH_FILE}:ro" in SERVICES[name]["volumes"]
+        assert f"include {AUTH_FILE}" in (ROOT / f"deploy/nats/{name}.conf").read_text()
+        environment = SERVICES[name]["environment"]
+        assert {key: value.split(":?")[0] for key, value in environment.items()} == {
+            public_variable(user): "${" + public_variable(user) for user in USERS
+        }, "every user's public key, from the operator's .env"
+
+
+def test_each_service_logs_in_to_nats_as_its_own_user_with_its_own_seed():
+    for spec in SPECS:
+        assert spec.environment["PASPOR_NATS_USER"] == spec.kind, spec.name
+        assert spec.environment["PASPOR_NATS_NKEY_SEED"] == f"seed-of-{spec.kind}", spec.name
 
 
 def test_streams_are_replicated_once_per_node_and_services_reach_every_node():
@@ -160,7 +182,8 @@ def test_the_gateways_refuse_their_development_issuer(cluster: LocalCluster):
 
 def test_streams_consumers_and_buckets_have_three_replicas(cluster: LocalCluster):
     async def replicas() -> dict[str, int]:
-        nc = await nats.connect(servers=cluster.nats.urls)
+        # listing every stream and consumer is maintenance: the admin key
+        nc = await nats.connect(servers=cluster.nats.urls, **cluster.login("admin").connect_options())
         js = nc.jetstream()
         found = {s.config.name: s.config.num_replicas for s in await js.streams_info()}
         found |= {
