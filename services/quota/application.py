@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from shared.events import BookingCancelled, BookingRequested, Message, SessionAvailability, Slot
 from shared.offices import Office, UnknownOffice, office_by_code
@@ -57,11 +59,25 @@ class QuotaApplication(RecordingApplication):
         """Forget, in every cached session, the refused ids older than the horizon; how many were forgotten.
 
         Run now and then on the writer (services/quota/main.py): a session a rush sold out may not be
-        asked again, and would keep its refusals otherwise.
+        asked again, and would keep its refusals otherwise. A session that forgot some is snapshotted
+        again, so that a restart loads it as small as it is now.
         """
         if self.horizon is None:
             return 0
-        return sum(q.forget_rejections(now, self.horizon) for q in cached(self) if isinstance(q, SessionQuota))
+        forgotten, smaller = 0, []
+        for quota in cached(self):
+            if isinstance(quota, SessionQuota) and not quota.pending_events:
+                if n := quota.forget_rejections(now, self.horizon):
+                    forgotten += n
+                    smaller.append(SessionQuota.Snapshot.take(quota))
+        if smaller and self.snapshots is not None:
+            try:
+                self.snapshots.put(smaller)
+            except IntegrityError:  # one already snapshotted at its version keeps that one: the others one by one
+                for snapshot in smaller:
+                    with contextlib.suppress(IntegrityError):
+                        self.snapshots.put([snapshot])
+        return forgotten
 
     def stored_refusals(self, quota_id: UUID, booking_ids: set[str]) -> dict[str, str]:
         """The refusals among `booking_ids` that a session's stored events record (every decision is kept)."""
@@ -257,19 +273,17 @@ class _Batch:
 
 
 class HoldersAsState(Transcoding):
-    """A session's holders in a snapshot: the packed ids and their queue numbers."""
+    """A session's holders in a snapshot: the packed ids and their queue numbers, as base64."""
 
     type = Holders
     name = "quota_holders"
 
-    def encode(self, obj: Holders) -> list[list[int | str]]:
-        return [[f"{key:032x}", number] for key, number in obj.items()]
+    def encode(self, obj: Holders) -> list[str]:
+        ids, numbers = obj.packed()
+        return [base64.b64encode(ids).decode(), base64.b64encode(numbers).decode()]
 
-    def decode(self, data: list[list[int | str]]) -> Holders:
-        holders = Holders()
-        for key, number in data:
-            holders[int(str(key), 16)] = int(number)
-        return holders
+    def decode(self, data: list[str]) -> Holders:
+        return Holders.unpacked(base64.b64decode(data[0]), base64.b64decode(data[1]))
 
 
 class RejectionsAsState(Transcoding):

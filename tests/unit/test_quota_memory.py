@@ -64,15 +64,15 @@ def test_a_worker_restarted_after_a_100x_rush_replays_from_its_snapshot_and_deci
     # Restarted: the session comes from its latest snapshot and the events after it, not from its history.
     again = worker(store_settings)
     latest = next(iter(again.snapshots.get(before.id, desc=True, limit=1)))
-    assert latest.originator_version > before.version - 5
     after = session(again, slot)
     assert after.version == before.version and after.remaining == 0 == before.remaining
     assert after.reservations == before.reservations and after.rejections.count == before.rejections.count
     # Snapshots live in a table of their own: the relay and the audit, reading the events' log, never see one.
     logged = again.recorder.select_notifications(1, 100_000)
     assert len(logged) == before.version and not any("Snapshot" in n.topic for n in logged)
+    assert latest.originator_version == before.version  # the worker snapshotted it again once it forgot
+    assert len(after.rejections) == 0  # it comes back as small as it was
     later = NOW + dt.timedelta(minutes=40)
-    assert again.compact(later) == len(requests) - CAPACITY  # the snapshot was taken before the first forgot
 
     # Every copy of the rush, redelivered long after the horizon, is answered as before and changes nothing.
     again.apply_batch(requests, later)
