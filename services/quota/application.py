@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from .domain import UNKNOWN_OFFICE, Request, SessionQuota
 from .holders import Holders
 from .rejections import Rejections
 
+log = logging.getLogger(__name__)
 DEDUPE_HORIZON = dt.timedelta(minutes=15)  # the default of PASPOR_QUOTA_DEDUPE_HORIZON_SECONDS
 SNAPSHOT_EVERY = 100  # the default of PASPOR_QUOTA_SNAPSHOT_INTERVAL
 
@@ -256,8 +258,10 @@ class _Batch:
         """Requests that may have been refused before the session forgot it: the store answers."""
         doubtful = {r.booking_id for r in requests if quota.may_have_forgotten(r.booking_id)}
         if doubtful:
-            for booking_id, reason in self.app.stored_refusals(quota.id, doubtful).items():
+            found = self.app.stored_refusals(quota.id, doubtful)
+            for booking_id, reason in found.items():
                 quota.recall(booking_id, reason, self.now)
+            log.info("quota: %d request(s) looked up in the store, %d refused before", len(doubtful), len(found))
 
     def _quota(self, office: str, day: dt.date, session: str, capacity: int) -> SessionQuota:
         quota_id = SessionQuota.id_for(office, day, session)

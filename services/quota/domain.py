@@ -93,7 +93,7 @@ class SessionQuota(Aggregate):
 
     def recall(self, booking_id: str, reason: str, now: dt.datetime) -> None:
         """Remember again a refusal found in the store (no event: it was decided and recorded before)."""
-        self.rejections.add(compact(booking_id), sys.intern(reason), now, counted=False)
+        self.rejections.add(compact(booking_id), sys.intern(reason), now, recalled=True)
 
     def forget_rejections(self, now: dt.datetime, horizon: dt.timedelta) -> int:
         """Forget the ids of refusals decided more than `horizon` before `now` (their count stays).

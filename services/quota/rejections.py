@@ -20,20 +20,25 @@ from dataclasses import dataclass, field
 ID_BYTES = 16
 FILTER_BITS_PER_ID = 10  # about 1% of never-refused requests are looked up in the store for nothing
 FILTER_HASHES = 7
+MIN_FILTER_IDS = 64  # a session's first filter holds at least this many (80 bytes)
 
 
 class Filter:
-    """A Bloom filter of forgotten refused ids: "maybe refused" or surely not."""
+    """A Bloom filter of forgotten refused ids: "maybe refused" or surely not; sized for `room` ids."""
 
-    __slots__ = ("bits", "size")
+    __slots__ = ("bits", "held", "size")
 
-    def __init__(self, bits: bytearray) -> None:
-        self.bits = bits
+    def __init__(self, bits: bytearray, held: int = 0) -> None:
+        self.bits, self.held = bits, held
         self.size = len(bits) * 8
 
     @classmethod
     def sized_for(cls, ids: int) -> Filter:
-        return cls(bytearray(max(8, -(-ids * FILTER_BITS_PER_ID // 8))))
+        return cls(bytearray(-(-max(ids, MIN_FILTER_IDS) * FILTER_BITS_PER_ID // 8)))
+
+    @property
+    def room(self) -> int:
+        return self.size // FILTER_BITS_PER_ID - self.held
 
     def _positions(self, key: int) -> Iterator[int]:
         low, high = key & 0xFFFF_FFFF_FFFF_FFFF, (key >> 64) | 1
@@ -42,6 +47,7 @@ class Filter:
     def add(self, key: int) -> None:
         for at in self._positions(key):
             self.bits[at >> 3] |= 1 << (at & 7)
+        self.held += 1
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, int) and all(self.bits[at >> 3] & (1 << (at & 7)) for at in self._positions(key))
@@ -52,6 +58,7 @@ class Chunk:
     """The ids refused by one decision (one stored event), packed: 16 bytes and one reason code each."""
 
     decided_at: dt.datetime | None  # None: an event stored before decisions carried their time
+    recalled: bool = False  # found again in the store: already in a filter, dropped when forgotten again
     ids: bytearray = field(default_factory=bytearray)
     codes: array = field(default_factory=lambda: array("B"))
 
@@ -71,16 +78,19 @@ class Rejections:
         self._chunks: list[Chunk] = []
         self._reasons: list[str] = []  # the reason codes' meanings (a handful: sold_out, office_closed...)
         self.count = 0  # every refusal ever, remembered or not
-        self.filters: list[Filter] = []  # the forgotten ones, one filter per `forget` that forgot any
+        # The forgotten ones: a new filter only when the last is full, each at least as big as all
+        # before it, so a session has a few (their number grows with the log of its refusals).
+        self.filters: list[Filter] = []
 
-    def add(self, key: int, reason: str, decided_at: dt.datetime | None, counted: bool = True) -> None:
-        """Remember one refusal, in the chunk of its decision."""
-        if not self._chunks or self._chunks[-1].decided_at != decided_at:
-            self._chunks.append(Chunk(decided_at))
-        chunk = self._chunks[-1]
-        chunk.codes.append(self._code(reason))
-        chunk.ids += key.to_bytes(ID_BYTES, "big")
-        if counted:
+    def add(self, key: int, reason: str, decided_at: dt.datetime | None, recalled: bool = False) -> None:
+        """Remember one refusal, in the chunk of its decision (`recalled`: one found in the store again)."""
+        last = self._chunks[-1] if self._chunks else None
+        if last is None or last.decided_at != decided_at or last.recalled != recalled:
+            last = Chunk(decided_at, recalled)
+            self._chunks.append(last)
+        last.codes.append(self._code(reason))
+        last.ids += key.to_bytes(ID_BYTES, "big")
+        if not recalled:
             self.count += 1
 
     def _code(self, reason: str) -> int:
@@ -115,19 +125,22 @@ class Rejections:
         return (reason for _, reason in self.items())
 
     def forget(self, before: dt.datetime) -> int:
-        """Fold the refusals decided before `before` into a filter; returns how many were folded.
+        """Fold the refusals decided before `before` into the filters; returns how many were folded.
 
-        A refusal from an event that carried no time (stored before decisions had one) is folded too.
+        A refusal from an event that carried no time (stored before decisions had one) is folded too;
+        one recalled from the store is only dropped (its id is in a filter already).
         """
         old = [c for c in self._chunks if c.decided_at is None or c.decided_at < before]
         if not old:
             return 0
         self._chunks = [c for c in self._chunks if c.decided_at is not None and c.decided_at >= before]
-        folded = Filter.sized_for(sum(len(c.codes) for c in old))
-        for chunk in old:
+        folding = [c for c in old if not c.recalled]
+        n = sum(len(c.codes) for c in folding)
+        if n and (not self.filters or self.filters[-1].room < n):
+            self.filters.append(Filter.sized_for(max(n, sum(f.held for f in self.filters))))
+        for chunk in folding:
             for i in range(0, len(chunk.ids), ID_BYTES):
-                folded.add(int.from_bytes(chunk.ids[i : i + ID_BYTES], "big"))
-        self.filters.append(folded)
+                self.filters[-1].add(int.from_bytes(chunk.ids[i : i + ID_BYTES], "big"))
         return sum(len(c.codes) for c in old)
 
     def may_have_forgotten(self, key: int) -> bool:
@@ -150,21 +163,21 @@ class Rejections:
     def to_state(self) -> dict[str, object]:
         return {
             "count": self.count,
-            "filters": [_b64(f.bits) for f in self.filters],
+            "filters": [[_b64(f.bits), f.held] for f in self.filters],
             "reasons": list(self._reasons),
-            "chunks": [[c.decided_at, _b64(c.ids), _b64(c.codes.tobytes())] for c in self._chunks],
+            "chunks": [[c.decided_at, c.recalled, _b64(c.ids), _b64(c.codes.tobytes())] for c in self._chunks],
         }
 
     @classmethod
     def from_state(cls, state: dict) -> Rejections:
         rejections = cls()
         rejections.count = state["count"]
-        for bits in state["filters"]:
-            rejections.filters.append(Filter(bytearray(base64.b64decode(bits))))
+        for bits, held in state["filters"]:
+            rejections.filters.append(Filter(bytearray(base64.b64decode(bits)), held))
         rejections._reasons = list(state["reasons"])
-        for decided_at, ids, codes in state["chunks"]:
+        for decided_at, recalled, ids, codes in state["chunks"]:
             rejections._chunks.append(
-                Chunk(decided_at, bytearray(base64.b64decode(ids)), array("B", base64.b64decode(codes)))
+                Chunk(decided_at, recalled, bytearray(base64.b64decode(ids)), array("B", base64.b64decode(codes)))
             )
         return rejections
 

@@ -119,3 +119,18 @@ def test_a_forgotten_refusal_is_always_found_and_a_new_request_rarely_looked_up(
     assert strangers < 150  # about 1% are looked up in the store for nothing
     kept = Rejections.from_state(rejections.to_state())
     assert kept == rejections and all(kept.may_have_forgotten(key) for key in refused[:100])
+
+
+def test_refusals_forgotten_a_few_at_a_time_share_a_few_filters():
+    rejections = Rejections()
+    refused = []
+    for minute in range(200):  # a sold-out session refusing a few requests every minute for hours
+        for _ in range(7):
+            refused.append(uuid.uuid4().int)
+            rejections.add(refused[-1], "sold_out", NOW + dt.timedelta(minutes=minute))
+        rejections.forget(NOW + dt.timedelta(minutes=minute - 15))
+    rejections.forget(NOW + dt.timedelta(days=1))
+    assert len(rejections) == 0 and rejections.count == 1400
+    assert len(rejections.filters) <= 6  # not one per forgetting: each new one as big as all before it
+    assert sum(len(f.bits) for f in rejections.filters) <= 2 * 1400 * 10 // 8
+    assert all(rejections.may_have_forgotten(key) for key in refused)
