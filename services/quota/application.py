@@ -151,7 +151,8 @@ class QuotaApplication(RecordingApplication):
         """A request its (cached) session has decided already: the JetStream copy of a fast-path request.
 
         Only the cache is asked (safe from the event loop: it never reads the store); a session not
-        in it answers False, and the request takes the normal way, where it changes nothing anyway.
+        in it, or a refusal it forgot (older than the horizon), answers False, and the request takes
+        the normal way, where the store is asked and it changes nothing anyway.
         """
         if not isinstance(message, BookingRequested) or self.repository.cache is None:
             return False

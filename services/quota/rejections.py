@@ -3,7 +3,7 @@
 A rush oversubscribed 20 times refuses 19 requests for every reservation. Keeping every refused id
 forever made them most of a worker's memory and of its replay at restart. A session keeps the ids it
 refused within a dedupe horizon (the time in which copies of a request arrive: its JetStream copy,
-redeliveries, a relay catching up) exactly, 17 bytes each; older ones are folded into Bloom filters
+redeliveries, a relay catching up) exactly, 21 bytes each; older ones are folded into Bloom filters
 (about 1.2 bytes each, no false "never refused"). A request a filter says may have been refused is
 looked up in the event store, which keeps every decision: so no request is ever decided twice, however
 late its copy comes (services/quota/README.md).
@@ -12,12 +12,15 @@ late its copy comes (services/quota/README.md).
 from __future__ import annotations
 
 import base64
+import bisect
 import datetime as dt
+import sys
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-ID_BYTES = 16
+LOW = 0xFFFF_FFFF_FFFF_FFFF
+RECALLED = 0x80  # a reason code's flag: found in the store again
+NEVER = 2**32  # later than any second an entry holds
 FILTER_BITS_PER_ID = 10  # about 1% of never-refused requests are looked up in the store for nothing
 FILTER_HASHES = 7
 MIN_FILTER_IDS = 64  # a session's first filter holds at least this many (80 bytes)
@@ -53,29 +56,21 @@ class Filter:
         return isinstance(key, int) and all(self.bits[at >> 3] & (1 << (at & 7)) for at in self._positions(key))
 
 
-@dataclass
-class Chunk:
-    """The ids refused by one decision (one stored event), packed: 16 bytes and one reason code each."""
-
-    decided_at: dt.datetime | None  # None: an event stored before decisions carried their time
-    recalled: bool = False  # found again in the store: already in a filter, dropped when forgotten again
-    ids: bytearray = field(default_factory=bytearray)
-    codes: array = field(default_factory=lambda: array("B"))
-
-    def index(self, needle: bytes) -> int:
-        at = self.ids.find(needle)
-        while at > 0 and at % ID_BYTES:  # a match straddling two ids is not one
-            at = self.ids.find(needle, at + 1)
-        return -1 if at < 0 else at // ID_BYTES
-
-
 class Rejections:
-    """Refused booking ids (as 128-bit ints) -> reason, for the recent ones; a count of all."""
+    """Refused booking ids (as 128-bit ints) -> reason, for the recent ones; a count of all.
 
-    __slots__ = ("_chunks", "_reasons", "count", "filters")
+    The remembered ones are kept sorted in packed arrays (the id's two 64-bit halves, a reason code
+    and the second it was decided): 21 bytes each, found by bisection (a rush asks for every request
+    whether it was decided already).
+    """
+
+    __slots__ = ("_codes", "_high", "_low", "_oldest", "_reasons", "_seconds", "count", "filters")
 
     def __init__(self) -> None:
-        self._chunks: list[Chunk] = []
+        self._high, self._low = array("Q"), array("Q")
+        self._codes = array("B")  # index into _reasons; RECALLED set: found in the store again
+        self._seconds = array("I")  # the second (since the epoch) it was decided (0: not recorded)
+        self._oldest = NEVER  # the earliest of them: nothing to forget before it
         self._reasons: list[str] = []  # the reason codes' meanings (a handful: sold_out, office_closed...)
         self.count = 0  # every refusal ever, remembered or not
         # The forgotten ones: a new filter only when the last is full, each at least as big as all
@@ -83,13 +78,15 @@ class Rejections:
         self.filters: list[Filter] = []
 
     def add(self, key: int, reason: str, decided_at: dt.datetime | None, recalled: bool = False) -> None:
-        """Remember one refusal, in the chunk of its decision (`recalled`: one found in the store again)."""
-        last = self._chunks[-1] if self._chunks else None
-        if last is None or last.decided_at != decided_at or last.recalled != recalled:
-            last = Chunk(decided_at, recalled)
-            self._chunks.append(last)
-        last.codes.append(self._code(reason))
-        last.ids += key.to_bytes(ID_BYTES, "big")
+        """Remember one refusal (`recalled`: one found in the store again, not counted twice)."""
+        high, low = key >> 64, key & LOW
+        at = bisect.bisect_right(self._high, high)
+        self._high.insert(at, high)
+        self._low.insert(at, low)
+        self._codes.insert(at, self._code(reason) | (RECALLED if recalled else 0))
+        second = _second(decided_at)
+        self._seconds.insert(at, second)
+        self._oldest = min(self._oldest, second)
         if not recalled:
             self.count += 1
 
@@ -100,48 +97,58 @@ class Rejections:
             self._reasons.append(reason)
             return len(self._reasons) - 1
 
+    def _index(self, key: int) -> int:
+        high, low = key >> 64, key & LOW
+        at = bisect.bisect_left(self._high, high)
+        while at < len(self._high) and self._high[at] == high:
+            if self._low[at] == low:
+                return at
+            at += 1
+        return -1
+
     def get(self, key: int) -> str | None:
         """The reason a remembered refusal was given, else None."""
-        needle = key.to_bytes(ID_BYTES, "big")
-        for chunk in self._chunks:
-            index = chunk.index(needle)
-            if index >= 0:
-                return self._reasons[chunk.codes[index]]
-        return None
+        at = self._index(key)
+        return None if at < 0 else self._reasons[self._codes[at] & ~RECALLED]
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, int) and self.get(key) is not None
+        return isinstance(key, int) and self._index(key) >= 0
 
     def __len__(self) -> int:
         """How many refusals are remembered (see `count` for all of them)."""
-        return sum(len(chunk.codes) for chunk in self._chunks)
+        return len(self._high)
 
     def items(self) -> Iterator[tuple[int, str]]:
-        for chunk in self._chunks:
-            for i, code in enumerate(chunk.codes):
-                yield int.from_bytes(chunk.ids[i * ID_BYTES : (i + 1) * ID_BYTES], "big"), self._reasons[code]
+        for high, low, code in zip(self._high, self._low, self._codes, strict=True):
+            yield high << 64 | low, self._reasons[code & ~RECALLED]
 
     def values(self) -> Iterator[str]:
         return (reason for _, reason in self.items())
 
     def forget(self, before: dt.datetime) -> int:
-        """Fold the refusals decided before `before` into the filters; returns how many were folded.
+        """Fold the refusals decided before `before` into the filters; returns how many were forgotten.
 
-        A refusal from an event that carried no time (stored before decisions had one) is folded too;
+        A refusal whose decision carried no time (stored before decisions had one) is folded too;
         one recalled from the store is only dropped (its id is in a filter already).
         """
-        old = [c for c in self._chunks if c.decided_at is None or c.decided_at < before]
+        cutoff = _second(before)
+        if cutoff <= self._oldest:  # the common case, asked on every decision: nothing is that old
+            return 0
+        old = [i for i, second in enumerate(self._seconds) if second < cutoff]
         if not old:
             return 0
-        self._chunks = [c for c in self._chunks if c.decided_at is not None and c.decided_at >= before]
-        folding = [c for c in old if not c.recalled]
-        n = sum(len(c.codes) for c in folding)
-        if n and (not self.filters or self.filters[-1].room < n):
-            self.filters.append(Filter.sized_for(max(n, sum(f.held for f in self.filters))))
-        for chunk in folding:
-            for i in range(0, len(chunk.ids), ID_BYTES):
-                self.filters[-1].add(int.from_bytes(chunk.ids[i : i + ID_BYTES], "big"))
-        return sum(len(c.codes) for c in old)
+        folding = [i for i in old if not self._codes[i] & RECALLED]
+        if folding and (not self.filters or self.filters[-1].room < len(folding)):
+            self.filters.append(Filter.sized_for(max(len(folding), sum(f.held for f in self.filters))))
+        for i in folding:
+            self.filters[-1].add(self._high[i] << 64 | self._low[i])
+        kept = [i for i, second in enumerate(self._seconds) if second >= cutoff]
+        self._high = array("Q", (self._high[i] for i in kept))
+        self._low = array("Q", (self._low[i] for i in kept))
+        self._codes = array("B", (self._codes[i] for i in kept))
+        self._seconds = array("I", (self._seconds[i] for i in kept))
+        self._oldest = min(self._seconds, default=NEVER)
+        return len(old)
 
     def may_have_forgotten(self, key: int) -> bool:
         """Whether an id not remembered may be a forgotten refusal (then the event store knows)."""
@@ -165,7 +172,9 @@ class Rejections:
             "count": self.count,
             "filters": [[_b64(f.bits), f.held] for f in self.filters],
             "reasons": list(self._reasons),
-            "chunks": [[c.decided_at, c.recalled, _b64(c.ids), _b64(c.codes.tobytes())] for c in self._chunks],
+            "ids": [_packed(self._high), _packed(self._low)],
+            "codes": _packed(self._codes),
+            "seconds": _packed(self._seconds),
         }
 
     @classmethod
@@ -175,11 +184,33 @@ class Rejections:
         for bits, held in state["filters"]:
             rejections.filters.append(Filter(bytearray(base64.b64decode(bits)), held))
         rejections._reasons = list(state["reasons"])
-        for decided_at, recalled, ids, codes in state["chunks"]:
-            rejections._chunks.append(
-                Chunk(decided_at, recalled, bytearray(base64.b64decode(ids)), array("B", base64.b64decode(codes)))
-            )
+        rejections._high = _unpacked("Q", state["ids"][0])
+        rejections._low = _unpacked("Q", state["ids"][1])
+        rejections._codes = _unpacked("B", state["codes"])
+        rejections._seconds = _unpacked("I", state["seconds"])
+        rejections._oldest = min(rejections._seconds, default=NEVER)
+        if not len(rejections._high) == len(rejections._low) == len(rejections._codes) == len(rejections._seconds):
+            raise ValueError("a snapshot's refusals: as many ids, codes and times expected")
         return rejections
+
+
+def _second(at: dt.datetime | None) -> int:
+    return 0 if at is None else int(at.timestamp())
+
+
+def _packed(values: array) -> str:
+    """An array as base64 of its little-endian bytes."""
+    if sys.byteorder == "big":
+        values = array(values.typecode, values)
+        values.byteswap()
+    return _b64(values.tobytes())
+
+
+def _unpacked(typecode: str, text: str) -> array:
+    values = array(typecode, base64.b64decode(text))
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
 
 
 def _b64(data: bytes | bytearray) -> str:
