@@ -45,6 +45,20 @@ def command(
     latency_rate: Annotated[int, typer.Option(min=100, help="Requests/s offered when measuring latency.")] = 2000,
     backends: Annotated[str, typer.Option(help="Comma-separated: postgres, sqlite.")] = "postgres,sqlite",
     memory: Annotated[bool, typer.Option(help="Also measure the worker's memory with a whole calendar.")] = True,
+    rush: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=100,
+            help="Memory and restart after every session's rush, oversubscribed this many times (0: skip).",
+        ),
+    ] = 20,
+    before: Annotated[
+        bool, typer.Option(help="Also the rush's memory with every refused id kept (no dedupe horizon): the before.")
+    ] = False,
+    rush_sessions: Annotated[
+        int, typer.Option(min=250, max=22_500, help="Sessions rushed (22,500: 125 offices x 90 days x 2).")
+    ] = 22_500,
 ) -> None:
     day = bench_day()
     slots = bench_slots(sessions, day)
@@ -77,6 +91,8 @@ def command(
             )
     if memory:
         _memory()
+    if rush:
+        _rush_memory(rush_sessions, rush, [900, 0] if before else [900])
 
 
 def _worker_counts(text: str) -> list[int]:
@@ -127,4 +143,31 @@ def _memory() -> None:
         console.print(
             f"worker memory, {sessions:,} sessions (125 offices x 90 days x 2) cached, {fill} booked each: "
             f"[bold]{float(out[0]):.0f} MB[/bold] resident"
+        )
+
+
+def _rush_memory(sessions: int, oversubscribed: int, horizons: list[int]) -> None:
+    """Each session's rush at its day's release, then a restart that loads every session (child processes)."""
+    for horizon in horizons:
+        folder = tempfile.mkdtemp(prefix="paspor-rush-mem-")
+        child = [sys.executable, "-m", "benchmarks.quota_rush_memory"]
+        rushed = subprocess.run(
+            [*child, "rush", folder, str(sessions), str(oversubscribed), str(horizon)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        kept = f"dedupe horizon {horizon} s" if horizon else "every refused id kept (no horizon)"
+        console.print(
+            f"worker memory, {sessions:,} sessions each rushed {oversubscribed}x ({kept}): "
+            f"[bold]{float(rushed[0]):.0f} MB[/bold] resident, {int(rushed[1]):,} refused ids remembered"
+        )
+        restarted = subprocess.run(
+            [*child, "restart", folder], capture_output=True, text=True, check=True
+        ).stdout.split()
+        console.print(
+            f"restart: first answer after [bold]{float(restarted[3]) + float(restarted[5]):.2f} s[/bold] "
+            f"(opening the store {float(restarted[5]):.2f} s, loading the session and deciding), the last day's {2 * 125} sessions loaded after "
+            f"{float(restarted[4]):.2f} s, all {int(restarted[1]):,} from their snapshots after "
+            f"[bold]{float(restarted[2]):.1f} s[/bold]; {float(restarted[0]):.0f} MB resident"
         )

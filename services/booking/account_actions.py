@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 from shared.events import AcceptTerms, BookingView, Caller, ProfileView, RegistrationsView, TermsView, UpdateProfile
 
-from .accounts import UnknownTermsVersion
+from .accounts import Account, UnknownTermsVersion
 from .callers import bind, caller_in
 from .domain import Rules
 from .errors import BookingError
@@ -16,6 +17,17 @@ from .identity import check_birth_date, check_email, check_kk, check_name, check
 from .unit import Unit
 from .views import booking_view, profile_view, registrations_view, terms_view
 from .writer import Writer
+
+PAGE_SIZE = 50  # bookings a page holds when the caller names no limit
+HISTORY_READ = 200  # an account's events read at a time when paging its history
+
+
+@dataclass(frozen=True)
+class BookingsPage:
+    """A page of an account's bookings, newest first, and where the next one starts (None: no more)."""
+
+    bookings: list[BookingView]
+    next_cursor: int | None
 
 
 class AccountActions:
@@ -73,10 +85,36 @@ class AccountActions:
         return registrations_view(account, now, self.rules)
 
     def bookings(self, caller: Caller) -> list[BookingView]:
-        """The caller's bookings, newest first."""
+        """The caller's latest bookings (a page), newest first."""
+        return self.bookings_page(caller).bookings
+
+    def bookings_page(self, caller: Caller, limit: int = PAGE_SIZE, cursor: int | None = None) -> BookingsPage:
+        """A page of the caller's bookings, newest first, and the cursor of the next page (None: the last).
+
+        The latest few are in the account; older pages are read from its events, `cursor` being the
+        version of the account's event that requested the last booking shown.
+        """
         unit = self.writer.unit()
         account, _ = caller_in(unit, caller)
-        return [booking_view(unit.existing(UUID(b)), self.rules) for b in reversed(account.bookings)]
+        if cursor is None and account.booking_count <= min(len(account.bookings), limit):
+            ids, after = list(reversed(account.bookings)), None  # all of them, in memory
+        else:
+            ids, after = self._older(account, limit, cursor)
+        return BookingsPage([booking_view(unit.existing(UUID(b)), self.rules) for b in ids], after)
+
+    def _older(self, account: Account, limit: int, cursor: int | None) -> tuple[list[str], int | None]:
+        """Up to `limit` bookings requested before the account's version `cursor`, and the next cursor."""
+        store = self.writer.app.repository.event_store
+        found: list[tuple[int, str]] = []
+        top = account.version if cursor is None else cursor - 1
+        while top > 0 and len(found) <= limit:
+            events = list(store.get(account.id, lte=top, desc=True, limit=HISTORY_READ))
+            found += [
+                (e.originator_version, e.booking_id) for e in events if isinstance(e, Account.RegistrationStarted)
+            ]
+            top = events[-1].originator_version - 1 if events else 0
+        page = found[:limit]
+        return [b for _, b in page], (page[-1][0] if len(found) > limit else None)
 
 
 def valid_profile(command: UpdateProfile, today: dt.date) -> dict[str, str]:

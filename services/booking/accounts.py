@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -87,8 +88,19 @@ class DeviceBinding(Aggregate):
             raise DeviceBoundToOtherAccount()
 
 
+RECENT_BOOKINGS = 5  # booking ids an account keeps; the rest of its history is read from its events, a page at a time
+
+
 class Account(Aggregate):
-    """A citizen's account, known by its external identity."""
+    """A citizen's account, known by its external identity.
+
+    Its state stays small however often its requests are refused: the rules need only the counted
+    registrations (at most the limit), the active booking and the cooldown. Of the bookings it keeps
+    a count and the latest few; its whole history is in its `RegistrationStarted` events.
+    """
+
+    if TYPE_CHECKING:  # the event class that @event makes below (its fields are the method's arguments)
+        RegistrationStarted: ClassVar[type[Any]]
 
     @staticmethod
     def id_for(provider: str, subject: str) -> UUID:
@@ -102,7 +114,8 @@ class Account(Aggregate):
     def __init__(self, provider: str, subject: str) -> None:
         self.provider, self.subject = provider, subject
         self.registrations: dict[str, dt.datetime] = {}  # counted registrations: booking -> when
-        self.bookings: list[str] = []  # every booking ever requested, oldest first
+        self.bookings: list[str] = []  # the latest bookings requested (at most RECENT_BOOKINGS), oldest first
+        self.booking_count = 0  # every booking ever requested
         self.active_booking: str | None = None
         self.cooldown_until: dt.datetime | None = None
         self.device_id: str | None = None
@@ -164,7 +177,8 @@ class Account(Aggregate):
     @event("RegistrationStarted")
     def start_registration(self, booking_id: str, at: dt.datetime) -> None:
         self.registrations[booking_id] = at
-        self.bookings.append(booking_id)
+        self.bookings = [*self.bookings[1 - RECENT_BOOKINGS :], booking_id]
+        self.booking_count += 1
         self.active_booking = booking_id
 
     @event("RegistrationReturned")

@@ -38,6 +38,8 @@ from .unit import Unit
 from .views import booking_view
 from .writer import Writer, refusal_or
 
+SNAPSHOT_EVERY = 50  # the default of PASPOR_BOOKING_SNAPSHOT_INTERVAL
+
 
 class BookingApplication(RecordingApplication):
     """Accounts, device bindings, NIK claims and bookings in one event store.
@@ -50,11 +52,17 @@ class BookingApplication(RecordingApplication):
     env = dict(FAST_CACHE)
 
     def __init__(
-        self, pseudonyms: Pseudonyms, env: dict[str, str] | None = None, rules: Rules | None = None, readers: int = 1
+        self,
+        pseudonyms: Pseudonyms,
+        env: dict[str, str] | None = None,
+        rules: Rules | None = None,
+        readers: int = 1,
+        snapshot_every: int = SNAPSHOT_EVERY,
     ):
         """`pseudonyms` keys the ids of NIK claims; `readers` > 1: a group's aggregates are read ahead in
-        parallel (pays off on PostgreSQL)."""
-        super().__init__(env)
+        parallel (pays off on PostgreSQL); `snapshot_every`: an account's events between snapshots (0: none)."""
+        self.snapshot_every = {Account: snapshot_every} if snapshot_every else {}
+        super().__init__({"IS_SNAPSHOTTING_ENABLED": "y" if snapshot_every else "n", **(env or {})})
         self.pseudonyms = pseudonyms
         self.rules = rules or Rules()
         self.writer = Writer(self)

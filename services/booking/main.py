@@ -68,6 +68,9 @@ class BookingSettings(CommonSettings):
         description="TEST HOOK, for fault tests only (0: off): the service kills itself (SIGKILL) on receiving its "
         "N-th fast-path decision from quota, before recording it.",
     )
+    booking_snapshot_interval: int = Field(
+        default=50, ge=0, le=100000, description="Events between two snapshots of an account (0: no snapshots)."
+    )
     booking_readers: int = Field(default=4, ge=1, le=64, description="Threads reading bookings beside the writer.")
     booking_request_concurrency: int = Field(
         default=1000,
@@ -114,7 +117,13 @@ def build_application(settings: BookingSettings) -> BookingApplication:
     env = store_env(settings, "booking", encrypt=True)
     env["AGGREGATE_CACHE_FASTFORWARD"] = "y" if settings.booking_cache_fastforward else "n"
     readers = max(settings.postgres_pool_size - 1, 1) if settings.event_store == "postgres" else 1
-    app = BookingApplication(pseudonyms_of(settings), env=env, rules=rules_from(settings), readers=readers)
+    app = BookingApplication(
+        pseudonyms_of(settings),
+        env=env,
+        rules=rules_from(settings),
+        readers=readers,
+        snapshot_every=settings.booking_snapshot_interval,
+    )
     try:
         check_identity_key(app, app.pseudonyms)
     except BaseException:

@@ -43,6 +43,7 @@ from shared.runtime.consumer import ConsumerSpec
 from shared.runtime.grouping import GroupCommit
 from shared.runtime.replies import problem, serve
 
+from .account_actions import BookingsPage
 from .accounts import Account
 from .application import BookingApplication
 from .domain import Booking
@@ -118,6 +119,8 @@ def register_commands(
                 return refusal(error)
             if saves:
                 on_saved()
+            if isinstance(result, BookingsPage):  # a page: its bookings, and where the next one starts
+                return {key: _json(result.bookings), "next_cursor": result.next_cursor}
             return {key: _json(result)}
 
         serve(broker, subject, model, handle, queue="booking", max_workers=limits.queries)
@@ -164,7 +167,14 @@ def register_commands(
     answer(
         Commands.GET_BOOKING, GetBooking, "booking", lambda q: app.stored_view(q.booking_id, _owner(q)), readers, False
     )
-    answer(Commands.LIST_BOOKINGS, ListBookings, "bookings", lambda q: accounts.bookings(q.caller), writer, saves=False)
+    answer(
+        Commands.LIST_BOOKINGS,
+        ListBookings,
+        "bookings",
+        lambda q: accounts.bookings_page(q.caller, q.limit, q.cursor),
+        writer,
+        saves=False,
+    )
     answer(Commands.GET_PROFILE, GetProfile, "profile", lambda q: accounts.profile(q.caller), writer, saves=False)
     answer(Commands.GET_TERMS, GetTerms, "terms", lambda q: accounts.terms(q.caller), writer, saves=False)
     registrations = lambda q: accounts.registrations(q.caller, utcnow())  # noqa: E731

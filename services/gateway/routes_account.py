@@ -1,9 +1,9 @@
 """The caller's account: profile, terms and conditions, registrations left, and their bookings."""
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import (
@@ -79,6 +79,21 @@ async def registrations(gw: GatewayDep, who: Who, device_id: DeviceId) -> dict[s
     return (await gw.ask(Commands.GET_REGISTRATIONS, GetRegistrations(caller=caller(who, device_id))))["registrations"]
 
 
+PageLimit = Annotated[int, Query(ge=1, le=200, description="Bookings a page holds at most (default 50).")]
+PageCursor = Annotated[
+    int | None,
+    Query(ge=1, description="The next page: the X-Next-Cursor header of the page before (none: the newest)."),
+]
+
+
 @router.get("/bookings")
-async def my_bookings(gw: GatewayDep, who: Who, device_id: DeviceId) -> list[dict[str, Any]]:
-    return (await gw.ask(Commands.LIST_BOOKINGS, ListBookings(caller=caller(who, device_id))))["bookings"]
+async def my_bookings(
+    gw: GatewayDep, who: Who, device_id: DeviceId, response: Response, limit: PageLimit = 50, cursor: PageCursor = None
+) -> list[dict[str, Any]]:
+    """The caller's bookings, newest first, a page at a time; `X-Next-Cursor` names the next page, if any."""
+    query = ListBookings(caller=caller(who, device_id), limit=limit, cursor=cursor)
+    reply = await gw.ask(Commands.LIST_BOOKINGS, query)
+    if (after := reply.get("next_cursor")) is not None:
+        response.headers["X-Next-Cursor"] = str(after)
+        response.headers["Link"] = f'</v1/bookings?limit={limit}&cursor={after}>; rel="next"'
+    return reply["bookings"]

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import datetime as dt
+import logging
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from shared.events import BookingCancelled, BookingRequested, Message, SessionAvailability, Slot
 from shared.offices import Office, UnknownOffice, office_by_code
 from shared.release import ReleaseSchedule
-from shared.runtime.store import FAST_CACHE, RecordingApplication, evict, register_date
+from shared.runtime.store import FAST_CACHE, RecordingApplication, cached, evict, register_date
 from shared.sessions import SESSIONS
 
 from .domain import UNKNOWN_OFFICE, Request, SessionQuota
+from .holders import Holders
+from .rejections import Rejections
+
+log = logging.getLogger(__name__)
+DEDUPE_HORIZON = dt.timedelta(minutes=15)  # the default of PASPOR_QUOTA_DEDUPE_HORIZON_SECONDS
+SNAPSHOT_EVERY = 100  # the default of PASPOR_QUOTA_SNAPSHOT_INTERVAL
 
 Clock = Callable[[], dt.datetime]
 
@@ -26,13 +35,61 @@ class QuotaApplication(RecordingApplication):
     name = "quota"
     env = dict(FAST_CACHE)
 
-    def __init__(self, env: dict[str, str] | None = None, schedule: ReleaseSchedule | None = None):
-        super().__init__(env)
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        schedule: ReleaseSchedule | None = None,
+        horizon: dt.timedelta | None = DEDUPE_HORIZON,
+        snapshot_every: int = SNAPSHOT_EVERY,
+    ):
+        """`horizon`: how long a session remembers the ids it refused (None: for ever);
+        `snapshot_every`: events between a session's snapshots (0: none)."""
+        self.snapshot_every = {SessionQuota: snapshot_every} if snapshot_every else {}
+        super().__init__({"IS_SNAPSHOTTING_ENABLED": "y" if snapshot_every else "n", **(env or {})})
         self.schedule = schedule or ReleaseSchedule()
+        self.horizon = horizon
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_date(transcoder)
+        # A session's snapshot: its holders and refusals in their packed forms.
+        transcoder.register(HoldersAsState())
+        transcoder.register(RejectionsAsState())
+        transcoder.register(IntSetAsList())
+
+    def compact(self, now: dt.datetime) -> int:
+        """Forget, in every cached session, the refused ids older than the horizon; how many were forgotten.
+
+        Run now and then on the writer (services/quota/main.py): a session a rush sold out may not be
+        asked again, and would keep its refusals otherwise. A session that forgot some is snapshotted
+        again, so that a restart loads it as small as it is now.
+        """
+        if self.horizon is None:
+            return 0
+        forgotten, smaller = 0, []
+        for quota in cached(self):
+            if isinstance(quota, SessionQuota) and not quota.pending_events:
+                if n := quota.forget_rejections(now, self.horizon):
+                    forgotten += n
+                    smaller.append(SessionQuota.Snapshot.take(quota))
+        if smaller and self.snapshots is not None:
+            try:
+                self.snapshots.put(smaller)
+            except IntegrityError:  # one already snapshotted at its version keeps that one: the others one by one
+                for snapshot in smaller:
+                    with contextlib.suppress(IntegrityError):
+                        self.snapshots.put([snapshot])
+        return forgotten
+
+    def stored_refusals(self, quota_id: UUID, booking_ids: set[str]) -> dict[str, str]:
+        """The refusals among `booking_ids` that a session's stored events record (every decision is kept)."""
+        found: dict[str, str] = {}
+        for event in self.repository.event_store.get(quota_id):
+            if isinstance(event, SessionQuota.Decided):
+                for d in event.decisions:
+                    if d["queue_number"] is None and d["booking_id"] in booking_ids:
+                        found[d["booking_id"]] = d["reason"]
+        return found
 
     def apply_batch(self, messages: Sequence[Message], now: dt.datetime) -> list[SessionQuota]:
         """Decide requests and release cancellations, in order; save all changes at once.
@@ -94,7 +151,8 @@ class QuotaApplication(RecordingApplication):
         """A request its (cached) session has decided already: the JetStream copy of a fast-path request.
 
         Only the cache is asked (safe from the event loop: it never reads the store); a session not
-        in it answers False, and the request takes the normal way, where it changes nothing anyway.
+        in it, or a refusal it forgot (older than the horizon), answers False, and the request takes
+        the normal way, where the store is asked and it changes nothing anyway.
         """
         if not isinstance(message, BookingRequested) or self.repository.cache is None:
             return False
@@ -189,8 +247,22 @@ class _Batch:
         return [q for q in self.quotas.values() if q.pending_events]
 
     def _decide(self, quota_id: UUID) -> None:
-        if quota_id in self.pending:
-            self.quotas[quota_id].decide(self.pending.pop(quota_id), self.refusals[quota_id])
+        if quota_id not in self.pending:
+            return
+        quota, requests = self.quotas[quota_id], self.pending.pop(quota_id)
+        if self.app.horizon is not None:
+            quota.forget_rejections(self.now, self.app.horizon)
+        self._recall(quota, requests)
+        quota.decide(requests, self.refusals[quota_id], self.now)
+
+    def _recall(self, quota: SessionQuota, requests: list[Request]) -> None:
+        """Requests that may have been refused before the session forgot it: the store answers."""
+        doubtful = {r.booking_id for r in requests if quota.may_have_forgotten(r.booking_id)}
+        if doubtful:
+            found = self.app.stored_refusals(quota.id, doubtful)
+            for booking_id, reason in found.items():
+                quota.recall(booking_id, reason, self.now)
+            log.info("quota: %d request(s) looked up in the store, %d refused before", len(doubtful), len(found))
 
     def _quota(self, office: str, day: dt.date, session: str, capacity: int) -> SessionQuota:
         quota_id = SessionQuota.id_for(office, day, session)
@@ -203,3 +275,43 @@ class _Batch:
             return self.app.repository.get(quota_id)
         except AggregateNotFoundError:
             return None
+
+
+class HoldersAsState(Transcoding):
+    """A session's holders in a snapshot: the packed ids and their queue numbers, as base64."""
+
+    type = Holders
+    name = "quota_holders"
+
+    def encode(self, obj: Holders) -> list[str]:
+        ids, numbers = obj.packed()
+        return [base64.b64encode(ids).decode(), base64.b64encode(numbers).decode()]
+
+    def decode(self, data: list[str]) -> Holders:
+        return Holders.unpacked(base64.b64decode(data[0]), base64.b64decode(data[1]))
+
+
+class RejectionsAsState(Transcoding):
+    """A session's refusals in a snapshot: the count, and the remembered ids packed."""
+
+    type = Rejections
+    name = "quota_rejections"
+
+    def encode(self, obj: Rejections) -> dict[str, object]:
+        return obj.to_state()
+
+    def decode(self, data: dict) -> Rejections:
+        return Rejections.from_state(data)
+
+
+class IntSetAsList(Transcoding):
+    """The ids of released bookings (a set of 128-bit ints) in a snapshot."""
+
+    type = set
+    name = "int_set"
+
+    def encode(self, obj: set[int]) -> list[str]:
+        return [f"{key:032x}" for key in sorted(obj)]
+
+    def decode(self, data: list[str]) -> set[int]:
+        return {int(key, 16) for key in data}

@@ -19,6 +19,7 @@ from shared.release import OFFICE_CLOSED as OFFICE_CLOSED
 from shared.release import ReleaseSchedule as ReleaseSchedule
 
 from .holders import Holders
+from .rejections import Rejections
 
 SOLD_OUT = "sold_out"
 UNKNOWN_OFFICE = "unknown_office"
@@ -64,7 +65,8 @@ class SessionQuota(Aggregate):
         self.closed = False
         # Keyed by the booking id as a 128-bit int: a worker holds every session of 90 days.
         self.reservations = Holders()
-        self.rejections: dict[int, str] = {}
+        # Refusals: a count, and the recent ids only (services/quota/rejections.py).
+        self.rejections = Rejections()
         self.released: set[int] = set()
 
     @property
@@ -85,8 +87,25 @@ class SessionQuota(Aggregate):
     def rejection(self, booking_id: str) -> str | None:
         return self.rejections.get(compact(booking_id))
 
-    def decide(self, requests: list[Request], refusal: str | None = None) -> list[dict[str, Any]]:
-        """Reserve or reject each undecided request, in order; one event for all of them."""
+    def may_have_forgotten(self, booking_id: str) -> bool:
+        """An unknown request that may be a refusal this session no longer remembers (ask the store)."""
+        return not self.has_decided(booking_id) and self.rejections.may_have_forgotten(compact(booking_id))
+
+    def recall(self, booking_id: str, reason: str, now: dt.datetime) -> None:
+        """Remember again a refusal found in the store (no event: it was decided and recorded before)."""
+        self.rejections.add(compact(booking_id), sys.intern(reason), now, recalled=True)
+
+    def forget_rejections(self, now: dt.datetime, horizon: dt.timedelta) -> int:
+        """Forget the ids of refusals decided more than `horizon` before `now` (their count stays).
+
+        Changes no decision: a copy of a forgotten request is found in the store (`may_have_forgotten`).
+        """
+        return self.rejections.forget(now - horizon)
+
+    def decide(
+        self, requests: list[Request], refusal: str | None = None, at: dt.datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Reserve or reject each undecided request, in order; one event for all of them, decided `at`."""
         decisions: list[dict[str, Any]] = []
         free = self._free_numbers()
         seen: set[str] = set()
@@ -100,7 +119,7 @@ class SessionQuota(Aggregate):
             number = None if reason else free.pop(0)
             decisions.append(decision(request, number, reason, remaining=len(free)))
         if decisions:
-            self._decided(self.office, self.day, self.session, decisions)
+            self._decided(self.office, self.day, self.session, decisions, at)
         return decisions
 
     def change_capacity(self, capacity: int, by: str) -> None:
@@ -127,10 +146,13 @@ class SessionQuota(Aggregate):
         return True
 
     @event("Decided")
-    def _decided(self, office: str, day: dt.date, session: str, decisions: list[dict[str, Any]]) -> None:
+    def _decided(
+        self, office: str, day: dt.date, session: str, decisions: list[dict[str, Any]], at: dt.datetime | None = None
+    ) -> None:
+        """`at`: when decided (None in events stored before it was recorded)."""
         for d in decisions:
             if d["queue_number"] is None:
-                self.rejections[compact(d["booking_id"])] = sys.intern(d["reason"])
+                self.rejections.add(compact(d["booking_id"]), sys.intern(d["reason"]), at)
             else:
                 self.reservations[compact(d["booking_id"])] = d["queue_number"]
 

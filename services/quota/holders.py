@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from array import array
 from collections.abc import Iterator, MutableMapping
 
@@ -64,6 +65,24 @@ class Holders(MutableMapping[int, int]):
 
     def __len__(self) -> int:
         return len(self._numbers)
+
+    def packed(self) -> tuple[bytes, bytes]:
+        """The ids and the numbers (16-bit, little-endian) as bytes: a snapshot's form."""
+        numbers = array("H", self._numbers)
+        if sys.byteorder == "big":
+            numbers.byteswap()
+        return bytes(self._ids), numbers.tobytes()
+
+    @classmethod
+    def unpacked(cls, ids: bytes, numbers: bytes) -> Holders:
+        holders = cls()
+        holders._ids = bytearray(ids)
+        holders._numbers.frombytes(numbers)
+        if sys.byteorder == "big":
+            holders._numbers.byteswap()
+        if len(holders._ids) != ID_BYTES * len(holders._numbers):
+            raise ValueError("a snapshot's holders: as many ids as numbers expected")
+        return holders
 
     def numbers(self) -> set[int]:
         """The queue numbers held."""

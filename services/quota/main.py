@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import logging
 
 from pydantic import Field, field_validator
 
-from shared.events import partition_of
+from shared.events import partition_of, utcnow
 from shared.release import ReleaseSchedule
 from shared.runtime.faults import CrashPoint
 from shared.runtime.relay import Scope
@@ -19,6 +20,8 @@ from shared.runtime.store import store_env
 from .application import QuotaApplication
 from .messaging import QuotaWorker, consumer_spec
 from .wire import to_wire
+
+log = logging.getLogger(__name__)
 
 
 class QuotaSettings(CommonSettings):
@@ -34,6 +37,17 @@ class QuotaSettings(CommonSettings):
     quota_window_days: int = Field(default=60, ge=1, le=366, description="Days open for booking ahead.")
     quota_release_time: dt.time = Field(
         default=dt.time(0, 0), description="Local time (office time zone) at which a new date opens, HH:MM."
+    )
+    quota_dedupe_horizon_seconds: int = Field(
+        default=900,
+        ge=0,
+        le=7 * 86400,
+        description="How long a session remembers the ids of the requests it refused (0: for ever); a copy "
+        "arriving later is looked up in the event store. Covers the stream's 120 s dedupe window, the 30 s "
+        "ack wait and the redeliveries that follow.",
+    )
+    quota_snapshot_interval: int = Field(
+        default=100, ge=0, le=100000, description="Events between two snapshots of a session (0: no snapshots)."
     )
     quota_fault_crash_after_decisions: int = Field(
         default=0,
@@ -61,7 +75,23 @@ class QuotaSettings(CommonSettings):
 def build_application(settings: QuotaSettings) -> QuotaApplication:
     """The quota application on the configured event store."""
     schedule = ReleaseSchedule(window_days=settings.quota_window_days, release_time=settings.quota_release_time)
-    return QuotaApplication(env=store_env(settings, "quota"), schedule=schedule)
+    horizon = settings.quota_dedupe_horizon_seconds
+    return QuotaApplication(
+        env=store_env(settings, "quota"),
+        schedule=schedule,
+        horizon=dt.timedelta(seconds=horizon) if horizon else None,
+        snapshot_every=settings.quota_snapshot_interval,
+    )
+
+
+async def compact_now_and_then(app: QuotaApplication, runtime: Runtime, every: float) -> None:
+    """Forget old refused ids in the cached sessions, on the writer, every `every` seconds."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(every)
+        forgotten = await loop.run_in_executor(runtime.writer, app.compact, utcnow())
+        if forgotten:
+            log.info("quota: forgot %d refused ids older than the dedupe horizon", forgotten)
 
 
 async def run(settings: QuotaSettings | None = None) -> None:
@@ -86,6 +116,8 @@ async def run(settings: QuotaSettings | None = None) -> None:
         consumer = runtime.consumer(consumer_spec(partition, settings.quota_batch_size), worker.handle_batch)
         runtime.spawn(consumer.run(), f"quota-p{partition:02d}")
     runtime.spawn(relay.run(), "relay")
+    if app.horizon is not None:
+        runtime.spawn(compact_now_and_then(app, runtime, min(60.0, app.horizon.total_seconds())), "compact")
     worker.register(runtime.broker, owned, settings.quota_fast_path_concurrency)
     runtime.on_stop.append(app.close)
     await runtime.serve()

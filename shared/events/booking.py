@@ -232,6 +232,10 @@ class RegistrationsView(Frozen):
 
 
 class ListBookings(Message):
-    """Query: the caller's bookings, newest first."""
+    """Query: a page of the caller's bookings, newest first (the reply's `next_cursor` names the next page)."""
 
     caller: Caller = Field(description="The signed-in account and its device.")
+    limit: int = Field(default=50, ge=1, le=200, description="Bookings a page holds at most.")
+    cursor: int | None = Field(
+        default=None, ge=1, description="Where the page starts: the `next_cursor` of the page before (None: newest)."
+    )

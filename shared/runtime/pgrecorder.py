@@ -17,8 +17,8 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.persistence import InfrastructureFactory, StoredEvent
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresFactory
 from psycopg import Cursor
 from psycopg.errors import DuplicateObject
 from psycopg.rows import DictRow
@@ -59,15 +59,39 @@ class LockedPostgresApplicationRecorder(PostgresApplicationRecorder):
         )
 
     def create_table(self) -> None:
-        with self.datastore.get_connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (CREATE_LOCK,))
-            try:
-                for statement in self.sql_create_statements:
-                    if "CREATE TYPE" in statement.as_string():  # no IF NOT EXISTS for types
-                        with contextlib.suppress(DuplicateObject), conn.transaction():
-                            conn.execute(statement, prepare=False)
-                with conn.transaction(), conn.cursor() as cursor:
-                    self._create_table(cursor)
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (CREATE_LOCK,))
-        self.datastore.register_type_adapters()
+        create_locked(self)
+
+
+class LockedPostgresAggregateRecorder(PostgresAggregateRecorder):
+    """eventsourcing's recorder of snapshots, its table created under the same advisory lock."""
+
+    def create_table(self) -> None:
+        create_locked(self)
+
+
+def locked_snapshot_recorder(factory: InfrastructureFactory) -> LockedPostgresAggregateRecorder:
+    """The snapshot table's recorder (`<application>_snapshots`), as eventsourcing names it."""
+    if not isinstance(factory, PostgresFactory):
+        raise TypeError("the locked snapshot recorder is for PostgreSQL")
+    recorder = LockedPostgresAggregateRecorder(
+        datastore=factory.datastore, events_table_name=f"{factory.env.name.lower() or 'stored'}_snapshots"
+    )
+    if factory.env_create_table():
+        recorder.create_table()
+    return recorder
+
+
+def create_locked(recorder: PostgresAggregateRecorder) -> None:
+    """Create a recorder's types and tables under a PostgreSQL advisory lock, one process at a time."""
+    with recorder.datastore.get_connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (CREATE_LOCK,))
+        try:
+            for statement in recorder.sql_create_statements:
+                if "CREATE TYPE" in statement.as_string():  # no IF NOT EXISTS for types
+                    with contextlib.suppress(DuplicateObject), conn.transaction():
+                        conn.execute(statement, prepare=False)
+            with conn.transaction(), conn.cursor() as cursor:
+                recorder._create_table(cursor)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (CREATE_LOCK,))
+    recorder.datastore.register_type_adapters()

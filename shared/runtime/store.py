@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -12,9 +13,9 @@ from typing import Any
 from urllib.parse import urlparse
 from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import JSONTranscoder, Mapper, Recording, StoredEvent, Transcoding
+from eventsourcing.application import Application, LRUCache, ProcessingEvent
+from eventsourcing.domain import Aggregate, DomainEventProtocol
+from eventsourcing.persistence import EventStore, JSONTranscoder, Mapper, Recording, StoredEvent, Transcoding
 
 from shared.pseudonyms import Pseudonyms
 
@@ -29,14 +30,52 @@ FAST_CACHE = {
 }
 
 
+log = logging.getLogger(__name__)
+
+
 class RecordingApplication(Application[UUID]):
-    """An application that hands what each save recorded to a listener (its relay), right after the commit."""
+    """An application that hands what each save recorded to a listener (its relay), right after the commit.
+
+    It also snapshots the aggregate types named in `snapshot_every` (type -> events between snapshots)
+    when a save takes one past a multiple of its interval. A snapshot is taken from the aggregate as
+    it was just saved (eventsourcing's own `take_snapshot` would replay it from the store, on the
+    writer), and kept in eventsourcing's snapshot store: a table of its own (`<name>_snapshots`)
+    that the relays and the audit, which read the events' notification log, never see. The
+    repository loads an aggregate from its latest snapshot and the events after it.
+    """
 
     on_recorded: Callable[[list[Recording[UUID]]], None] | None = None
+    snapshot_every: dict[type[Aggregate], int] = {}  # noqa: RUF012  (set per instance by `snapshotting`)
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:  # eventsourcing's hook after a save
         if self.on_recorded is not None and recordings:
             self.on_recorded(recordings)
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        """eventsourcing's snapshot store; on PostgreSQL its table is created as the events' one is."""
+        if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+            from .pgrecorder import locked_snapshot_recorder  # psycopg only where PostgreSQL is used
+
+            return self.factory.event_store(mapper=self.mapper, recorder=locked_snapshot_recorder(self.factory))
+        return super().construct_snapshot_store()
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:  # eventsourcing's hook
+        if self.snapshots is None or not self.snapshot_every:
+            return
+        saved: dict[UUID, int] = {}
+        for event in processing_event.events:
+            saved[event.originator_id] = saved.get(event.originator_id, 0) + 1
+        due = []
+        for aggregate_id, count in saved.items():
+            aggregate: Any = processing_event.aggregates.get(aggregate_id)
+            every = self.snapshot_every.get(type(aggregate)) if aggregate is not None else None
+            if every and aggregate is not None and aggregate.version // every > (aggregate.version - count) // every:
+                due.append(type(aggregate).Snapshot.take(aggregate))
+        if due:
+            try:
+                self.snapshots.put(due)
+            except Exception:  # the events are saved; a snapshot only saves replaying them later
+                log.warning("%s: %d snapshot(s) not saved; the next interval takes them", self.name, len(due))
 
 
 class TracedMapper(Mapper[UUID]):
@@ -149,6 +188,17 @@ def data_key(data_dir: Path, name: str) -> str:
         with os.fdopen(fd, "w") as file:
             file.write(base64.b64encode(os.urandom(32)).decode())
     return path.read_text().strip()
+
+
+def cached(app: Any) -> list[Any]:
+    """The aggregates an application's cache holds now (a copy of the list: safe to change them)."""
+    cache = app.repository.cache
+    if cache is None:
+        return []
+    with getattr(cache, "lock", contextlib.nullcontext()):
+        entries = list(cache.cache.values())
+    # An LRU cache keeps [previous, next, key, aggregate] links; a plain cache the aggregates.
+    return [entry[LRUCache.RESULT] if isinstance(cache, LRUCache) else entry for entry in entries]
 
 
 def evict(app: Any, aggregate_ids: Iterable[Any]) -> None:

@@ -87,7 +87,12 @@ class FakeServices:
         return {"booking": view}
 
     def list(self, query: Any) -> dict:
-        return {"bookings": [v for a, v in self.bookings.values() if a == self.account(query.caller)]}
+        """A page, newest first, as the booking service answers (the cursor: where the next page starts)."""
+        mine = [v for a, v in reversed(self.bookings.values()) if a == self.account(query.caller)]
+        start = len(mine) - query.cursor + 1 if query.cursor else 0
+        page = mine[start : start + query.limit]
+        after = len(mine) - start - len(page) + 1 if start + len(page) < len(mine) else None
+        return {"bookings": page, "next_cursor": after}
 
 
 def gateway_app(

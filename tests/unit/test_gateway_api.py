@@ -295,3 +295,27 @@ async def test_the_openapi_document_has_an_example_for_every_operation_and_links
     assert "/asyncapi.json" in openapi["info"]["description"]
     assert "event booking.confirmed" in asyncapi["channels"] and "command booking.request" in asyncapi["channels"]
     assert "BookingConfirmed" in asyncapi["components"]["schemas"]
+
+
+async def test_the_bookings_list_is_paged_newest_first_and_a_client_without_paging_gets_the_latest(tmp_path):
+    services, day = FakeServices(), next_office_day()
+    api, _, dev = gateway_app(tmp_path, services)
+    async with client_for(api) as client:
+        made = []
+        for i in range(5):
+            headers = bearer(dev) | {"Idempotency-Key": f"paged-key-{i:04d}"}
+            made.append(await client.post("/v1/bookings", json=booking_body("GRESIK", day, "pagi", 1), headers=headers))
+        plain = await client.get("/v1/bookings", headers=bearer(dev))
+        first = await client.get("/v1/bookings", params={"limit": 2}, headers=bearer(dev))
+        pages, cursor = [first], first.headers.get("X-Next-Cursor")
+        while cursor:
+            pages.append(await client.get("/v1/bookings", params={"limit": 2, "cursor": cursor}, headers=bearer(dev)))
+            cursor = pages[-1].headers.get("X-Next-Cursor")
+        bad = await client.get("/v1/bookings", params={"limit": 0}, headers=bearer(dev))
+        worse = await client.get("/v1/bookings", params={"cursor": "soon"}, headers=bearer(dev))
+    newest_first = [r.json()["booking_id"] for r in reversed(made)]
+    assert [b["booking_id"] for b in plain.json()] == newest_first and "X-Next-Cursor" not in plain.headers
+    assert [len(p.json()) for p in pages] == [2, 2, 1]
+    assert [b["booking_id"] for p in pages for b in p.json()] == newest_first
+    assert first.headers["Link"].endswith('rel="next"')
+    assert bad.status_code == worse.status_code == 422
