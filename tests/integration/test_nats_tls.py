@@ -16,6 +16,7 @@ from cryptography.x509.oid import NameOID
 from faststream.nats import NatsBroker
 
 from paspor.natsserver import NatsServer
+from shared import clock
 from shared.runtime.bus import connect
 from shared.runtime.natsauth import KeyFolder, NatsLogin, public_key
 from shared.runtime.permissions import authorization
@@ -24,7 +25,7 @@ from shared.runtime.settings import CommonSettings
 
 def certificate(subject: str, issuer_key, issuer_name, key, ca: bool) -> x509.Certificate:  # noqa: ANN001
     # real time on purpose: TLS libraries check validity against the machine's clock, not the pinned one
-    now = dt.datetime.now(dt.UTC)
+    now = clock.wall_clock()
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
