@@ -8,7 +8,11 @@ from .findings import AuditResult
 from .records import Record, ident, plain
 from .scope import Scope
 
-IGNORED = frozenset({"SessionQuota.Snapshot"})
+# A partition's ownership (epochs, fences: services/quota/fence.py) decides nothing the ledger replays.
+IGNORED = frozenset(
+    {"SessionQuota.Snapshot"}
+    | {f"Partition.{kind}" for kind in ("Opened", "Taken", "Kept", "NothingReleased", "Snapshot")}
+)
 
 
 @dataclass

@@ -12,13 +12,15 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
-from shared.events import BookingCancelled, BookingRequested, Message, SessionAvailability, Slot
+from shared.events import DEFAULT_PARTITIONS, BookingCancelled, BookingRequested, Message, SessionAvailability, Slot
 from shared.offices import Office, UnknownOffice, office_by_code
 from shared.release import ReleaseSchedule
 from shared.runtime.store import FAST_CACHE, RecordingApplication, cached, evict, register_date
 from shared.sessions import SESSIONS
 
-from .domain import UNKNOWN_OFFICE, Request, SessionQuota
+from .domain import UNKNOWN_OFFICE, Request, SessionQuota, compact
+from .fence import Partition
+from .fencing import Ownership
 from .holders import Holders
 from .rejections import Rejections
 
@@ -48,6 +50,9 @@ class QuotaApplication(RecordingApplication):
         super().__init__({"IS_SNAPSHOTTING_ENABLED": "y" if snapshot_every else "n", **(env or {})})
         self.schedule = schedule or ReleaseSchedule()
         self.horizon = horizon
+        # Which partitions it may decide, the fence of each save (services/quota/fencing.py); main.py
+        # replaces it with the worker's own (its partitions, leases enforced).
+        self.ownership = Ownership(self, DEFAULT_PARTITIONS, enforced=False)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -133,14 +138,17 @@ class QuotaApplication(RecordingApplication):
         return self.quota(office, day, session) or SessionQuota(office.code, day, session, office.capacity_per_session)
 
     def _save(self, changed: Sequence[SessionQuota]) -> None:
-        if not changed:  # a batch of requests decided before (their JetStream copies): nothing to commit
-            return
+        fences: list[Partition] = []
         try:
-            self.save(*changed)
+            fences = self.ownership.fences_for(changed)  # NotOwner/Fenced: a partition it may not decide
+            if not changed and not fences:  # a batch of requests decided before (their JetStream copies)
+                return
+            self.save(*changed, *fences)
         except BaseException:
-            # Another writer raced (IntegrityError) or the store failed: the cached
-            # aggregates are ahead of the store, so reload them next time.
+            # Another writer raced (IntegrityError: a newer owner's fence, or misassigned partitions) or
+            # the store failed: the cached aggregates are ahead of the store, so reload them next time.
             self.forget(changed)
+            self.ownership.failed(fences)
             raise
 
     def forget(self, quotas: Sequence[SessionQuota]) -> None:
@@ -236,10 +244,15 @@ class _Batch:
         quota_id = SessionQuota.id_for(slot.office, slot.date, slot.session.value)
         self._decide(quota_id)  # requests before the cancellation come first
         quota = self.quotas.get(quota_id) or self._load(quota_id)
-        if quota is not None and quota.release(
-            str(message.booking_id), str(message.correlation_id), str(message.message_id)
-        ):
+        booking_id = str(message.booking_id)
+        if quota is not None and (compact(booking_id) in quota.released or quota.rejection(booking_id)):
+            return  # released before (a copy, or a closure), or refused: it never held a slot
+        if quota is not None and not quota.pending_events and compact(booking_id) not in quota.reservations:
+            quota = self._reread(quota_id)  # a stale cache must not drop a cancellation: the store decides
+        if quota is not None and quota.release(booking_id, str(message.correlation_id), str(message.message_id)):
             self.quotas[quota_id] = quota
+        elif quota is None or not quota.has_decided(booking_id):
+            self.app.ownership.nothing_released(message)  # recorded, never a silent no-op
 
     def flush(self) -> list[SessionQuota]:
         for quota_id in list(self.pending):
@@ -269,6 +282,15 @@ class _Batch:
         if quota_id not in self.quotas:
             self.quotas[quota_id] = self._load(quota_id) or SessionQuota(office, day, session, capacity)
         return self.quotas[quota_id]
+
+    def _reread(self, quota_id: UUID) -> SessionQuota | None:
+        """The session as the store holds it (not as this worker's cache remembers it)."""
+        evict(self.app, [quota_id])
+        self.quotas.pop(quota_id, None)
+        quota = self._load(quota_id)
+        if quota is not None and quota_id in self.refusals:
+            self.quotas[quota_id] = quota  # the batch goes on deciding with what the store holds
+        return quota
 
     def _load(self, quota_id: UUID) -> SessionQuota | None:
         try:

@@ -6,18 +6,23 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from shared.events import partition_of, utcnow
 from shared.release import ReleaseSchedule
 from shared.runtime.faults import CrashPoint
+from shared.runtime.lease import LeaseTerms
 from shared.runtime.relay import Scope
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
 
 from .application import QuotaApplication
+from .fence import Partition
+from .fencing import Ownership
+from .leases import PartitionLeases, open_leases
 from .messaging import QuotaWorker, consumer_spec
 from .wire import to_wire
 
@@ -49,6 +54,17 @@ class QuotaSettings(CommonSettings):
     quota_snapshot_interval: int = Field(
         default=100, ge=0, le=100000, description="Events between two snapshots of a session (0: no snapshots)."
     )
+    quota_leases: bool = Field(
+        default=True,
+        description="Decide a partition only while holding its lease (NATS KV bucket paspor_leases) and fence "
+        "every save with the lease's epoch. Off: partitions are owned by configuration alone (benchmarks only).",
+    )
+    quota_lease_ttl_seconds: float = Field(
+        default=10.0, ge=1, le=600, description="How long a partition's lease lives unrenewed (the bucket's TTL)."
+    )
+    quota_lease_renew_seconds: float = Field(
+        default=3.0, gt=0, le=300, description="How often the holder renews a lease (at most half the TTL)."
+    )
     quota_fault_crash_after_decisions: int = Field(
         default=0,
         ge=0,
@@ -62,6 +78,14 @@ class QuotaSettings(CommonSettings):
         if value != "all" and not all(p.strip().isdigit() for p in value.split(",")):
             raise ValueError("must be 'all' or a comma-separated list of partition numbers")
         return value
+
+    @model_validator(mode="after")
+    def _renewed_within_the_ttl(self) -> QuotaSettings:
+        self.lease_terms()  # ValueError (a clear message) when renewals are too rare for the TTL
+        return self
+
+    def lease_terms(self) -> LeaseTerms:
+        return LeaseTerms(ttl=self.quota_lease_ttl_seconds, renew_every=self.quota_lease_renew_seconds)
 
     def owned(self) -> list[int]:
         if self.quota_partitions_owned == "all":
@@ -84,6 +108,13 @@ def build_application(settings: QuotaSettings) -> QuotaApplication:
     )
 
 
+def partition_of_event(partitions: int, event: Any) -> int:
+    """The partition a stored quota event belongs to (a session's by its office; a partition's own events)."""
+    if isinstance(event, Partition.Event):
+        return int(getattr(event, "partition"))  # noqa: B009  (every event of a Partition names it)
+    return partition_of(event.office, partitions)
+
+
 async def compact_now_and_then(app: QuotaApplication, runtime: Runtime, every: float) -> None:
     """Forget old refused ids in the cached sessions, on the writer, every `every` seconds."""
     loop = asyncio.get_running_loop()
@@ -100,9 +131,12 @@ async def run(settings: QuotaSettings | None = None) -> None:
     owned = settings.owned()
     runtime = Runtime("quota", settings)
     app = build_application(settings)
+    app.ownership = Ownership(
+        app, settings.partitions, enforced=settings.quota_leases, snapshot_every=settings.quota_snapshot_interval
+    )
     js = await runtime.start()
     # Workers owning other partitions write the same store: each relay publishes its own partitions.
-    scope = Scope(frozenset(owned), settings.partitions, lambda event: partition_of(event.office, settings.partitions))
+    scope = Scope(frozenset(owned), settings.partitions, functools.partial(partition_of_event, settings.partitions))
     relay = runtime.relay(app, functools.partial(to_wire, partitions=settings.partitions), scope)
     worker = QuotaWorker(
         app,
@@ -112,9 +146,16 @@ async def run(settings: QuotaSettings | None = None) -> None:
         partition_of=lambda office: partition_of(office, settings.partitions),
     )
     await worker.open_read_model(js, owned)  # and rebuilt from the store when a disaster wiped it
-    for partition in owned:
-        consumer = runtime.consumer(consumer_spec(partition, settings.quota_batch_size), worker.handle_batch)
-        runtime.spawn(consumer.run(), f"quota-p{partition:02d}")
+    if settings.quota_leases:  # each partition's consumer runs while its lease is held
+        kv = await open_leases(js, settings.lease_terms(), settings.stream_replicas)
+        leases = PartitionLeases(
+            runtime, worker, kv, settings.lease_terms(), settings.partitions, settings.quota_batch_size
+        )
+        leases.start(owned)
+    else:
+        for partition in owned:
+            consumer = runtime.consumer(consumer_spec(partition, settings.quota_batch_size), worker.handle_batch)
+            runtime.spawn(consumer.run(), f"quota-p{partition:02d}")
     runtime.spawn(relay.run(), "relay")
     if app.horizon is not None:
         runtime.spawn(compact_now_and_then(app, runtime, min(60.0, app.horizon.total_seconds())), "compact")

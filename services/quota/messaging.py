@@ -36,6 +36,7 @@ from shared.runtime import hops
 from shared.runtime.bus import open_bucket
 from shared.runtime.consumer import ConsumerSpec
 from shared.runtime.faults import CrashPoint
+from shared.runtime.lease import LeaseLost
 from shared.runtime.replies import problem, serve
 from shared.sessions import SESSIONS
 
@@ -82,6 +83,8 @@ class QuotaWorker:
         # Each batch waiting for the next group commit, with its traced bookings (booking, context, joined).
         self._waiting: list[tuple[list[Message], asyncio.Future[None], list[tuple[str, str, int]]]] = []
         self._committer: asyncio.Future[None] | None = None
+        # Whether this worker may decide a partition now (its lease: services/quota/leases.py).
+        self.holds: Callable[[int], bool] = lambda partition: True
 
     async def open_read_model(self, js: Any, partitions: Sequence[int] = ()) -> None:
         """Open the availability bucket; rebuild the partitions whose rebuild is not on record (a wiped store)."""
@@ -164,6 +167,12 @@ class QuotaWorker:
     async def _write(self, call: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.writer, call, *args)
 
+    on_writer = _write  # what the partition leases run on the writer (taking a partition, letting it go)
+
+    def forget_shown(self, partition: int) -> None:
+        """Another owner may have written the partition's read model since: write it afresh."""
+        self._shown = {k: v for k, v in self._shown.items() if self.partition_of(k.split(".")[0]) != partition}
+
     async def _published(self, quotas: Sequence[SessionQuota]) -> None:
         """The read model first, then the outcomes: whoever sees an outcome finds the calendar current."""
         await self.publish_availability(quotas)
@@ -215,6 +224,8 @@ class QuotaWorker:
         timeout) leaves the decision to that copy: the booking is finished by the pipeline.
         """
         hops.name_booking(request.booking_id)
+        if not self.holds(self.partition_of(request.slot.office)):
+            return _not_owner(self.partition_of(request.slot.office))
         try:
             await self.handle_batch([request])
             self.crash.pass_by()  # decided and stored, not answered yet
@@ -238,6 +249,8 @@ class QuotaWorker:
         return {"calendar": Calendar(office=query.office, sessions=sessions).model_dump(mode="json")}
 
     async def _rebuild(self, partition: int, command: RebuildAvailability) -> dict:
+        if not self.holds(partition):
+            return _not_owner(partition)
         log.info("quota: rebuilding the availability of partition %d, asked by %s", partition, command.operator)
         count = await self.rebuild_read_model(lambda office: self.partition_of(office) == partition)
         return {"rebuilt": {"partition": partition, "sessions": count}}
@@ -260,6 +273,8 @@ class QuotaWorker:
             return _unknown_office(office)
         except InvalidCapacity as error:
             return problem("invalid_capacity", f"Kapasitas tidak valid: {error}", str(error))
+        except LeaseLost:
+            return _not_owner(self.partition_of(office))
         await self._published(quotas)
         return {
             "sessions": [{"date": q.day.isoformat(), "session": q.session} | remaining(q).model_dump() for q in quotas]
@@ -285,6 +300,14 @@ def remaining(quota: SessionQuota) -> SessionRemaining:
 
 def _sessions(command: ChangeCapacity | CloseSessions) -> list[str]:
     return [command.session.value] if command.session else list(SESSIONS)
+
+
+def _not_owner(partition: int) -> dict:
+    return problem(
+        "partition_not_held",
+        f"Pekerja ini belum memegang partisi {partition}; coba lagi sebentar.",
+        f"This worker does not hold partition {partition} now (waiting for its lease); try again shortly.",
+    )
 
 
 def _unknown_office(office: str) -> dict:

@@ -36,6 +36,7 @@ from shared.events import DeadLetter, Message, SlotsDecided, derived_id
 from shared.events.subjects import DEAD_LETTER_SUBJECT, VERBS
 
 from . import hops
+from .lease import LeaseLost
 
 log = logging.getLogger(__name__)
 Handler = Callable[[list[Message]], Awaitable[None]]
@@ -107,6 +108,10 @@ class BatchConsumer:
             except asyncio.CancelledError:  # stopping mid-batch: give back at once what was not acked
                 await _give_back(msgs)
                 raise
+            except LeaseLost as error:  # the partition is another worker's now: it gets the batch at once
+                log.error("%s: lease lost (%s); giving back %d message(s)", self.spec.durable, error, len(msgs))
+                await _give_back(msgs)
+                return
 
     async def _handle_until_acked(self, msgs: list[Msg]) -> None:
         """Never fetch past a batch that is not acknowledged: the partition's order depends on it."""
@@ -170,6 +175,10 @@ class BatchConsumer:
                 return True
             except INFRASTRUCTURE as error:  # retried for as long as it takes, waiting longer each time
                 log.warning("%s: store or NATS unavailable (%r); retrying the batch", self.spec.durable, error)
+            except LeaseLost as error:  # ours stopped us (we lost the lease), or another partition's in the group
+                if self.stopping:
+                    raise
+                log.warning("%s: %s; retrying the batch", self.spec.durable, error)
             except Exception as error:  # retried, then dead-lettered: never lost, never hidden
                 log.exception("%s: handling %d message(s) failed", self.spec.durable, len(messages))
                 self.last_error = error

@@ -22,6 +22,7 @@ from shared.events import AVAILABILITY_BUCKET, IDEMPOTENCY_BUCKET, STREAMS, Comm
 from shared.events.subjects import DEAD_LETTER_SUBJECT, VERBS
 
 from .bus import BUCKETS, RELAY_BUCKET
+from .lease import LEASE_BUCKET
 
 SERVICES = ("gateway", "booking", "quota", "notifier")
 # `paspor quota ...`, `paspor audit --jetstream`, and the break-glass key for maintenance (`paspor
@@ -110,6 +111,14 @@ def relay_position(service: str) -> list[str]:
     return keys + [f"{API}.DIRECT.GET.{stream}.{key}" for key in keys] + [f"{API}.STREAM.MSG.GET.{stream}"]
 
 
+def hold_leases(bucket: str = LEASE_BUCKET) -> list[str]:
+    """Create the lease bucket (its TTL kept current), and take, renew, read and give up its keys."""
+    stream = f"KV_{bucket}"
+    keys = f"$KV.{bucket}.>"
+    api = [f"{API}.STREAM.{verb}.{stream}" for verb in ("INFO", "CREATE", "UPDATE")]
+    return [*api, keys, f"{API}.DIRECT.GET.{stream}.{keys}", f"{API}.STREAM.MSG.GET.{stream}"]
+
+
 def watch_bucket(bucket: str) -> list[str]:
     """Follow a key-value bucket (an ordered consumer with flow control)."""
     stream = f"KV_{bucket}"
@@ -161,7 +170,9 @@ def grants(partitions: int) -> dict[str, Grant]:
         ),
         "booking": _backend("booking", partitions, list(map(any_partition, ONLY_BOOKING_ASKS))),
         "quota": _backend(
-            "quota", partitions, [f"{API}.STREAM.INFO.KV_{AVAILABILITY_BUCKET}", f"$KV.{AVAILABILITY_BUCKET}.>"]
+            "quota",
+            partitions,
+            [f"{API}.STREAM.INFO.KV_{AVAILABILITY_BUCKET}", f"$KV.{AVAILABILITY_BUCKET}.>", *hold_leases()],
         ),
         "notifier": _backend("notifier", partitions, []),
         "operator": Grant((f"{API}.INFO", *map(any_partition, OPERATOR_COMMANDS)), (f"{inbox('operator')}.>",)),

@@ -90,11 +90,12 @@ class Runtime:
         self.consumers.append(consumer)
         return consumer
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run a background task; its failure stops the service loudly."""
         task = asyncio.create_task(coro, name=name)
         task.add_done_callback(self._task_done)
         self.tasks.append(task)
+        return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and task.exception() is not None:

@@ -163,3 +163,15 @@ def test_a_login_gives_nats_py_and_faststream_the_seed_and_the_users_inbox(tmp_p
     broker = login.broker_options()
     assert broker["inbox_prefix"] == "_INBOX.gateway" and broker["security"].seed == seed
     assert NatsLogin().connect_options() == {} and NatsLogin().broker_options() == {}, "no login: as before"
+
+
+def test_only_quota_holds_partition_leases_it_takes_renews_reads_and_gives_them_up():
+    key = "$KV.paspor_leases.quota-p03of8"
+    assert may_publish("quota", key)  # create, update (compare-and-set) and delete are publishes on the key
+    assert may_publish("quota", f"$JS.API.DIRECT.GET.KV_paspor_leases.{key}")
+    assert may_publish("quota", "$JS.API.STREAM.MSG.GET.KV_paspor_leases")
+    for verb in ("INFO", "CREATE", "UPDATE"):  # the bucket made with its TTL, the TTL kept current
+        assert may_publish("quota", f"$JS.API.STREAM.{verb}.KV_paspor_leases")
+    assert not may_publish("quota", "$JS.API.STREAM.DELETE.KV_paspor_leases")
+    others = [u for u in USERS if u not in ("quota", "admin") and may_publish(u, key)]
+    assert others == [], "only quota workers may take a partition's lease"
