@@ -65,6 +65,12 @@ class QuotaSettings(CommonSettings):
     quota_lease_renew_seconds: float = Field(
         default=3.0, gt=0, le=300, description="How often the holder renews a lease (at most half the TTL)."
     )
+    quota_metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of the worker's Prometheus metrics (leases held or waited for, epochs; 0: not served).",
+    )
     quota_fault_crash_after_decisions: int = Field(
         default=0,
         ge=0,

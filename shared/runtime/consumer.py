@@ -57,9 +57,12 @@ class ConsumerSpec:
     # How long a fetch may wait to fill its batch: a short wait keeps latency low when traffic is
     # light; under a rush batches fill at once anyway.
     linger: float = 0.02
-    # Most messages handed to the handler at once (one save): a batch of SlotsDecided can carry
+    # Most events handed to the handler at once (one save): a batch of SlotsDecided can carry
     # thousands of decisions after a backlog, and one save of them all would hold the writer.
     max_items: int = 2000
+    # And most bytes of them (a decision counts its share of its message): what one save writes and
+    # parses is bounded however large each event is.
+    max_bytes: int = 1_000_000
 
 
 async def _give_back(msgs: list[Msg]) -> None:
@@ -128,24 +131,28 @@ class BatchConsumer:
         if not msgs:  # a fetch cut short by a reconnect
             return
         parsed: list[tuple[Msg, Message]] = []
+        sizes: list[float] = []  # each event's bytes: its message's, shared among the events it carries
         for msg in msgs:
             try:
-                parsed.extend((msg, message) for message in parse(msg.subject, msg.data))
+                events = parse(msg.subject, msg.data)
             except ValueError as error:
                 await self.dead_letter(msg, f"invalid message: {error}")
+                continue
+            parsed.extend((msg, message) for message in events)
+            sizes.extend([len(msg.data) / max(len(events), 1)] * len(events))
         spans = self._spans(parsed) if hops.enabled() else None
         token = hops.under(spans.contexts) if spans is not None else None  # what the handler saves keeps them
         try:
-            await self._handle_parsed(msgs, parsed)
+            await self._handle_parsed(msgs, parsed, sizes)
         finally:
             if token is not None:
                 hops.reset(token)
             if spans is not None:
                 spans.end()
 
-    async def _handle_parsed(self, msgs: list[Msg], parsed: list[tuple[Msg, Message]]) -> None:
-        step = self.spec.max_items
-        for chunk in (parsed[i : i + step] for i in range(0, len(parsed), step)):  # bounded work per save
+    async def _handle_parsed(self, msgs: list[Msg], parsed: list[tuple[Msg, Message]], sizes: list[float]) -> None:
+        for start, end in bounded(sizes, self.spec.max_items, self.spec.max_bytes):  # bounded work per save
+            chunk = parsed[start:end]
             if not await self._deliver([m for _, m in chunk], msgs):
                 for msg, message in chunk:  # isolate what fails alone
                     if not await self._deliver([message], msgs):
@@ -257,6 +264,21 @@ class BatchConsumer:
         )
         await self.js.add_consumer(self.spec.stream, config)
         return await self.js.pull_subscribe_bind(self.spec.durable, self.spec.stream)
+
+
+def bounded(sizes: Sequence[float], max_items: int, max_bytes: int) -> list[tuple[int, int]]:
+    """Consecutive (start, end) ranges of items, each at most `max_items` long and `max_bytes` large
+    (an item larger than `max_bytes` alone); in order, covering every item."""
+    ranges: list[tuple[int, int]] = []
+    start, total = 0, 0.0
+    for i, size in enumerate(sizes):
+        if i > start and (i - start >= max_items or total + size > max_bytes):
+            ranges.append((start, i))
+            start, total = i, 0.0
+        total += size
+    if start < len(sizes):
+        ranges.append((start, len(sizes)))
+    return ranges
 
 
 def _booking_ids(data: str) -> list[str]:

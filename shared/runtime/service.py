@@ -85,7 +85,14 @@ class Runtime:
         """A durable consumer of the service, lingering and backing off as its settings say (connect first)."""
         if self.js is None:
             raise RuntimeError("start the runtime before building its consumers")
-        timed = dataclasses.replace(spec, linger=self.settings.consumer_linger, backoff=self.settings.backoff)
+        settings = self.settings
+        timed = dataclasses.replace(
+            spec,
+            linger=settings.consumer_linger,
+            backoff=settings.backoff,
+            max_items=settings.consumer_max_items,
+            max_bytes=settings.consumer_max_bytes,
+        )
         consumer = BatchConsumer(self.js, timed, handler, self.name)
         self.consumers.append(consumer)
         return consumer

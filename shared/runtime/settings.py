@@ -47,6 +47,18 @@ class CommonSettings(BaseSettings, NatsLogin):
     consumer_linger: float = Field(
         default=0.02, gt=0, le=5, description="Seconds a consumer's fetch waits to fill a batch."
     )
+    consumer_max_items: int = Field(
+        default=2000,
+        ge=1,
+        le=100_000,
+        description="Most events a consumer hands over in one save (a SlotsDecided message counts one per decision).",
+    )
+    consumer_max_bytes: int = Field(
+        default=1_000_000,
+        ge=1_000,
+        le=64_000_000,
+        description="Most bytes of messages a consumer hands over in one save (a message larger than this goes alone).",
+    )
     consumer_backoff: str = Field(
         default="0.2,1,3,10,30",
         description="Seconds between a failed batch's attempts, comma separated; after the last, message by message.",

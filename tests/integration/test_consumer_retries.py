@@ -95,3 +95,50 @@ async def test_a_backlog_of_decisions_is_handed_over_in_bounded_saves(nats_serve
         assert saves == [3, 3, 1], "seven decisions in one message, saved three at a time"
     finally:
         await nc.close()
+
+
+async def test_a_backlog_of_large_messages_is_handed_over_in_saves_bounded_in_bytes(nats_server: NatsServer):
+    nc = await nats.connect(nats_server.url)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        decided = [
+            SlotsDecided(
+                slot=SLOT,
+                decisions=[
+                    Decision(
+                        booking_id=uuid.uuid4(),
+                        queue_number=n,
+                        remaining=100 - n,
+                        correlation_id=uuid.uuid4(),
+                        causation_id=uuid.uuid4(),
+                    )
+                    for n in range(1, 21)
+                ],
+            )
+            for _ in range(3)
+        ]
+        sizes = [len(d.model_dump_json()) for d in decided]
+        for batch in decided:
+            await js.publish(subject_for(batch, SLOT.office), batch.model_dump_json().encode())
+        # Few enough decisions for one save, too many bytes: about one message's worth per save.
+        spec = ConsumerSpec(
+            "PASPOR_QUOTA", "bytes-test", ["paspor.quota.>"], batch=10, max_items=1000, max_bytes=max(sizes) + 10
+        )
+        saves: list[int] = []
+
+        async def save(messages):
+            saves.append(len(messages))
+
+        task = asyncio.create_task(BatchConsumer(js, spec, save, "booking").run())
+        for _ in range(100):
+            if sum(saves) == 60:
+                break
+            await asyncio.sleep(0.05)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+        assert sum(saves) == 60, "every decision handed over"
+        assert len(saves) >= 3 and max(saves) <= 21, f"no save above one message's bytes: {saves}"
+    finally:
+        await nc.close()

@@ -16,11 +16,13 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import nats
 from nats.js import api
 from quota_rush import assert_one_outcome_each, make_requests, publish, read_outcomes, start_worker, stop, wait_ready
-from support import bookable_day
+from support import bookable_day, wait_until
 
+from paspor.natsserver import free_port
 from services.quota.domain import SessionQuota
 from services.quota.fence import Partition
 from services.quota.leases import lease_key
@@ -41,6 +43,11 @@ def logged(worker, text: str, timeout: float = 30) -> None:  # noqa: ANN001
             return
         time.sleep(0.1)
     raise AssertionError(f"{text!r} not logged:\n{Path(worker.log_path).read_text()[-3000:]}")
+
+
+def metrics(port: int) -> str:
+    """What Prometheus scrapes from a worker."""
+    return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
 
 
 async def lease_holder(url: str) -> str:
@@ -96,10 +103,18 @@ def test_the_second_worker_waits_for_the_lease_and_a_cancellation_during_the_han
         asyncio.run(publish(nats_server.url, first))
         assert len(asyncio.run(read_outcomes(nats_server.url, expected=3)).reserved()) == 3
 
-        a = start_worker(nats_server.url, tmp_path, **FAST_LEASES)
+        port = free_port()
+        a = start_worker(nats_server.url, tmp_path, **FAST_LEASES, PASPOR_QUOTA_METRICS_PORT=str(port))
         logged(a, f"lease {KEY} held by {asyncio.run(lease_holder(nats_server.url))}: waiting")
+        label = f'partition="{PARTITION:02d}"'
+        assert f'paspor_quota_partition_lease{{{label},state="waiting"}} 1.0' in metrics(port)
         os.kill(b.pid, signal.SIGSTOP)  # B stalls past its lease: A takes over
         logged(a, f"lease {KEY} taken")
+        wait_until(
+            lambda: f"paspor_quota_partition_epoch{{{label}}} 2.0" in metrics(port),
+            10,
+            "A's metrics say it holds the partition at epoch 2",
+        )
         second = make_requests([SLOT], per_slot=2)
         asyncio.run(publish(nats_server.url, second))
         outcomes = asyncio.run(read_outcomes(nats_server.url, expected=5))
