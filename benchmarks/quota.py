@@ -43,6 +43,12 @@ def command(
         str, typer.Option(help="Quota worker processes sharing the partitions, one figure each (e.g. 1,2).")
     ] = "1,2",
     latency_rate: Annotated[int, typer.Option(min=100, help="Requests/s offered when measuring latency.")] = 2000,
+    leases: Annotated[
+        str,
+        typer.Option(
+            help="Partition leases and fence (ADR 9): on, off, or on,off to measure both in the same run, side by side."
+        ),
+    ] = "on",
     backends: Annotated[str, typer.Option(help="Comma-separated: postgres, sqlite.")] = "postgres,sqlite",
     memory: Annotated[bool, typer.Option(help="Also measure the worker's memory with a whole calendar.")] = True,
     rush: Annotated[
@@ -64,6 +70,7 @@ def command(
     slots = bench_slots(sessions, day)
     targets = rush_targets(requests, sessions)
     counts = _worker_counts(workers)
+    modes = _lease_modes(leases)
     chosen = [b.strip() for b in backends.split(",") if b.strip()]
     if unknown := [b for b in chosen if b not in ("postgres", "sqlite")]:
         raise typer.BadParameter(f"unknown backend {unknown[0]!r}", param_hint="--backends")
@@ -72,23 +79,35 @@ def command(
         f"quota service with {' and '.join(map(str, counts))} worker process(es)"
     )
     for backend in chosen:
-        ours = {n: Figures(f"quota service, {n} worker{'s' if n > 1 else ''} ({backend})") for n in counts}
+        ours = {
+            (n, lease): Figures(f"quota service, {n} worker{'s' if n > 1 else ''}{_lease_label(lease)} ({backend})")
+            for n in counts
+            for lease in modes
+        }
         theirs = Figures(f"SQL counter ({backend})")
         for run in range(runs):
-            for n in counts:
+            for n, lease in ours:
                 with fresh_database(backend, postgres_url) as url:
-                    _run_ours(ours[n], backend, url, slots, targets, batch, latency_rate, n)
+                    _run_ours(ours[n, lease], backend, url, slots, targets, batch, latency_rate, n, lease)
             with fresh_database(backend, postgres_url) as url:
                 _run_theirs(theirs, backend, url, sessions, targets, latency_rate)
-            mine = ", ".join(f"ours ({n}) {ours[n].rates[-1]:,.0f}/s" for n in counts)
+            mine = ", ".join(f"ours ({n}{_lease_label(lease)}) {f.rates[-1]:,.0f}/s" for (n, lease), f in ours.items())
             console.print(f"  {backend} run {run + 1}: {mine}, counter {theirs.rates[-1]:,.0f}/s")
-        for n in counts:
+        for (n, lease), figures in ours.items():
             side_by_side(
-                f"Decisions per second on {backend} (durable commits), {n} quota worker(s)",
+                f"Decisions per second on {backend} (durable commits), {n} quota worker(s){_lease_label(lease)}",
                 "decisions/s",
-                ours[n],
+                figures,
                 theirs,
             )
+        if len(modes) == 2:
+            for n in counts:
+                side_by_side(
+                    f"The cost of partition leases on {backend}, {n} quota worker(s)",
+                    "decisions/s",
+                    ours[n, True],
+                    ours[n, False],
+                )
     if memory:
         _memory()
     if rush:
@@ -105,6 +124,17 @@ def _worker_counts(text: str) -> list[int]:
     return counts
 
 
+def _lease_modes(text: str) -> list[bool]:
+    words = [part.strip() for part in text.split(",") if part.strip()]
+    if not words or any(word not in ("on", "off") for word in words) or len(set(words)) != len(words):
+        raise typer.BadParameter(f"expected on, off or on,off (got {text!r})", param_hint="--leases")
+    return [word == "on" for word in words]
+
+
+def _lease_label(lease: bool) -> str:
+    return "" if lease else ", no leases"
+
+
 def _run_ours(
     figures: Figures,
     backend: str,
@@ -114,8 +144,9 @@ def _run_ours(
     batch: int,
     rate: int,  # noqa: ANN001
     workers: int,
+    leases: bool = True,
 ) -> None:
-    with QuotaServiceRun(backend, url, batch, workers) as run:
+    with QuotaServiceRun(backend, url, batch, workers, leases) as run:
         figures.rates.append(asyncio.run(run.throughput(make_requests(slots, targets))))
         sample = make_requests(slots, rush_targets(min(4000, len(targets)), len(slots), seed=11))
         figures.latencies_ms.extend(asyncio.run(run.latency(sample, rate)))

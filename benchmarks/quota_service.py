@@ -66,9 +66,10 @@ class QuotaServiceRun:
 
     replicas = 1
 
-    def __init__(self, store: str, postgres_url: str | None, batch: int, workers: int = 1) -> None:
+    def __init__(self, store: str, postgres_url: str | None, batch: int, workers: int = 1, leases: bool = True) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="paspor-bench-"))
         self.store, self.postgres_url, self.batch, self.worker_count = store, postgres_url, batch, workers
+        self.leases = leases  # partition leases and the fence of every save (ADR 9), or configuration alone
         self.server = NatsServer(self.folder / "nats")
         self.workers: list[subprocess.Popen[bytes]] = []
         self.arrivals: dict[str, float] = {}
@@ -99,6 +100,7 @@ class QuotaServiceRun:
                 "PASPOR_QUOTA_BATCH_SIZE": str(self.batch),
                 "PASPOR_QUOTA_WINDOW_DAYS": "366",
                 "PASPOR_QUOTA_PARTITIONS_OWNED": owned,
+                "PASPOR_QUOTA_LEASES": "true" if self.leases else "false",
             }
             if self.postgres_url:
                 env["PASPOR_POSTGRES_URL"] = self.postgres_url

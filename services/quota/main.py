@@ -24,6 +24,7 @@ from .fence import Partition
 from .fencing import Ownership
 from .leases import PartitionLeases, open_leases
 from .messaging import QuotaWorker, consumer_spec
+from .metrics import QuotaMetrics
 from .wire import to_wire
 
 log = logging.getLogger(__name__)
@@ -152,11 +153,16 @@ async def run(settings: QuotaSettings | None = None) -> None:
         partition_of=lambda office: partition_of(office, settings.partitions),
     )
     await worker.open_read_model(js, owned)  # and rebuilt from the store when a disaster wiped it
+    metrics = QuotaMetrics()
+    metrics.unmatched.set_function(lambda: app.ownership.unmatched)
+    if settings.quota_metrics_port:
+        metrics.serve(settings.quota_metrics_port)
     if settings.quota_leases:  # each partition's consumer runs while its lease is held
         kv = await open_leases(js, settings.lease_terms(), settings.stream_replicas)
         leases = PartitionLeases(
             runtime, worker, kv, settings.lease_terms(), settings.partitions, settings.quota_batch_size
         )
+        leases.on_change = metrics.lease_changed
         leases.start(owned)
     else:
         for partition in owned:

@@ -13,6 +13,7 @@ from paspor.natsserver import NatsServer
 from shared.events import BookingRequested, Decision, Slot, SlotsDecided, subject_for
 from shared.runtime.bus import ensure_streams
 from shared.runtime.consumer import BatchConsumer, ConsumerSpec
+from shared.runtime.service import cancel_all
 
 SLOT = Slot(office="GRESIK", date=bookable_day(5), session="pagi")
 
@@ -130,13 +131,14 @@ async def test_a_backlog_of_large_messages_is_handed_over_in_saves_bounded_in_by
         async def save(messages):
             saves.append(len(messages))
 
-        task = asyncio.create_task(BatchConsumer(js, spec, save, "booking").run())
-        for _ in range(100):
+        consumer = BatchConsumer(js, spec, save, "booking")
+        task = asyncio.create_task(consumer.run())
+        for _ in range(200):
             if sum(saves) == 60:
                 break
             await asyncio.sleep(0.05)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        consumer.stop()  # (a bare cancel can be swallowed by nats-py's fetch: see service.cancel_all)
+        await cancel_all([task])
 
         assert sum(saves) == 60, "every decision handed over"
         assert len(saves) >= 3 and max(saves) <= 21, f"no save above one message's bytes: {saves}"
