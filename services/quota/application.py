@@ -251,8 +251,12 @@ class _Batch:
             quota = self._reread(quota_id)  # a stale cache must not drop a cancellation: the store decides
         if quota is not None and quota.release(booking_id, str(message.correlation_id), str(message.message_id)):
             self.quotas[quota_id] = quota
-        elif quota is None or not quota.has_decided(booking_id):
+        elif quota is None or not (quota.has_decided(booking_id) or self._refused_long_ago(quota, booking_id)):
             self.app.ownership.nothing_released(message)  # recorded, never a silent no-op
+
+    def _refused_long_ago(self, quota: SessionQuota, booking_id: str) -> bool:
+        """A refusal the session forgot (older than the horizon): its stored events say so."""
+        return quota.may_have_forgotten(booking_id) and booking_id in self.app.stored_refusals(quota.id, {booking_id})
 
     def flush(self) -> list[SessionQuota]:
         for quota_id in list(self.pending):

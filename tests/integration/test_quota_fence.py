@@ -7,6 +7,7 @@ and a new owner's `Taken` got there first. They run on each store, without NATS.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from pathlib import Path
 
@@ -128,3 +129,14 @@ def holders_in_store(app: QuotaApplication) -> set[str]:
         elif isinstance(event, SessionQuota.Released):
             holders.discard(event.booking_id)
     return holders
+
+
+def test_cancelling_a_booking_refused_long_ago_records_nothing(workers):
+    first, _ = workers
+    first.ownership.take(PARTITION, "worker-a", lease_revision=1)
+    first.change_capacity(SLOT.office, SLOT.date, [SLOT.session.value], 0, "op@kanim")
+    refused = requested(1)
+    first.apply_batch(refused, NOW)  # sold out: refused
+    assert first.compact(NOW + dt.timedelta(days=1)) == 1, "the refusal is forgotten past the horizon"
+    first.apply_batch([cancelled(refused[0])], NOW + dt.timedelta(days=1))
+    assert first.ownership.unmatched == 0, "the store says it was refused: nothing to release, nothing odd"
