@@ -15,6 +15,7 @@ import pytest
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
+from services.quota.metrics import QuotaMetrics
 from shared.runtime.lease import Lease, LeaseKeeper, LeaseTerms, hold_forever
 
 TERMS = LeaseTerms(ttl=10.0, renew_every=3.0)
@@ -205,3 +206,16 @@ def test_a_worker_holds_renews_and_on_losing_the_lease_stops_then_waits_for_it_a
     assert events == ["taken:1", "lost", "taken:2"]  # and took it again once the other's entry expired
     assert clock() >= 1020 + TERMS.ttl
     assert KEY not in a.held and bucket.holder() is None, "given up when the service stopped"
+
+
+def test_the_metrics_show_each_partition_held_or_waiting_and_count_the_leases_lost():
+    metrics = QuotaMetrics()
+    metrics.lease_changed(3, "waiting", 0)  # started as a standby
+    metrics.lease_changed(3, "held", 4)
+    metrics.lease_changed(3, "waiting", 0)  # its renewal failed
+    metrics.lease_changed(3, "held", 6)
+    text = metrics.exposition().decode()
+    assert 'paspor_quota_partition_lease{partition="03",state="held"} 1.0' in text
+    assert 'paspor_quota_partition_lease{partition="03",state="waiting"} 0.0' in text
+    assert 'paspor_quota_partition_epoch{partition="03"} 6.0' in text
+    assert "paspor_quota_leases_lost_total 1.0" in text
