@@ -99,17 +99,18 @@ class PaymentActions:
         unit.add(booking)
         return PaymentOutcome.PAID, booking.id, ""
 
-    def expire(self, booking_ids: Iterable[UUID], now: dt.datetime) -> list[UUID]:
-        """Void those of these bookings whose deadline passed unpaid (one save); the ids voided.
+    def expire(self, booking_ids: Iterable[UUID], now: dt.datetime) -> dict[UUID, bool | BookingError]:
+        """Void those of these bookings whose deadline passed unpaid (one save): per booking, voided or not.
 
-        A booking paid meanwhile, ended, or not yet due is left as it is: its expiry lost, or never was.
+        A booking paid meanwhile, ended, or not yet due is left as it is (False): its expiry lost, or
+        never was. A save that lost twice to another writer is a `ConcurrentRequest`: try again later.
         """
         ids = list(booking_ids)
         results = self.writer.decide_all([functools.partial(self._void, booking_id=b, now=now) for b in ids])
         for booking_id, result in zip(ids, results, strict=True):
             if isinstance(result, BookingError):
                 log.warning("booking %s: expiry not decided (%s); the next tick tries again", booking_id, result.code)
-        return [b for b, voided in zip(ids, results, strict=True) if voided is True]
+        return dict(zip(ids, results, strict=True))
 
     def _void(self, unit: Unit, booking_id: UUID, now: dt.datetime) -> bool:
         booking = unit.find(booking_id)

@@ -10,6 +10,7 @@ import pytest
 from booking_story import World, nik
 
 from services.booking.billing import billing_code, is_billing_code, luhn_digit, payment_deadline
+from services.booking.expiry import Holds
 from shared.events import PaymentOutcome, PaymentStatus, RecordPayment
 from shared.fees import UnknownFee, fee_table, parse
 from shared.pseudonyms import Pseudonyms
@@ -22,6 +23,10 @@ def paid(world: World, code: str, amount: int, reference: str | None = None):
         reference=reference or uuid.uuid4().hex, billing_code=code, amount=amount, paid_at=world.now
     )
     return world.app.payments.record(command, world.now)
+
+
+def voided(world: World, booking_ids: list[uuid.UUID], now: dt.datetime) -> list[uuid.UUID]:
+    return [b for b, done in world.app.payments.expire(booking_ids, now).items() if done is True]
 
 
 def confirmed_booking(world: World, subject: str = "siti", serial: int = 1, applicants: int = 1):
@@ -82,7 +87,7 @@ def test_paying_the_billed_amount_keeps_the_booking_for_good():
     answer = paid(world, view.payment.billing_code, view.payment.amount)
     assert answer.outcome == PaymentOutcome.PAID and answer.booking_id == view.booking_id
     world.later(hours=3)
-    assert world.app.payments.expire([view.booking_id], world.now) == []
+    assert voided(world, [view.booking_id], world.now) == []
     after = world.app.view(view.booking_id)
     assert after.status.value == "confirmed" and after.payment.status == PaymentStatus.PAID
 
@@ -106,19 +111,19 @@ def test_a_wrong_amount_or_an_unknown_code_is_refused_recorded_and_changes_no_bo
     assert unknown.outcome == PaymentOutcome.UNKNOWN_BILLING_CODE and unknown.booking_id is None
     assert world.app.view(view.booking_id).payment.status == PaymentStatus.UNPAID
     world.later(hours=2)
-    assert world.app.payments.expire([view.booking_id], world.now) == [view.booking_id]
+    assert voided(world, [view.booking_id], world.now) == [view.booking_id]
 
 
 def test_an_unpaid_booking_is_voided_at_its_deadline_and_frees_its_holder_without_a_cooldown():
     world = World()
     view = confirmed_booking(world)
     world.later(minutes=119)
-    assert world.app.payments.expire([view.booking_id], world.now) == [], "not due yet"
+    assert voided(world, [view.booking_id], world.now) == [], "not due yet"
     world.later(minutes=1)
-    assert world.app.payments.expire([view.booking_id], world.now) == [view.booking_id]
-    voided = world.app.view(view.booking_id)
-    assert voided.status.value == "voided" and voided.payment.status == PaymentStatus.EXPIRED
-    assert world.app.payments.expire([view.booking_id], world.now) == [], "voided once"
+    assert voided(world, [view.booking_id], world.now) == [view.booking_id]
+    after = world.app.view(view.booking_id)
+    assert after.status.value == "voided" and after.payment.status == PaymentStatus.EXPIRED
+    assert voided(world, [view.booking_id], world.now) == [], "voided once"
     registrations = world.app.accounts.registrations(world.caller("siti"), world.now)
     assert registrations.active_booking_id is None and registrations.cooldown_until is None
     other = world.book(world.signed_up("budi"), [nik(1)], kk_number="3174010000000002")
@@ -133,3 +138,14 @@ def test_a_payment_after_the_booking_was_voided_becomes_a_refund_owed():
     late = paid(world, view.payment.billing_code, view.payment.amount)
     assert late.outcome == PaymentOutcome.REFUND_OWED and "voided" in late.detail
     assert world.app.view(view.booking_id).status.value == "voided"
+
+
+def test_the_expiry_tick_finds_the_due_holds_in_the_stored_events():
+    world = World()
+    holds = Holds(world.app)
+    unpaid, paying = confirmed_booking(world, "siti", 1), confirmed_booking(world, "budi", 2)
+    paid(world, paying.payment.billing_code, paying.payment.amount)
+    assert holds.tick(world.now) == [] and set(holds.deadlines) == {unpaid.booking_id}, "a paid hold is closed"
+    world.later(hours=2)
+    assert holds.tick(world.now) == [unpaid.booking_id]
+    assert holds.deadlines == {} and holds.tick(world.now) == []
