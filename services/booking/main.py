@@ -85,7 +85,7 @@ class BookingSettings(CommonSettings):
     booking_query_concurrency: int = Field(
         default=64, ge=1, le=10000, description="Other commands and queries at once."
     )
-    booking_payment_hold_minutes: int = Field(
+    booking_payment_hold_minutes: float = Field(
         default=120,
         ge=0,
         le=7 * 24 * 60,
