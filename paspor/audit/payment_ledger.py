@@ -63,9 +63,18 @@ class PaymentLedger:
         if trail is not None:
             trail.status, trail.ended = "voided", record
         if hold.paid is not None:
-            self.result.add(
-                "paid_booking_voided", f"booking {booking_id}", "voided after it was paid", hold.paid, record
+            self._add(
+                booking_id,
+                "paid_booking_voided",
+                f"booking {booking_id}",
+                "voided after it was paid",
+                hold.paid,
+                record,
             )
+
+    def _add(self, booking_id: str, code: str, subject: str, detail: str, *records: Record) -> None:
+        if self.covers(booking_id):
+            self.result.add(code, subject, detail, *records)
 
     def check(self) -> None:
         """The matching invariants, once the whole store is read."""
@@ -73,7 +82,8 @@ class PaymentLedger:
         for booking_id, hold in self.holds.items():
             holder = self.codes.get(hold.code)
             if billed_by[hold.code] > 1 or (holder is not None and holder != booking_id):
-                self.result.add(
+                self._add(
+                    booking_id,
                     "billing_code_reused",
                     f"billing code {hold.code}",
                     f"bills booking {booking_id} and another",
@@ -86,16 +96,21 @@ class PaymentLedger:
             booking_id = ident(plain(record.state["booking_id"]) or "")
             paid, subject = self.holds.get(booking_id), f"payment {reference}"
             if paid is None or paid.code != record.state["billing_code"] or self.codes.get(paid.code) != booking_id:
-                self.result.add("payment_unmatched", subject, f"paid booking {booking_id}: no such bill", record)
+                self._add(booking_id, "payment_unmatched", subject, f"paid booking {booking_id}: no such bill", record)
                 continue
             paid_by[booking_id] += 1
             if paid.paid is None or paid.paid.state["reference"] != reference:
-                self.result.add(
-                    "payment_matched_twice", subject, f"booking {booking_id} records no such payment", record
+                self._add(
+                    booking_id,
+                    "payment_matched_twice",
+                    subject,
+                    f"booking {booking_id} records no such payment",
+                    record,
                 )
         for booking_id, hold in self.holds.items():
             if hold.paid is not None and paid_by[booking_id] != 1:
-                self.result.add(
+                self._add(
+                    booking_id,
                     "payment_matched_twice",
                     f"booking {booking_id}",
                     f"paid, matched to {paid_by[booking_id]} recorded payments",
@@ -105,25 +120,33 @@ class PaymentLedger:
     def check_slots(self, quota: QuotaLedger, horizon: dt.datetime) -> None:
         """No voided booking holds a slot (a voiding more recent than the horizon is pending, not broken)."""
         for booking_id, hold in self.holds.items():
-            if hold.voided is None or (held := quota.holding(booking_id)) is None:
+            if hold.voided is None or not self.covers(booking_id) or (held := quota.holding(booking_id)) is None:
                 continue
             if hold.voided.timestamp > horizon:
                 self.result.pending["release"] += 1
                 continue
-            self.result.add(
+            self._add(
+                booking_id,
                 "voided_booking_holds_slot",
                 f"booking {booking_id}",
                 f"voided for non-payment; its slot in {held.name} is still held",
                 hold.voided,
             )
 
+    def covers(self, booking_id: str) -> bool:
+        """Whether a booking is in the audit's scope (its office and date)."""
+        trail = self.bookings.bookings.get(booking_id)
+        return trail is None or self.bookings.scope.covers(trail.office, trail.day)
+
     def totals(self) -> dict[str, int]:
-        holds = self.holds.values()
+        """Of the bookings in scope: billed, paid, voided; the refunds owed; every refused payment."""
+        holds = [h for b, h in self.holds.items() if self.covers(b)]
+        owed = [r for r in self.payments.values() if r.state["outcome"] == "refund_owed"]
         return {
-            "billed": len(self.holds),
+            "billed": len(holds),
             "paid": sum(1 for h in holds if h.paid is not None),
             "voided_unpaid": sum(1 for h in holds if h.voided is not None),
-            "refunds_owed": self.outcomes["refund_owed"],
+            "refunds_owed": sum(1 for r in owed if self.covers(ident(plain(r.state["booking_id"]) or ""))),
             "payments_refused": self.outcomes["unknown_billing_code"] + self.outcomes["wrong_amount"],
         }
 
