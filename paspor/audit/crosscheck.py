@@ -133,8 +133,8 @@ class CrossCheck:
             )
             return
         held = self.quota.holding(booking_id)
-        if held is None or trail.status in SETTLED or trail.status == "cancelled":
-            return  # a cancelled booking's held slot is reported as cancellation_not_released
+        if held is None or trail.status in SETTLED or trail.status in ("cancelled", "voided"):
+            return  # reported as cancellation_not_released, or voided_booking_holds_slot (`payment_ledger.py`)
         if trail.status == "requested":
             if not self._recent(first.record, "confirmation"):
                 self.result.add(

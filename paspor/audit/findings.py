@@ -41,6 +41,12 @@ INVARIANTS: dict[str, str] = {
     "booking_stuck_requested": "a booking stayed requested, undecided, longer than the audit's --stuck-after",
     "unpublished_event": "a stored event never reached its JetStream stream",
     "published_not_stored": "a JetStream message that no event store recorded",
+    # the payment holds (`payment_ledger.py`)
+    "paid_booking_voided": "a paid booking was voided (a late payment must become a refund owed instead)",
+    "billing_code_reused": "one billing code billed two bookings",
+    "payment_unmatched": "a payment paid a booking but matches no billing code of that booking",
+    "payment_matched_twice": "a paid booking is matched to more or fewer than one recorded payment",
+    "voided_booking_holds_slot": "a booking voided for non-payment still holds its slot",
 }
 
 

@@ -15,6 +15,7 @@ from shared import clock
 from .booking_ledger import BookingLedger
 from .crosscheck import CrossCheck
 from .findings import AuditResult
+from .payment_ledger import BookingStoreLedgers, PaymentLedger
 from .quota_ledger import QuotaLedger
 from .records import STORES, StoreMissing, StoreReader, open_store
 from .scope import Scope
@@ -36,7 +37,8 @@ def run_audit(
         BookingLedger(result, scope, rules_from(settings)),
         TicketLedger(result, scope),
     )
-    ledgers = {"quota": quota, "booking": bookings, "notifier": tickets}
+    payments = PaymentLedger(result, bookings)
+    ledgers = {"quota": quota, "booking": BookingStoreLedgers(bookings, payments), "notifier": tickets}
     began, latest = time.perf_counter(), dt.datetime.min.replace(tzinfo=dt.UTC)
     for name in STORES:
         try:
@@ -52,8 +54,10 @@ def run_audit(
     horizon = (scope.as_of or latest) - scope.grace
     stuck_before = (scope.as_of or clock.now()) - scope.stuck_after
     CrossCheck(result, quota, bookings, tickets, horizon, stuck_before).run()
+    payments.check()
+    payments.check_slots(quota, horizon)
     result.seconds = time.perf_counter() - began
-    result.totals = quota.totals() | booking_totals(bookings)
+    result.totals = quota.totals() | booking_totals(bookings) | payments.totals()
     return result
 
 

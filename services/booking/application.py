@@ -20,6 +20,7 @@ from shared.runtime.store import FAST_CACHE, RecordingApplication, register_date
 
 from .account_actions import AccountActions
 from .accounts import Account
+from .billing import PaymentPolicy
 from .callers import bind, caller_in
 from .domain import Booking, NikClaim, Rules
 from .errors import (
@@ -34,6 +35,7 @@ from .errors import (
 from .identity import check_kk, check_nik
 from .intake import aggregates_of, new_booking
 from .outcomes import OutcomeActions, free_claims
+from .payments import PaymentActions
 from .unit import Unit
 from .views import booking_view
 from .writer import Writer, refusal_or
@@ -58,16 +60,19 @@ class BookingApplication(RecordingApplication):
         rules: Rules | None = None,
         readers: int = 1,
         snapshot_every: int = SNAPSHOT_EVERY,
+        payment: PaymentPolicy | None = None,
     ):
         """`pseudonyms` keys the ids of NIK claims; `readers` > 1: a group's aggregates are read ahead in
-        parallel (pays off on PostgreSQL); `snapshot_every`: an account's events between snapshots (0: none)."""
+        parallel (pays off on PostgreSQL); `snapshot_every`: an account's events between snapshots (0: none);
+        `payment`: the fee and the hold of a confirmed booking (default: 2 hours, the packaged fee table)."""
         self.snapshot_every = {Account: snapshot_every} if snapshot_every else {}
         super().__init__({"IS_SNAPSHOTTING_ENABLED": "y" if snapshot_every else "n", **(env or {})})
         self.pseudonyms = pseudonyms
         self.rules = rules or Rules()
         self.writer = Writer(self)
         self.accounts = AccountActions(self.writer, self.rules)
-        self.outcomes = OutcomeActions(self.writer, pseudonyms)
+        self.payments = PaymentActions(self.writer, self.rules, pseudonyms, payment or PaymentPolicy())
+        self.outcomes = OutcomeActions(self.writer, pseudonyms, on_confirmed=self.payments.bill)
         self.readers = ThreadPoolExecutor(readers, thread_name_prefix="booking-reader") if readers > 1 else None
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from shared.release import DATE_PAST, NOT_RELEASED, OFFICE_CLOSED, ReleaseSchedu
 from shared.sessions import DEFAULT_SESSION_HOURS, SessionHours, session_window
 
 from .errors import DatePast, NikAlreadyBooked, NotCancellable, NotYetReleased, OfficeClosed
+from .payment_errors import NotAwaitingPayment, WrongAmount
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,9 @@ class Booking(Aggregate):
         Cancelled: ClassVar[type[Any]]
         Attended: ClassVar[type[Any]]
         Withdrawn: ClassVar[type[Any]]
+        BillIssued: ClassVar[type[Any]]
+        Paid: ClassVar[type[Any]]
+        Voided: ClassVar[type[Any]]
 
     @staticmethod
     def id_for(account_id: UUID, idempotency_key: str) -> UUID:
@@ -131,6 +135,12 @@ class Booking(Aggregate):
         self.queue_number: int | None = None
         self.reason: str | None = None
         self.history: list[tuple[str, dt.datetime, str]] = [("requested", at, "")]
+        # The payment hold (`billing.py`): set once confirmed, if a fee is asked.
+        self.billing_code: str | None = None
+        self.fee: int | None = None
+        self.pay_by: dt.datetime | None = None
+        self.paid_at: dt.datetime | None = None
+        self.payment_reference: str | None = None
 
     @property
     def niks(self) -> list[str]:
@@ -236,3 +246,50 @@ class Booking(Aggregate):
     ) -> None:
         self.status, self.reason = "rejected", "office_closed"
         self.history.append(("rejected", at, why))
+
+    # The payment hold: a confirmed booking is billed, then paid before its deadline or voided.
+    # Paying and voiding are both decided here, so the store's optimistic concurrency on this one
+    # aggregate lets exactly one of a racing payment and expiry win.
+
+    @property
+    def awaiting_payment(self) -> bool:
+        return self.status == "confirmed" and self.billing_code is not None and self.paid_at is None
+
+    def issue_bill(self, billing_code: str, amount: int, deadline: dt.datetime, at: dt.datetime) -> bool:
+        """Bill a just-confirmed booking; False if it is billed already or no longer confirmed."""
+        if self.status != "confirmed" or self.billing_code is not None:
+            return False
+        self._bill_issued(billing_code, amount, deadline, at)
+        return True
+
+    def pay(self, reference: str, amount: int, at: dt.datetime) -> None:
+        """Record the fee as paid (the booking stays confirmed, now for good)."""
+        if not self.awaiting_payment:
+            state = "paid" if self.paid_at is not None else self.status
+            raise NotAwaitingPayment(state=state)
+        if amount != self.fee:
+            raise WrongAmount(paid=amount, billed=self.fee)
+        self._paid(reference, amount, at)
+
+    def void_unpaid(self, at: dt.datetime) -> bool:
+        """Void the booking if its deadline passed unpaid; False if it was paid, ended, or is not due."""
+        if not self.awaiting_payment or self.pay_by is None or at < self.pay_by:
+            return False
+        self._voided(*self.slot, "unpaid", at, self.correlation_id)
+        return True
+
+    @event("BillIssued")
+    def _bill_issued(self, billing_code: str, amount: int, deadline: dt.datetime, at: dt.datetime) -> None:
+        self.billing_code, self.fee, self.pay_by = billing_code, amount, deadline
+
+    @event("Paid")
+    def _paid(self, reference: str, amount: int, at: dt.datetime) -> None:
+        self.paid_at, self.payment_reference = at, reference
+        self.history.append(("confirmed", at, f"fee paid, billing code {self.billing_code}"))
+
+    @event("Voided")
+    def _voided(
+        self, office: str, day: dt.date, session: str, reason: str, at: dt.datetime, correlation_id: str
+    ) -> None:
+        self.status, self.reason = "voided", "not_paid_in_time"
+        self.history.append(("voided", at, f"fee not paid by {self.pay_by:%Y-%m-%d %H:%M} UTC"))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from pydantic import Field, field_validator
 
+from shared import clock
 from shared.runtime.faults import CrashPoint
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
@@ -16,7 +18,9 @@ from shared.runtime.store import pseudonyms_of, store_env
 from shared.sessions import DEFAULT_SESSION_HOURS_TEXT, parse_session_hours
 
 from .application import BookingApplication
+from .billing import PaymentPolicy
 from .domain import Rules
+from .expiry import Holds
 from .fastpath import FastPath
 from .grouping import DecisionGroups, RequestGroups
 from .identity_key import check_identity_key
@@ -81,6 +85,16 @@ class BookingSettings(CommonSettings):
     booking_query_concurrency: int = Field(
         default=64, ge=1, le=10000, description="Other commands and queries at once."
     )
+    booking_payment_hold_minutes: float = Field(
+        default=120,
+        ge=0,
+        le=7 * 24 * 60,
+        description="Minutes a confirmed booking is held for its fee (PNBP) to be paid, never past the day before "
+        "the appointment; unpaid then, it is voided and its slot released (0: no fee is asked).",
+    )
+    booking_payment_tick: float = Field(
+        default=1.0, gt=0, le=300, description="Seconds between two looks for payment deadlines that passed."
+    )
     quota_window_days: int = Field(
         default=60, ge=1, le=366, description="Days open for booking ahead: the quota service's own setting."
     )
@@ -112,6 +126,11 @@ def rules_from(settings: BookingSettings) -> Rules:
     )
 
 
+def payment_policy(settings: BookingSettings) -> PaymentPolicy:
+    minutes = settings.booking_payment_hold_minutes
+    return PaymentPolicy(hold=dt.timedelta(minutes=minutes) if minutes else None)
+
+
 def build_application(settings: BookingSettings) -> BookingApplication:
     """The booking application on the configured store, personal data encrypted at rest."""
     env = store_env(settings, "booking", encrypt=True)
@@ -123,6 +142,7 @@ def build_application(settings: BookingSettings) -> BookingApplication:
         rules=rules_from(settings),
         readers=readers,
         snapshot_every=settings.booking_snapshot_interval,
+        payment=payment_policy(settings),
     )
     try:
         check_identity_key(app, app.pseudonyms)
@@ -155,8 +175,18 @@ async def run(settings: BookingSettings | None = None, runtime: Runtime | None =
     runtime.spawn(runtime.consumer(OUTCOMES, handler).run(), "outcomes")
     runtime.spawn(runtime.consumer(ATTENDANCE, handler).run(), "attendance")
     runtime.spawn(relay.run(), "relay")
+    runtime.spawn(expire_holds(Holds(app), runtime.writer, relay.wake, settings.booking_payment_tick), "payment holds")
     runtime.on_stop.append(app.close)
     await runtime.serve()
+
+
+async def expire_holds(holds: Holds, writer: Executor, on_saved: Callable[[], None], every: float) -> None:
+    """Void the bookings whose payment deadline passed, on the writer, every `every` seconds."""
+    loop = asyncio.get_running_loop()
+    while True:
+        if await loop.run_in_executor(writer, lambda: holds.tick(clock.now())):
+            on_saved()
+        await asyncio.sleep(every)
 
 
 def main() -> None:

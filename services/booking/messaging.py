@@ -30,6 +30,7 @@ from shared.events import (
     GetTerms,
     ListBookings,
     Message,
+    RecordPayment,
     RequestBooking,
     Slot,
     TermsView,
@@ -179,6 +180,8 @@ def register_commands(
     answer(Commands.GET_TERMS, GetTerms, "terms", lambda q: accounts.terms(q.caller), writer, saves=False)
     registrations = lambda q: accounts.registrations(q.caller, utcnow())  # noqa: E731
     answer(Commands.GET_REGISTRATIONS, GetRegistrations, "registrations", registrations, writer, saves=False)
+    pay = lambda c: app.payments.record(c, utcnow())  # noqa: E731
+    answer(Commands.RECORD_PAYMENT, RecordPayment, "payment", pay, writer, saves=True)
 
 
 def ask_over(nc: Client | None) -> Ask:
@@ -230,7 +233,15 @@ def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
 
 def _message(event: Any) -> Message | None:
     if not isinstance(
-        event, (Booking.Requested, Booking.Confirmed, Booking.Rejected, Booking.Withdrawn, Booking.Cancelled)
+        event,
+        (
+            Booking.Requested,
+            Booking.Confirmed,
+            Booking.Rejected,
+            Booking.Withdrawn,
+            Booking.Cancelled,
+            Booking.Voided,
+        ),
     ):
         return None  # attendance is the notifier's event already; booking's own record stays inside
     booking_id = event.originator_id
@@ -259,6 +270,14 @@ def _message(event: Any) -> Message | None:
             correlation_id=event.correlation_id,
             causation_id=event.causation_id,
             reason="office_closed" if withdrawn else event.reason,
+            **common,
+        )
+    if isinstance(event, Booking.Voided):  # not paid in time: released like a cancellation, with its reason
+        return BookingCancelled(
+            message_id=derived_id("booking", booking_id, "voided"),
+            correlation_id=event.correlation_id,
+            was_confirmed=True,
+            reason=event.reason,
             **common,
         )
     return BookingCancelled(

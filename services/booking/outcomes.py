@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from shared.events import BookingCheckedIn, BookingNoShow, Message, SlotRejected, SlotReserved, SlotWithdrawn
 from shared.pseudonyms import Pseudonyms
@@ -13,14 +13,16 @@ from .unit import Unit
 from .writer import Writer
 
 OUTCOMES = (SlotReserved, SlotRejected, SlotWithdrawn, BookingCheckedIn, BookingNoShow)
+OnConfirmed = Callable[[Unit, Booking, dt.datetime], None]  # e.g. the payment hold's bill (`payments.py`)
 
 
 class OutcomeActions:
     """Turning other services' events into booking state, written through the booking application's writer."""
 
-    def __init__(self, writer: Writer, pseudonyms: Pseudonyms) -> None:
+    def __init__(self, writer: Writer, pseudonyms: Pseudonyms, on_confirmed: OnConfirmed | None = None) -> None:
         self.writer = writer
         self.pseudonyms = pseudonyms
+        self.on_confirmed = on_confirmed
 
     def apply(self, messages: Sequence[Message], now: dt.datetime) -> None:
         """Quota decisions and attendance: confirm, reject, withdraw, check in or mark missed; one save."""
@@ -38,7 +40,10 @@ class OutcomeActions:
     def _apply(self, unit: Unit, booking: Booking, message: Message, now: dt.datetime) -> bool:
         cause = str(message.message_id)
         if isinstance(message, SlotReserved):
-            return booking.confirm(message.queue_number, now, cause)
+            confirmed = booking.confirm(message.queue_number, now, cause)
+            if confirmed and self.on_confirmed is not None:
+                self.on_confirmed(unit, booking, now)  # saved with the confirmation, in the same save
+            return confirmed
         if isinstance(message, SlotRejected):
             done = booking.reject(message.reason.value, now, cause)
         elif isinstance(message, SlotWithdrawn):

@@ -10,6 +10,8 @@ from shared.events import (
     BookingStatus,
     BookingView,
     HistoryEntry,
+    PaymentStatus,
+    PaymentView,
     ProfileView,
     RegistrationsView,
     Slot,
@@ -36,6 +38,24 @@ def booking_view(booking: Booking, rules: Rules) -> BookingView:
         starts_at=starts,
         ends_at=ends,
         timezone=zone,
+        payment=payment_view(booking),
+    )
+
+
+def payment_view(booking: Booking) -> PaymentView | None:
+    """The fee a confirmed booking owes (None before it is billed, or when no fee is asked)."""
+    if booking.billing_code is None or booking.fee is None or booking.pay_by is None:
+        return None
+    if booking.paid_at is not None:
+        status = PaymentStatus.PAID
+    else:
+        status = PaymentStatus.EXPIRED if booking.status == "voided" else PaymentStatus.UNPAID
+    return PaymentView(
+        billing_code=booking.billing_code,
+        amount=booking.fee,
+        deadline=booking.pay_by,
+        status=status,
+        paid_at=booking.paid_at,
     )
 
 

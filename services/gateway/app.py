@@ -15,6 +15,7 @@ from . import (
     routes_offices,
     routes_operators,
     routes_ops,
+    routes_payments,
     routes_tickets,
 )
 from .clients import TrustedProxies
@@ -39,6 +40,7 @@ ROUTERS = (
     routes_audit,
     routes_checkins,
     routes_info,
+    routes_payments,
 )
 
 

@@ -29,6 +29,7 @@ REPLIES: dict[str, tuple[str, str]] = {  # command subject -> (message, reply) n
     Commands.CHANGE_CAPACITY: ("ChangeCapacity", ""),
     Commands.CLOSE_SESSIONS: ("CloseSessions", ""),
     Commands.GET_TICKET: ("GetTicket", ""),
+    Commands.RECORD_PAYMENT: ("RecordPayment", "PaymentRecordedView"),
     getattr(Commands, "CHECK_IN", ""): ("CheckIn", "CheckInReply"),
 }
 

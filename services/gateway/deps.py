@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from .auth import DevIssuer, Identity, TokenVerifier, Unauthenticated
 from .availability import AvailabilityView
+from .callbacks import CallbackCheck
 from .idempotency import SharedKeys
 from .messaging import Changes, Outcomes, ServiceUnavailable
 from .metrics import Metrics
@@ -46,6 +47,7 @@ class Gateway:
     data_dir: Path | None = None  # where `paspor audit` saves its latest verdict (shown to operators)
     keys_seen: OrderedDict[tuple[str, str], str | None] = field(default_factory=OrderedDict)  # see remember
     shared_keys: SharedKeys | None = None  # the other replicas' decisions (None: this gateway alone)
+    payments: CallbackCheck = field(default_factory=CallbackCheck)  # the payment provider's signed callbacks
 
     async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]:
         """A service's reply, or the service's refusal raised as a problem."""

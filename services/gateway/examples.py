@@ -20,6 +20,14 @@ BOOKING = {
     "starts_at": "2026-12-14T08:00:00+07:00",
     "ends_at": "2026-12-14T12:00:00+07:00",
     "timezone": "Asia/Jakarta",
+    "payment": {
+        "billing_code": "820514372960110",
+        "amount": 700000,
+        "currency": "IDR",
+        "deadline": "2026-11-28T05:00:00.180Z",
+        "status": "unpaid",
+        "paid_at": None,
+    },
 }
 OFFICE = {
     "code": "GRESIK",
@@ -109,6 +117,13 @@ ANSWERS: dict[str, Any] = {  # "METHOD /path" -> example of the success answer
     "GET /v1/bookings/{booking_id}": BOOKING,
     "POST /v1/bookings/{booking_id}/cancel": BOOKING | {"status": "cancelled", "reason": "cancelled by the owner"},
     "GET /v1/bookings/{booking_id}/ticket": TICKET,
+    "POST /v1/payments/callback": {
+        "reference": "BNI-20261128-000123",
+        "outcome": "paid",
+        "booking_id": BOOKING_ID,
+        "duplicate": False,
+        "detail": "",
+    },
     "GET /v1/bookings/{booking_id}/ticket.svg": '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 600 300">...</svg>',
     "GET /v1/bookings/{booking_id}/ticket.ics": "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n"
     "SUMMARY:Passport appointment, queue 37\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
@@ -190,6 +205,12 @@ REQUESTS: dict[str, Any] = {  # "METHOD /path" -> example request body
     },
     "PUT /v1/me": PROFILE,
     "POST /v1/checkin": {"payload": "AP1.eyJiIjoi...Q.c2ln"},
+    "POST /v1/payments/callback": {
+        "reference": "BNI-20261128-000123",
+        "billing_code": "820514372960110",
+        "amount": 700000,
+        "paid_at": "2026-11-28T04:12:09+07:00",
+    },
     "POST /v1/me/terms": {"version": "2026-01"},
     "PUT /v1/operator/offices/{code}/capacity": {"date": "2026-12-14", "session": "pagi", "capacity": 120},
     "POST /v1/operator/offices/{code}/closures": {"date": "2026-12-14", "reason": "Power outage / Listrik padam"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 
@@ -15,10 +16,12 @@ from starlette.types import ASGIApp
 from shared.clock import use
 from shared.runtime import tracing
 from shared.runtime.bus import connect
+from shared.runtime.store import data_key
 
 from .app import build_api
 from .auth import DevIssuer, Issuer, TokenVerifier, dev_trust, jwks_trust
 from .availability import AvailabilityView
+from .callbacks import PAYMENT_SECRET_FILE, CallbackCheck
 from .clients import TrustedProxies
 from .deps import Gateway
 from .idempotency import SharedKeys
@@ -51,6 +54,12 @@ def trusted_issuers(settings: GatewaySettings) -> tuple[list[Issuer], DevIssuer 
     return issuers, dev
 
 
+def payment_callbacks(settings: GatewaySettings) -> CallbackCheck:
+    """The provider's shared secret (configured, else the data folder's) and the replay window."""
+    secret = settings.gateway_payment_secret or data_key(settings.data_dir, PAYMENT_SECRET_FILE)
+    return CallbackCheck(secret.encode(), dt.timedelta(seconds=settings.gateway_payment_window_seconds))
+
+
 def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
     """The API and its bus, from settings."""
     broker = NatsBroker(
@@ -80,6 +89,7 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         sse_seconds=settings.gateway_sse_seconds,
         data_dir=settings.data_dir,
         shared_keys=SharedKeys() if availability is not None else None,  # answered at once: shared with replicas
+        payments=payment_callbacks(settings),
     )
     providers, rules = sign_in_providers(settings.gateway_issuers), frontend_rules(settings)
     proxies = TrustedProxies(settings.gateway_trusted_proxies)

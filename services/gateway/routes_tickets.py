@@ -44,7 +44,11 @@ async def owned_ticket(gw: Gateway, booking_id: uuid.UUID, who: Identity, fmt: s
 
 @router.get("/bookings/{booking_id}/ticket")
 async def ticket(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> dict[str, Any]:
-    return (await owned_ticket(gw, booking_id, who, "json"))["ticket"]
+    """The signed ticket, with what its booking owes (billing code, amount, deadline) while it is held."""
+    booking = await gw.ask(Commands.GET_BOOKING, GetBooking(booking_id=booking_id, account=who.account))
+    issued = (await gw.ask(Commands.GET_TICKET, GetTicket(booking_id=booking_id, format="json")))["ticket"]
+    payment = booking["booking"].get("payment")
+    return issued | {"payment": payment} if payment else issued
 
 
 @router.get(

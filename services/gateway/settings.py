@@ -63,6 +63,15 @@ class GatewaySettings(CommonSettings):
     gateway_rate_account: float = Field(default=20, gt=0, description="Requests per second per account.")
     gateway_rate_device: float = Field(default=20, gt=0, description="Requests per second per device.")
     gateway_rate_burst: float = Field(default=2.0, ge=1, description="Burst, in seconds of the rate.")
+    gateway_payment_secret: str | None = Field(
+        default=None,
+        description="The secret the payment provider signs its callbacks with (HMAC-SHA256); unset: one generated "
+        "in the data folder (keys/payment-callback.key), which `paspor pay simulate` signs with. Set it (the same "
+        "on every replica) in the distributed mode.",
+    )
+    gateway_payment_window_seconds: int = Field(
+        default=300, ge=10, le=3600, description="How far a callback's timestamp may be from now; older is a replay."
+    )
     gateway_sse_seconds: float = Field(default=300, gt=0, description="Longest a booking's event stream stays open.")
     # The booking service's own variables (PASPOR_BOOKING_*): the citizen app states them before one acts.
     booking_max_registrations: int = Field(default=5, ge=1, le=100, description="Registrations per account, ever.")

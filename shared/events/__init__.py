@@ -37,6 +37,7 @@ from .booking import (
 from .common import Applicant, PassportType, ServiceType, Session, Slot
 from .deadletters import DeadLetter
 from .envelope import Message, derived_id, utcnow
+from .payments import PaymentOutcome, PaymentRecordedView, PaymentStatus, PaymentView, RecordPayment
 from .quota import (
     Calendar,
     ChangeCapacity,
@@ -74,6 +75,11 @@ from .tickets import (
 )
 
 __all__ = [
+    "PaymentOutcome",
+    "PaymentRecordedView",
+    "PaymentStatus",
+    "PaymentView",
+    "RecordPayment",
     "RebuildAvailability",
     "IDEMPOTENCY_BUCKET",
     "IDEMPOTENCY_TTL_SECONDS",

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 
 from .common import Applicant, Frozen, SixteenDigits, Slot
 from .envelope import Message
+from .payments import PaymentView
 
 
 class Caller(Frozen):
@@ -72,6 +73,7 @@ class BookingStatus(str, Enum):
     CANCELLED = "cancelled"
     CHECKED_IN = "checked_in"
     NO_SHOW = "no_show"
+    VOIDED = "voided"  # its fee was not paid by the deadline: the slot went back to the session
 
 
 class HistoryEntry(Frozen):
@@ -95,6 +97,9 @@ class BookingView(Frozen):
     starts_at: datetime | None = Field(default=None, description="Session start, in the office's time zone.")
     ends_at: datetime | None = Field(default=None, description="Session end, in the office's time zone.")
     timezone: str | None = Field(default=None, description="The office's time zone, e.g. Asia/Jakarta.")
+    payment: PaymentView | None = Field(
+        default=None, description="Once confirmed: the fee's billing code, amount and deadline, and whether it is paid."
+    )
 
 
 class Problem(Frozen):
@@ -144,6 +149,9 @@ class BookingCancelled(Message):
     booking_id: uuid.UUID = Field(description="The booking's id.")
     slot: Slot = Field(description="Office, date and session it held.")
     was_confirmed: bool = Field(description="Whether it held a slot that must be released.")
+    reason: str = Field(
+        default="cancelled", description="cancelled (by its owner) or unpaid (voided: the fee was not paid in time)."
+    )
 
 
 class BookingCheckedIn(Message):

@@ -83,6 +83,10 @@ def test_a_citizen_near_lamongan_books_a_family_of_three_at_gresik_keeps_the_tic
     expect(page.get_by_role("img", name=text("citizen.ticket.qr", n=1))).to_be_visible()
     expect(page.locator("#offline-ready")).to_be_visible()
     expect(page.locator("#add-to-calendar")).to_have_attribute("download", re.compile(r"^paspor-.*\.ics$"))
+    expect(page.locator("#billing-code")).to_have_text(
+        re.compile(r"^[0-9]{15}$")
+    )  # the fee, to pay before the deadline
+    expect(page.locator("#payment")).to_contain_text("1.050.000")  # three regular passports, Rp 350.000 each
     shoot(page, "ticket")
     page.context.set_offline(True)
     page.reload()

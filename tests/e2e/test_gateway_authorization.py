@@ -23,6 +23,7 @@ from services.gateway.auth import DevIssuer
 from shared import clock
 
 PUBLIC, CITIZEN, OFFICER, OPERATOR = "public", "citizen", "officer", "operator"
+PROVIDER = "provider"  # the payment provider: no token opens it, only its signature (none of these callers has it)
 CALLERS = ("officer", "operator", "nobody", "expired", "foreign", "wrong_device", "citizen")  # citizen last: it cancels
 DAY = bookable_day(25)
 PROFILE_KK = "3174010101208888"
@@ -87,6 +88,18 @@ ROUTES: dict[str, tuple[str, int, dict]] = {
         200,
         {"json": {"date": (DAY + dt.timedelta(days=1)).isoformat(), "reason": "matrix closure test"}},
     ),
+    "POST /v1/payments/callback": (
+        PROVIDER,
+        401,
+        {
+            "json": {
+                "reference": "matrix-1",
+                "billing_code": "820514372960110",
+                "amount": 1,
+                "paid_at": "2027-01-13T02:00:00Z",
+            }
+        },
+    ),
     "POST /v1/bookings/{booking_id}/cancel": (CITIZEN, 200, {}),  # last: the citizen cancels for real
 }
 
@@ -128,7 +141,7 @@ def callers(system) -> dict[str, dict[str, str]]:
 
 def expected(route: str, kind: str, status: int, caller: str, takes_device: bool) -> int:
     """The one status a caller must get from a route whose allowed callers get `status`."""
-    if kind == PUBLIC:
+    if kind in (PUBLIC, PROVIDER):
         return status
     if caller in ("nobody", "expired", "foreign"):
         return 401

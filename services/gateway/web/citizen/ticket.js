@@ -70,6 +70,7 @@ export async function view(ctx, id) {
         h('dt', {}, t('citizen.ticket.date')), h('dd', {}, formatDate(booking.slot.date)),
         h('dt', {}, t('citizen.ticket.session')), h('dd', {}, sessionLabel(booking.slot.session) + hours),
         h('dt', {}, t('citizen.ticket.applicants')), h('dd', {}, String(booking.applicants))),
+      booking.payment ? paymentFacts(booking) : '',
       live ? h('p', { class: 'muted' }, t('citizen.ticket.show')) : ''),
     confirmBox,
     actions,
@@ -85,6 +86,18 @@ export async function view(ctx, id) {
       qr.replaceChildren(problemBox(error));
     }
   }
+}
+
+// The passport fee (PNBP): the billing code to pay at a bank or app, the amount, and the deadline.
+function paymentFacts(booking) {
+  const p = booking.payment;
+  const amount = new Intl.NumberFormat('id-ID', { style: 'currency', currency: 'IDR', maximumFractionDigits: 0 }).format(p.amount);
+  const deadline = `${formatMomentDate(p.deadline, booking.timezone)} ${formatTime(p.deadline, booking.timezone)}`;
+  return h('dl', { class: 'facts', id: 'payment' },
+    h('dt', {}, t('citizen.payment.code')), h('dd', { id: 'billing-code' }, p.billing_code),
+    h('dt', {}, t('citizen.payment.amount')), h('dd', {}, amount),
+    h('dt', {}, t('citizen.payment.status')), h('dd', { dataset: { payment: p.status } },
+      p.status === 'unpaid' ? t('citizen.payment.unpaid', { deadline }) : t(`citizen.payment.${p.status}`)));
 }
 
 // Cancelling: what it costs is said before it is done (the registration still counts; the cool-down).
