@@ -12,15 +12,18 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
+from shared import clock
 from shared.events import BookingCancelled, BookingRequested, Message, SessionAvailability, Slot
 from shared.offices import Office, UnknownOffice, office_by_code
 from shared.release import ReleaseSchedule
 from shared.runtime.store import FAST_CACHE, RecordingApplication, cached, evict, register_date
 from shared.sessions import SESSIONS
 
-from .domain import UNKNOWN_OFFICE, Request, SessionQuota
+from .domain import OFFICE_CLOSED, UNKNOWN_OFFICE, Request, SessionQuota
 from .holders import Holders
+from .holds import note_waitlists
 from .rejections import Rejections
+from .waitlist import DEFAULT_HOLD
 
 log = logging.getLogger(__name__)
 DEDUPE_HORIZON = dt.timedelta(minutes=15)  # the default of PASPOR_QUOTA_DEDUPE_HORIZON_SECONDS
@@ -34,6 +37,7 @@ class QuotaApplication(RecordingApplication):
 
     name = "quota"
     env = dict(FAST_CACHE)
+    hold = DEFAULT_HOLD  # how long a waitlist offer is held (PASPOR_QUOTA_HOLD_SECONDS)
 
     def __init__(
         self,
@@ -48,6 +52,7 @@ class QuotaApplication(RecordingApplication):
         super().__init__({"IS_SNAPSHOTTING_ENABLED": "y" if snapshot_every else "n", **(env or {})})
         self.schedule = schedule or ReleaseSchedule()
         self.horizon = horizon
+        self.holding: set[UUID] = set()  # sessions with someone waiting or holding an offer (holds.py)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -110,13 +115,23 @@ class QuotaApplication(RecordingApplication):
         self, office_code: str, day: dt.date, sessions: Sequence[str], capacity: int, by: str
     ) -> list[SessionQuota]:
         """Set the capacity of sessions (opening them if needed); one save."""
-        return self._each(office_code, day, sessions, lambda quota: quota.change_capacity(capacity, by))
+
+        def change(quota: SessionQuota) -> None:  # a place raised is offered to the first one waiting
+            quota.change_capacity(capacity, by)
+            quota.settle(clock.now(), self.hold)
+
+        return self._each(office_code, day, sessions, change)
 
     def close_sessions(
         self, office_code: str, day: dt.date, sessions: Sequence[str], reason: str, by: str
     ) -> list[SessionQuota]:
         """Close sessions; their reservations are withdrawn (the bookings are told); one save."""
-        return self._each(office_code, day, sessions, lambda quota: quota.close(reason, by))
+
+        def close(quota: SessionQuota) -> None:  # its waitlist is refused with it
+            quota.close(reason, by)
+            quota.turn_away(OFFICE_CLOSED, clock.now())
+
+        return self._each(office_code, day, sessions, close)
 
     def _each(
         self, office_code: str, day: dt.date, sessions: Sequence[str], change: Callable[[SessionQuota], object]
@@ -137,6 +152,7 @@ class QuotaApplication(RecordingApplication):
             return
         try:
             self.save(*changed)
+            note_waitlists(self.holding, changed)
         except BaseException:
             # Another writer raced (IntegrityError) or the store failed: the cached
             # aggregates are ahead of the store, so reload them next time.
@@ -218,7 +234,7 @@ class _Batch:
         key = (slot.office, slot.date, slot.session.value)
         quota_id = self.ids.get(key) or self._open(*key)
         self.pending.setdefault(quota_id, []).append(
-            Request(str(message.booking_id), str(message.correlation_id), str(message.message_id))
+            Request(str(message.booking_id), str(message.correlation_id), str(message.message_id), message.waitlist)
         )
 
     def _open(self, office_code: str, day: dt.date, session: str) -> UUID:
@@ -236,9 +252,12 @@ class _Batch:
         quota_id = SessionQuota.id_for(slot.office, slot.date, slot.session.value)
         self._decide(quota_id)  # requests before the cancellation come first
         quota = self.quotas.get(quota_id) or self._load(quota_id)
-        if quota is not None and quota.release(
-            str(message.booking_id), str(message.correlation_id), str(message.message_id)
+        booking_id = str(message.booking_id)
+        if quota is not None and (
+            quota.release(booking_id, str(message.correlation_id), str(message.message_id))
+            or quota.leave(booking_id, self.now)
         ):
+            quota.settle(self.now, self.app.hold)  # the freed place goes to the next one waiting, held
             self.quotas[quota_id] = quota
 
     def flush(self) -> list[SessionQuota]:
@@ -252,6 +271,7 @@ class _Batch:
         quota, requests = self.quotas[quota_id], self.pending.pop(quota_id)
         if self.app.horizon is not None:
             quota.forget_rejections(self.now, self.app.horizon)
+        quota.settle(self.now, self.app.hold)  # holds past their deadline lapse before anything is decided
         self._recall(quota, requests)
         quota.decide(requests, self.refusals[quota_id], self.now)
 

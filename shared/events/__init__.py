@@ -72,8 +72,13 @@ from .tickets import (
     TicketIssued,
     TicketView,
 )
+from .waitlist import AcceptHold, AcceptOffer, SlotOffered, SlotWaitlisted
 
 __all__ = [
+    "AcceptHold",
+    "AcceptOffer",
+    "SlotOffered",
+    "SlotWaitlisted",
     "RebuildAvailability",
     "IDEMPOTENCY_BUCKET",
     "IDEMPOTENCY_TTL_SECONDS",
