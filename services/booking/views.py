@@ -36,6 +36,7 @@ def booking_view(booking: Booking, rules: Rules) -> BookingView:
         starts_at=starts,
         ends_at=ends,
         timezone=zone,
+        hold_until=booking.hold_until if booking.status == "offered" else None,
     )
 
 

@@ -19,6 +19,7 @@ from shared.runtime.store import store_env
 
 from .application import QuotaApplication
 from .messaging import QuotaWorker, consumer_spec
+from .waitlist_messaging import HoldDesk
 from .wire import to_wire
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,20 @@ class QuotaSettings(CommonSettings):
     quota_snapshot_interval: int = Field(
         default=100, ge=0, le=100000, description="Events between two snapshots of a session (0: no snapshots)."
     )
+    quota_hold_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=7 * 86400,
+        description="How long a freed place is held for the first one on the session's waitlist before it lapses "
+        "and moves to the next (15 minutes).",
+    )
+    quota_hold_tick_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="How often the worker asks its clock for holds past their deadline (a hold lapses at most this "
+        "late; it is also checked before any message of its session is decided).",
+    )
     quota_fault_crash_after_decisions: int = Field(
         default=0,
         ge=0,
@@ -76,12 +91,14 @@ def build_application(settings: QuotaSettings) -> QuotaApplication:
     """The quota application on the configured event store."""
     schedule = ReleaseSchedule(window_days=settings.quota_window_days, release_time=settings.quota_release_time)
     horizon = settings.quota_dedupe_horizon_seconds
-    return QuotaApplication(
+    app = QuotaApplication(
         env=store_env(settings, "quota"),
         schedule=schedule,
         horizon=dt.timedelta(seconds=horizon) if horizon else None,
         snapshot_every=settings.quota_snapshot_interval,
     )
+    app.hold = dt.timedelta(seconds=settings.quota_hold_seconds)
+    return app
 
 
 async def compact_now_and_then(app: QuotaApplication, runtime: Runtime, every: float) -> None:
@@ -112,13 +129,17 @@ async def run(settings: QuotaSettings | None = None) -> None:
         partition_of=lambda office: partition_of(office, settings.partitions),
     )
     await worker.open_read_model(js, owned)  # and rebuilt from the store when a disaster wiped it
+    holds = HoldDesk(worker, lambda office: partition_of(office, settings.partitions) in owned)
+    await holds.start()  # the holds of a worker killed before: they lapse on time all the same
     for partition in owned:
         consumer = runtime.consumer(consumer_spec(partition, settings.quota_batch_size), worker.handle_batch)
         runtime.spawn(consumer.run(), f"quota-p{partition:02d}")
     runtime.spawn(relay.run(), "relay")
     if app.horizon is not None:
         runtime.spawn(compact_now_and_then(app, runtime, min(60.0, app.horizon.total_seconds())), "compact")
+    runtime.spawn(holds.tick_forever(settings.quota_hold_tick_seconds), "holds")
     worker.register(runtime.broker, owned, settings.quota_fast_path_concurrency)
+    holds.register(runtime.broker, owned)
     runtime.on_stop.append(app.close)
     await runtime.serve()
 

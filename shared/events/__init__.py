@@ -72,11 +72,13 @@ from .tickets import (
     TicketIssued,
     TicketView,
 )
-from .waitlist import AcceptHold, AcceptOffer, SlotOffered, SlotWaitlisted
+from .waitlist import AcceptHold, AcceptOffer, BookingOffered, BookingWaitlisted, SlotOffered, SlotWaitlisted
 
 __all__ = [
     "AcceptHold",
     "AcceptOffer",
+    "BookingOffered",
+    "BookingWaitlisted",
     "SlotOffered",
     "SlotWaitlisted",
     "RebuildAvailability",

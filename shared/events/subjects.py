@@ -20,7 +20,7 @@ from .booking import (
 from .envelope import Message
 from .quota import SlotRejected, SlotReleased, SlotReserved, SlotsDecided, SlotWithdrawn
 from .tickets import TicketIssued
-from .waitlist import SlotOffered, SlotWaitlisted
+from .waitlist import BookingOffered, BookingWaitlisted, SlotOffered, SlotWaitlisted
 
 DEFAULT_PARTITIONS = 8
 
@@ -39,6 +39,8 @@ VERBS: dict[type[Message], tuple[str, str]] = {
     TicketIssued: ("ticket", "issued"),
     SlotWaitlisted: ("quota", "waitlisted"),
     SlotOffered: ("quota", "offered"),
+    BookingWaitlisted: ("booking", "waitlisted"),
+    BookingOffered: ("booking", "offered"),
 }
 
 

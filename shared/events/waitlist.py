@@ -30,6 +30,22 @@ class SlotOffered(Message):
     )
 
 
+class BookingWaitlisted(Message):
+    """Event (booking): the booking waits on its full session's waitlist."""
+
+    booking_id: uuid.UUID = Field(description="The booking's id.")
+    slot: Slot = Field(description="Office, date and session waited for.")
+
+
+class BookingOffered(Message):
+    """Event (booking): a freed place is held for the booking until `hold_until`; its owner may accept it."""
+
+    booking_id: uuid.UUID = Field(description="The booking's id.")
+    slot: Slot = Field(description="Office, date and session.")
+    queue_number: int = Field(ge=1, description="The queue number held for it.")
+    hold_until: datetime = Field(description="When the offer lapses unless accepted (UTC).")
+
+
 class AcceptHold(Message):
     """Command (booking service to the partition's quota worker): turn a booking's hold into its reservation."""
 
