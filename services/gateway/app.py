@@ -16,6 +16,7 @@ from . import (
     routes_operators,
     routes_ops,
     routes_tickets,
+    routes_waitlist,
 )
 from .clients import TrustedProxies
 from .deps import Gateway
@@ -33,6 +34,7 @@ ROUTERS = (
     routes_calendar,
     routes_bookings,
     routes_booking_events,
+    routes_waitlist,
     routes_tickets,
     routes_account,
     routes_operators,

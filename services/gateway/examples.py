@@ -108,6 +108,10 @@ ANSWERS: dict[str, Any] = {  # "METHOD /path" -> example of the success answer
     "GET /v1/bookings": [BOOKING],
     "GET /v1/bookings/{booking_id}": BOOKING,
     "POST /v1/bookings/{booking_id}/cancel": BOOKING | {"status": "cancelled", "reason": "cancelled by the owner"},
+    "POST /v1/waitlist": BOOKING
+    | {"status": "waitlisted", "queue_number": None, "history": [BOOKING["history"][0]]}
+    | {"history": [BOOKING["history"][0], {"status": "waitlisted", "at": "2026-11-28T03:00:00.190Z", "detail": ""}]},
+    "POST /v1/bookings/{booking_id}/accept": BOOKING,
     "GET /v1/bookings/{booking_id}/ticket": TICKET,
     "GET /v1/bookings/{booking_id}/ticket.svg": '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 600 300">...</svg>',
     "GET /v1/bookings/{booking_id}/ticket.ics": "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n"
