@@ -21,6 +21,10 @@ BOOKING = {
     "ends_at": "2026-12-14T12:00:00+07:00",
     "timezone": "Asia/Jakarta",
 }
+WAITING_HISTORY = [
+    {"status": "requested", "at": "2026-11-28T03:00:00.120Z", "detail": ""},
+    {"status": "waitlisted", "at": "2026-11-28T03:00:00.190Z", "detail": ""},
+]
 OFFICE = {
     "code": "GRESIK",
     "name": "Kantor Imigrasi Kelas II TPI Gresik",
@@ -108,9 +112,7 @@ ANSWERS: dict[str, Any] = {  # "METHOD /path" -> example of the success answer
     "GET /v1/bookings": [BOOKING],
     "GET /v1/bookings/{booking_id}": BOOKING,
     "POST /v1/bookings/{booking_id}/cancel": BOOKING | {"status": "cancelled", "reason": "cancelled by the owner"},
-    "POST /v1/waitlist": BOOKING
-    | {"status": "waitlisted", "queue_number": None, "history": [BOOKING["history"][0]]}
-    | {"history": [BOOKING["history"][0], {"status": "waitlisted", "at": "2026-11-28T03:00:00.190Z", "detail": ""}]},
+    "POST /v1/waitlist": BOOKING | {"status": "waitlisted", "queue_number": None, "history": WAITING_HISTORY},
     "POST /v1/bookings/{booking_id}/accept": BOOKING,
     "GET /v1/bookings/{booking_id}/ticket": TICKET,
     "GET /v1/bookings/{booking_id}/ticket.svg": '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 600 300">...</svg>',
