@@ -34,6 +34,11 @@ class WaitingBooking(Aggregate):
     def hold_until(self) -> dt.datetime | None:
         return self.__dict__.get("offer_deadline")
 
+    @property
+    def held_number(self) -> int | None:
+        """The queue number held for it while it is offered a place."""
+        return self.__dict__.get("offer_number") if self.status == "offered" else None
+
     def wait(self, at: dt.datetime, causation_id: str) -> bool:
         """Quota put it on the session's waitlist; False if it moved on already."""
         if self.status != "requested":
@@ -70,5 +75,5 @@ class WaitingBooking(Aggregate):
         causation_id: str,
     ) -> None:
         self.status = "offered"
-        self.__dict__["offer_deadline"] = hold_until
+        self.__dict__["offer_deadline"], self.__dict__["offer_number"] = hold_until, queue_number
         self.history.append(("offered", at, f"queue number {queue_number} held until {hold_until.isoformat()}"))
