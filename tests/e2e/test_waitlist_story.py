@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from support import bookable_day, booking_body, refusal_reason, sign_in
+from support import bookable_day, booking_body, refusal_reason, sign_in, wait_until
 
 from paspor.audit import Scope, run_audit
 from paspor.embedded import EmbeddedSystem
@@ -27,8 +27,10 @@ HOLD_SECONDS = 4
 
 @pytest.fixture(scope="module")
 def quick_holds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]:
+    folder = tmp_path_factory.mktemp("waitlist")
     env = {"PASPOR_QUOTA_HOLD_SECONDS": str(HOLD_SECONDS), "PASPOR_QUOTA_HOLD_TICK_SECONDS": "0.5"}
-    running = EmbeddedSystem(tmp_path_factory.mktemp("waitlist"), gateway_port=free_port(), env=env)
+    env["PASPOR_NOTIFIER_REMINDER_SINK"] = f"file:{folder / 'notices.jsonl'}"  # where offers are told too
+    running = EmbeddedSystem(folder, gateway_port=free_port(), env=env)
     running.start()
     yield running
     running.stop()
@@ -50,6 +52,12 @@ def follow_until(client: httpx.Client, citizen, booking_id: str, status: str) ->
                 if booking["status"] == status:
                     return booking
     raise AssertionError(f"booking {booking_id} never became {status}")
+
+
+def notices(system: EmbeddedSystem) -> list[dict]:
+    """What the notifier's sink was told (a file here; SMS or e-mail behind a webhook in production)."""
+    path = system.data_dir / "notices.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def status_of(client: httpx.Client, citizen, booking_id: str) -> dict:  # noqa: ANN001
@@ -85,6 +93,7 @@ def test_a_freed_place_goes_down_the_waitlist_to_whoever_accepts_it_in_time(quic
         offer = follow_until(client, a, a_id, "offered")
         assert offer["queue_number"] == 1 and offer["hold_until"]
         assert status_of(client, b, b_id)["status"] == "waitlisted", "B waits while A holds the place"
+        wait_until(lambda: [n["booking_id"] for n in notices(quick_holds)] == [a_id], 10, "A told through the sink")
         lapsed = follow_until(client, a, a_id, "rejected")
         assert lapsed["reason"] == "hold_lapsed"
         too_late = client.post(f"/v1/bookings/{a_id}/accept", headers=a.headers())
@@ -92,6 +101,8 @@ def test_a_freed_place_goes_down_the_waitlist_to_whoever_accepts_it_in_time(quic
 
         # (5) B is offered the place, accepts, and is confirmed
         offer = follow_until(client, b, b_id, "offered")
+        wait_until(lambda: [n["booking_id"] for n in notices(quick_holds)] == [a_id, b_id], 10, "B told too")
+        assert notices(quick_holds)[1]["type"] == "WaitlistOffer" and notices(quick_holds)[1]["hold_until"]
         accepted = client.post(f"/v1/bookings/{b_id}/accept", headers=b.headers())
         assert accepted.status_code == 200, accepted.text
         assert (
