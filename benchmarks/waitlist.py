@@ -63,12 +63,16 @@ def command(
         int, typer.Option(min=0, help="Rush requests/s (refused sold_out) during the cancellations.")
     ] = 500,
     seconds: Annotated[float, typer.Option(min=1, help="How long the rush and the cancellations last.")] = 20,
-    hold_seconds: Annotated[int, typer.Option(min=1, help="PASPOR_QUOTA_HOLD_SECONDS for this run.")] = 10,
+    hold_seconds: Annotated[
+        int, typer.Option(min=1, help="PASPOR_QUOTA_HOLD_SECONDS for this run (longer than the rush).")
+    ] = 30,
     tick_seconds: Annotated[float, typer.Option(help="PASPOR_QUOTA_HOLD_TICK_SECONDS for this run.")] = 5.0,
     sweep_seconds: Annotated[float, typer.Option(min=1, help="The modelled cron sweep's period.")] = 60.0,
 ) -> None:
     if cancellations > sessions * (waiting // 2):
         raise typer.BadParameter("at most sessions x waiting/2 cancellations (each place is offered twice)")
+    if hold_seconds <= seconds + tick_seconds:
+        raise typer.BadParameter("holds must outlast the rush (+ a tick): the offers after cancellations come first")
     os.environ |= {"PASPOR_QUOTA_HOLD_SECONDS": str(hold_seconds), "PASPOR_QUOTA_HOLD_TICK_SECONDS": str(tick_seconds)}
     slots = bench_slots(sessions, bench_day())
     with QuotaServiceRun("sqlite", None, batch=500) as run:
@@ -94,7 +98,9 @@ async def _measure(
     began_cpu, began = time.process_time(), time.time()
     cancelled_at: dict[tuple, list[float]] = defaultdict(list)
     await asyncio.gather(_rush(js, slots, rate, seconds), _cancel(js, booked, cancellations, seconds, cancelled_at))
+    # every place offered twice (after its cancellation, after its first hold lapsed), the first holds lapsed
     await _until(lambda: watch.count() >= 2 * cancellations and len(watch.lapsed) >= cancellations, run, 300)
+    await asyncio.sleep(1)  # the lapse and the next offer are one save, published together
     cpu, took = time.process_time() - began_cpu, time.time() - began
     for s in subs:
         await s.unsubscribe()
@@ -141,20 +147,15 @@ async def _until(done, run: QuotaServiceRun, timeout: float) -> None:  # noqa: A
 
 
 def _report(watch: Watch, cancelled_at, cpu: float, took: float, sweep: float, hold: int, count: int) -> None:  # noqa: ANN001
-    first, after_lapse, lateness = [], [], []
+    first: list[float] = []
+    after_lapse: list[float] = []
+    lateness: list[float] = []
     for key, cancels in cancelled_at.items():
-        by_number: dict[int, list[tuple[float, str, float, int]]] = defaultdict(list)
-        for offer in watch.offers[key]:
-            by_number[offer[3]].append(offer)
-        firsts = sorted(offers[0] for offers in by_number.values())  # a place's first offer: its cancellation's
-        first += [offer[0] - t for offer, t in zip(firsts, cancels, strict=True)]  # freed in order, offered in order
-        lateness += [watch.lapsed[offer[1]] - offer[2] for offer in firsts]
-        # each lapse gives its place to the next one waiting in the same save: the session's first offer
-        # (after the first ones) published with or after the lapse, measured from the hold's deadline
-        later = sorted(o for offers in by_number.values() for o in offers[1:])
-        for due, lapsed_at in sorted((f[2], watch.lapsed[f[1]]) for f in firsts):
-            taken = next(i for i, o in enumerate(later) if o[0] >= lapsed_at - 0.05)
-            after_lapse.append(later.pop(taken)[0] - due)
+        offers, n = sorted(watch.offers[key]), len(cancels)  # the holds outlast the rush: its offers come first
+        first += [offer[0] - t for offer, t in zip(offers[:n], cancels, strict=True)]  # freed in order, offered so
+        lateness += [watch.lapsed[offer[1]] - offer[2] for offer in offers[:n]]
+        dues = sorted(offer[2] for offer in offers[:n])  # each lapse gives its place to the next one waiting
+        after_lapse += [offer[0] - due for offer, due in zip(offers[n : 2 * n], dues, strict=True)]
     # the cron's phase is unknown: each cancellation instant against 100 evenly spread phases
     swept = [sweep - ((t - k * sweep / 100) % sweep) for ts in cancelled_at.values() for t in ts for k in range(100)]
     within = lambda xs: sum(1 for x in xs if x <= 60) / len(xs) * 100  # noqa: E731
