@@ -16,6 +16,7 @@ from .deps import DeviceId, Gateway, GatewayDep, Who
 from .refusals import BookingBody
 from .routes_booking_events import current
 from .routes_bookings import IdempotencyKey, caller
+from .routes_offices import known_office
 
 router = APIRouter(prefix="/v1", tags=["waitlist"])
 
@@ -57,6 +58,7 @@ async def join_waitlist(
     is offered to the first one waiting, held for `PASPOR_QUOTA_HOLD_SECONDS` (15 minutes): the booking
     becomes `offered` with `hold_until` (its events stream says so), and `POST .../accept` confirms it.
     """
+    known_office(body.office)  # an unknown code is refused here, as a booking's is
     command = RequestBooking(
         caller=caller(who, device_id),
         idempotency_key=idempotency_key,
