@@ -12,7 +12,8 @@ from .findings import AuditResult
 from .records import Record, ident, plain
 from .scope import Scope
 
-UPCOMING = ("requested", "confirmed")
+WAITING = ("waitlisted", "offered")  # a booking on its session's waitlist: upcoming, not decided yet
+UPCOMING = ("requested", *WAITING, "confirmed")
 IGNORED = frozenset(
     {
         "Account.Registered",
@@ -81,6 +82,8 @@ class BookingLedger:
                 "Booking.Withdrawn",
                 "Booking.Cancelled",
                 "Booking.Attended",
+                "WaitingBooking.Waitlisted",
+                "WaitingBooking.Offered",
                 "Account.RegistrationStarted",
                 "Account.RegistrationReturned",
                 "Account.RegistrationCancelled",
@@ -100,7 +103,7 @@ class BookingLedger:
         kind = record.kind
         if kind in IGNORED:
             return
-        if kind.startswith("Booking."):
+        if kind.startswith(("Booking.", "WaitingBooking.")):
             self._booking(kind, record)
         elif kind.startswith("Account.Registration"):
             self._account(kind, record)
@@ -118,8 +121,10 @@ class BookingLedger:
         trail = self.bookings.get(booking_id)
         if trail is None:
             return  # its Requested is missing: reported as a version gap
-        if kind == "Booking.Confirmed":
-            if trail.status != "requested" or trail.confirmed is not None:
+        if kind.startswith("WaitingBooking."):
+            trail.status = "waitlisted" if kind.endswith("Waitlisted") else "offered"
+        elif kind == "Booking.Confirmed":
+            if trail.status not in ("requested", *WAITING) or trail.confirmed is not None:
                 self._report(
                     trail, "confirmed_twice", f"booking {booking_id}", f"confirmed while {trail.status}", record
                 )

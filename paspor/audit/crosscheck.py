@@ -135,7 +135,7 @@ class CrossCheck:
         held = self.quota.holding(booking_id)
         if held is None or trail.status in SETTLED or trail.status in ("cancelled", "voided"):
             return  # reported as cancellation_not_released, or voided_booking_holds_slot (`payment_ledger.py`)
-        if trail.status == "requested":
+        if trail.status in ("requested", "offered"):  # accepted from the waitlist, its confirmation on the way
             if not self._recent(first.record, "confirmation"):
                 self.result.add(
                     "slot_held_without_confirmed_booking",

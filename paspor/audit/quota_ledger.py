@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from .findings import AuditResult
 from .records import Record, ident, plain
 from .scope import Scope
+from .waitlist_ledger import KINDS as WAITLIST_KINDS
+from .waitlist_ledger import WaitlistLedger
 
 # A partition's ownership (epochs, fences: services/quota/fence.py) decides nothing the ledger replays.
 IGNORED = frozenset(
@@ -58,6 +60,7 @@ class QuotaLedger:
             }
         )
         | IGNORED
+        | WAITLIST_KINDS
     )
 
     def __init__(self, result: AuditResult, scope: Scope) -> None:
@@ -66,6 +69,7 @@ class QuotaLedger:
         self.reservations: dict[str, list[Reservation]] = {}
         self.refused: dict[str, Record] = {}
         self.released: dict[str, Record] = {}  # cancellations and closures both give the slot back
+        self.waitlist = WaitlistLedger(self, scope.grace)  # holds: paspor/audit/waitlist_ledger.py
 
     def apply(self, record: Record) -> None:
         kind, state = record.kind, record.state
@@ -77,8 +81,11 @@ class QuotaLedger:
         session = self.sessions.get(record.aggregate_id)
         if session is None:
             return  # its Opened is missing: reported as a version gap
-        if kind == "SessionQuota.Decided":
+        if kind in WAITLIST_KINDS:
+            self.waitlist.apply(session, record)
+        elif kind == "SessionQuota.Decided":
             self._decided(session, record)
+            self.waitlist.after_decided(session, record)
         elif kind == "SessionQuota.Released":
             self._released(session, ident(state["booking_id"]), record)
         elif kind == "SessionQuota.CapacityChanged":
@@ -166,4 +173,4 @@ class QuotaLedger:
             "sessions": len(covered),
             "slots_held": sum(len(s.held) for s in covered),
             "capacity": sum(s.capacity for s in covered),
-        }
+        } | self.waitlist.totals()

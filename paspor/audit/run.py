@@ -51,6 +51,7 @@ def run_audit(
                 latest = max(latest, replay(reader, ledgers[name], result, scope, progress))
         finally:
             reader.close()
+    quota.waitlist.finish(scope.as_of or clock.now())  # a hold still standing past its deadline: not expired
     horizon = (scope.as_of or latest) - scope.grace
     stuck_before = (scope.as_of or clock.now()) - scope.stuck_after
     CrossCheck(result, quota, bookings, tickets, horizon, stuck_before).run()

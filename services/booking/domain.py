@@ -17,6 +17,7 @@ from shared.sessions import DEFAULT_SESSION_HOURS, SessionHours, session_window
 
 from .errors import DatePast, NikAlreadyBooked, NotCancellable, NotYetReleased, OfficeClosed
 from .payment_errors import NotAwaitingPayment, WrongAmount
+from .waitlist import PENDING, WaitingBooking
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class NikClaim(Aggregate):
             self.booking_id = None
 
 
-class Booking(Aggregate):
+class Booking(WaitingBooking):
     """One registration: a slot for one to five applicants of one family card."""
 
     if TYPE_CHECKING:  # the event classes that @event makes below; their fields are the methods' arguments
@@ -126,8 +127,10 @@ class Booking(Aggregate):
         applicants: list[dict[str, str]],
         correlation_id: str,
         at: dt.datetime,
+        waitlist: bool = False,
     ) -> None:
         self.account_id, self.idempotency_key = account_id, idempotency_key
+        self.waitlist = waitlist  # wait on the waitlist if the session is full
         self.office, self.day, self.session = office, day, session
         self.kk_number, self.applicants = kk_number, applicants
         self.correlation_id = correlation_id
@@ -152,13 +155,13 @@ class Booking(Aggregate):
 
     def confirm(self, queue_number: int, at: dt.datetime, causation_id: str) -> bool:
         """Take the reserved slot; False if the booking moved on already."""
-        if self.status != "requested":
+        if self.status not in PENDING:
             return False
         self._confirmed(*self.slot, len(self.applicants), queue_number, at, self.correlation_id, causation_id)
         return True
 
     def reject(self, reason: str, at: dt.datetime, causation_id: str) -> bool:
-        if self.status != "requested":
+        if self.status not in PENDING:
             return False
         self._rejected(*self.slot, reason, at, self.correlation_id, causation_id)
         return True
@@ -179,10 +182,10 @@ class Booking(Aggregate):
 
     @property
     def upcoming(self) -> bool:
-        return self.status in ("requested", "confirmed")
+        return self.status in (*PENDING, "confirmed")
 
     def cancel(self, at: dt.datetime) -> None:
-        if self.status not in ("requested", "confirmed"):
+        if self.status not in (*PENDING, "confirmed"):
             raise NotCancellable(status=self.status)
         self._cancelled(*self.slot, self.status == "confirmed", at, self.correlation_id)
 

@@ -39,4 +39,5 @@ def new_booking(account_id: UUID, command: RequestBooking, now: dt.datetime) -> 
         applicants=[a.model_dump(mode="json") for a in command.applicants],
         correlation_id=str(command.correlation_id),
         at=now,
+        waitlist=command.waitlist,
     )

@@ -34,6 +34,7 @@ from .messaging import (
     register_commands,
     to_wire,
 )
+from .offers import OfferDesk
 
 
 class BookingSettings(CommonSettings):
@@ -171,6 +172,8 @@ async def run(settings: BookingSettings | None = None, runtime: Runtime | None =
         )
     limits = Concurrency(settings.booking_request_concurrency, settings.booking_query_concurrency)
     register_commands(runtime.broker, app, Threads(runtime.writer, readers), relay.wake, groups, fast, limits)
+    offers = DecisionGroups(app, runtime.writer, relay.wake, settings.booking_group_size)
+    OfferDesk(app, runtime.writer, ask_over(runtime.nc), offers, settings.partitions).register(runtime.broker)
     handler = outcome_handler(app, runtime.writer, relay.wake)
     runtime.spawn(runtime.consumer(OUTCOMES, handler).run(), "outcomes")
     runtime.spawn(runtime.consumer(ATTENDANCE, handler).run(), "attendance")

@@ -51,6 +51,8 @@ from .domain import Booking
 from .errors import AccountRequired, BookingError
 from .fastpath import Ask, FastPath, NoAnswer
 from .grouping import RequestGroups
+from .offers_wire import waiting_message
+from .waitlist import WaitingBooking
 
 log = logging.getLogger(__name__)
 OUTCOMES = ConsumerSpec(
@@ -59,6 +61,8 @@ OUTCOMES = ConsumerSpec(
     filter_subjects=[
         "paspor.quota.*.decided",
         "paspor.quota.*.withdrawn",
+        "paspor.quota.*.waitlisted",  # the waitlist: a booking waits, then is offered a held place
+        "paspor.quota.*.offered",
     ],
 )
 ATTENDANCE = ConsumerSpec(
@@ -131,7 +135,7 @@ def register_commands(
         if isinstance(outcome, BookingError):
             return refusal(outcome)
         hops.name_booking(outcome.booking_id)
-        if fast is not None:
+        if fast is not None and not command.waitlist:  # a waiting request is decided by the pipeline
             outcome = await fast.finish(outcome, command)
         return {"booking": outcome.model_dump(mode="json")}
 
@@ -232,6 +236,8 @@ def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
 
 
 def _message(event: Any) -> Message | None:
+    if isinstance(event, (WaitingBooking.Waitlisted, WaitingBooking.Offered)):
+        return waiting_message(event)
     if not isinstance(
         event,
         (
@@ -252,6 +258,7 @@ def _message(event: Any) -> Message | None:
             message_id=derived_id("booking", booking_id, "requested"),
             correlation_id=event.correlation_id,
             applicants=len(event.applicants),
+            waitlist=getattr(event, "waitlist", False),  # (not recorded before waitlists existed)
             **common,
         )
     if isinstance(event, Booking.Confirmed):

@@ -6,13 +6,14 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from shared.events import BookingCheckedIn, BookingNoShow, Message, SlotRejected, SlotReserved, SlotWithdrawn
+from shared.events.waitlist import SlotOffered, SlotWaitlisted
 from shared.pseudonyms import Pseudonyms
 
 from .domain import Booking, NikClaim
 from .unit import Unit
 from .writer import Writer
 
-OUTCOMES = (SlotReserved, SlotRejected, SlotWithdrawn, BookingCheckedIn, BookingNoShow)
+OUTCOMES = (SlotReserved, SlotRejected, SlotWithdrawn, BookingCheckedIn, BookingNoShow, SlotWaitlisted, SlotOffered)
 OnConfirmed = Callable[[Unit, Booking, dt.datetime], None]  # e.g. the payment hold's bill (`payments.py`)
 
 
@@ -39,6 +40,10 @@ class OutcomeActions:
 
     def _apply(self, unit: Unit, booking: Booking, message: Message, now: dt.datetime) -> bool:
         cause = str(message.message_id)
+        if isinstance(message, SlotWaitlisted):  # still upcoming: nothing ends
+            return booking.wait(now, cause)
+        if isinstance(message, SlotOffered):
+            return booking.offer(message.queue_number, message.hold_until, now, cause)
         if isinstance(message, SlotReserved):
             confirmed = booking.confirm(message.queue_number, now, cause)
             if confirmed and self.on_confirmed is not None:

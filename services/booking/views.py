@@ -32,12 +32,13 @@ def booking_view(booking: Booking, rules: Rules) -> BookingView:
         slot=Slot(office=booking.office, date=booking.day, session=booking.session),
         status=BookingStatus(booking.status),
         applicants=len(booking.applicants),
-        queue_number=booking.queue_number,
+        queue_number=booking.queue_number or booking.held_number,  # offered: the number held for it
         reason=booking.reason,
         history=[HistoryEntry(status=s, at=at, detail=d) for s, at, d in booking.history],
         starts_at=starts,
         ends_at=ends,
         timezone=zone,
+        hold_until=booking.hold_until if booking.status == "offered" else None,
         payment=payment_view(booking),
     )
 

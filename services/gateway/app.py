@@ -17,6 +17,7 @@ from . import (
     routes_ops,
     routes_payments,
     routes_tickets,
+    routes_waitlist,
 )
 from .clients import TrustedProxies
 from .deps import Gateway
@@ -34,6 +35,7 @@ ROUTERS = (
     routes_calendar,
     routes_bookings,
     routes_booking_events,
+    routes_waitlist,
     routes_tickets,
     routes_account,
     routes_operators,

@@ -29,6 +29,10 @@ BOOKING = {
         "paid_at": None,
     },
 }
+WAITING_HISTORY = [
+    {"status": "requested", "at": "2026-11-28T03:00:00.120Z", "detail": ""},
+    {"status": "waitlisted", "at": "2026-11-28T03:00:00.190Z", "detail": ""},
+]
 OFFICE = {
     "code": "GRESIK",
     "name": "Kantor Imigrasi Kelas II TPI Gresik",
@@ -116,6 +120,8 @@ ANSWERS: dict[str, Any] = {  # "METHOD /path" -> example of the success answer
     "GET /v1/bookings": [BOOKING],
     "GET /v1/bookings/{booking_id}": BOOKING,
     "POST /v1/bookings/{booking_id}/cancel": BOOKING | {"status": "cancelled", "reason": "cancelled by the owner"},
+    "POST /v1/waitlist": BOOKING | {"status": "waitlisted", "queue_number": None, "history": WAITING_HISTORY},
+    "POST /v1/bookings/{booking_id}/accept": BOOKING,
     "GET /v1/bookings/{booking_id}/ticket": TICKET,
     "POST /v1/payments/callback": {
         "reference": "BNI-20261128-000123",

@@ -41,6 +41,8 @@ STATUS = {
     "office_closed": 422,
     "not_released": 409,
     "sold_out": 409,
+    "not_offered": 409,  # the waitlist: no place offered to accept
+    "offer_not_answered": 503,
     "invalid_capacity": 422,
     "invalid_request": 422,
     "not_found": 404,

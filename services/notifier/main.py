@@ -20,6 +20,7 @@ from .admission import AdmissionPolicy
 from .application import NotifierApplication
 from .keys import TrustedKeys, load_or_create_signing_key, publish_public_key
 from .messaging import BOOKINGS, batch_handler, register_queries, to_wire
+from .offers import telling_offers
 from .reminders import make_sink
 from .sweeps import every, no_shows_once, reminders_once
 
@@ -83,8 +84,8 @@ async def run(settings: NotifierSettings | None = None) -> None:
     app = build_application(settings)
     await runtime.start()
     relay = runtime.relay(app, functools.partial(to_wire, partitions=settings.partitions))
-    consumer = runtime.consumer(BOOKINGS, batch_handler(app, runtime.writer, relay.wake))
     sink, period = make_sink(settings.notifier_reminder_sink), settings.notifier_sweep_seconds
+    consumer = runtime.consumer(BOOKINGS, telling_offers(batch_handler(app, runtime.writer, relay.wake), sink))
     runtime.spawn(consumer.run(), "bookings")
     runtime.spawn(relay.run(), "relay")
     runtime.spawn(

@@ -41,7 +41,7 @@ from .schedule import schedule_of, ticket_ics
 BOOKINGS = ConsumerSpec(
     stream="PASPOR_BOOKING",
     durable="notifier",
-    filter_subjects=["paspor.booking.*.confirmed", "paspor.booking.*.cancelled"],
+    filter_subjects=["paspor.booking.*.confirmed", "paspor.booking.*.cancelled", "paspor.booking.*.offered"],
 )
 NOT_ISSUED = Problem(
     code="ticket_not_issued",

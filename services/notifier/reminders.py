@@ -42,6 +42,12 @@ class Reminder:
         }
 
 
+class Notice(Protocol):
+    """What a sink sends: a reminder, or a waitlist offer (`offers.py`)."""
+
+    def as_json(self) -> dict: ...
+
+
 class SinkFailed(Exception):
     """A sink could not deliver a reminder (it will be tried again on the next round)."""
 
@@ -49,13 +55,13 @@ class SinkFailed(Exception):
 class Sink(Protocol):
     """Where reminders go."""
 
-    async def send(self, reminder: Reminder) -> None: ...
+    async def send(self, reminder: Notice) -> None: ...
 
 
 class LogSink:
     """Writes each reminder to the service log."""
 
-    async def send(self, reminder: Reminder) -> None:
+    async def send(self, reminder: Notice) -> None:
         log.info("reminder: %s", json.dumps(reminder.as_json()))
 
 
@@ -65,7 +71,7 @@ class FileSink:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    async def send(self, reminder: Reminder) -> None:
+    async def send(self, reminder: Notice) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as file:
             file.write(json.dumps(reminder.as_json()) + "\n")
@@ -85,9 +91,10 @@ class WebhookSink:
         self.url, self.attempts, self.backoff = url, attempts, backoff
         self.client = httpx.AsyncClient(timeout=timeout, transport=transport)
 
-    async def send(self, reminder: Reminder) -> None:
+    async def send(self, reminder: Notice) -> None:
         body = reminder.as_json()
-        headers = {"Idempotency-Key": f"reminder-{body['booking_id']}"}
+        key = getattr(reminder, "idempotency_key", None) or f"reminder-{body['booking_id']}"  # an offer has its own
+        headers = {"Idempotency-Key": key}
         for attempt in range(1, self.attempts + 1):
             try:
                 response = await self.client.post(self.url, json=body, headers=headers)

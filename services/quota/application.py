@@ -12,17 +12,20 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
+from shared import clock
 from shared.events import DEFAULT_PARTITIONS, BookingCancelled, BookingRequested, Message, SessionAvailability, Slot
 from shared.offices import Office, UnknownOffice, office_by_code
 from shared.release import ReleaseSchedule
 from shared.runtime.store import FAST_CACHE, RecordingApplication, cached, evict, register_date
 from shared.sessions import SESSIONS
 
-from .domain import UNKNOWN_OFFICE, Request, SessionQuota, compact
+from .domain import OFFICE_CLOSED, UNKNOWN_OFFICE, Request, SessionQuota, compact
 from .fence import Partition
 from .fencing import Ownership
 from .holders import Holders
+from .holds import note_waitlists
 from .rejections import Rejections
+from .waitlist import DEFAULT_HOLD
 
 log = logging.getLogger(__name__)
 DEDUPE_HORIZON = dt.timedelta(minutes=15)  # the default of PASPOR_QUOTA_DEDUPE_HORIZON_SECONDS
@@ -36,6 +39,7 @@ class QuotaApplication(RecordingApplication):
 
     name = "quota"
     env = dict(FAST_CACHE)
+    hold = DEFAULT_HOLD  # how long a waitlist offer is held (PASPOR_QUOTA_HOLD_SECONDS)
 
     def __init__(
         self,
@@ -53,6 +57,7 @@ class QuotaApplication(RecordingApplication):
         # Which partitions it may decide, the fence of each save (services/quota/fencing.py); main.py
         # replaces it with the worker's own (its partitions, leases enforced).
         self.ownership = Ownership(self, DEFAULT_PARTITIONS, enforced=False)
+        self.holding: set[UUID] = set()  # sessions with someone waiting or holding an offer (holds.py)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -115,13 +120,23 @@ class QuotaApplication(RecordingApplication):
         self, office_code: str, day: dt.date, sessions: Sequence[str], capacity: int, by: str
     ) -> list[SessionQuota]:
         """Set the capacity of sessions (opening them if needed); one save."""
-        return self._each(office_code, day, sessions, lambda quota: quota.change_capacity(capacity, by))
+
+        def change(quota: SessionQuota) -> None:  # a place raised is offered to the first one waiting
+            quota.change_capacity(capacity, by)
+            quota.settle(clock.now(), self.hold)
+
+        return self._each(office_code, day, sessions, change)
 
     def close_sessions(
         self, office_code: str, day: dt.date, sessions: Sequence[str], reason: str, by: str
     ) -> list[SessionQuota]:
         """Close sessions; their reservations are withdrawn (the bookings are told); one save."""
-        return self._each(office_code, day, sessions, lambda quota: quota.close(reason, by))
+
+        def close(quota: SessionQuota) -> None:  # its waitlist is refused with it
+            quota.close(reason, by)
+            quota.turn_away(OFFICE_CLOSED, clock.now())
+
+        return self._each(office_code, day, sessions, close)
 
     def _each(
         self, office_code: str, day: dt.date, sessions: Sequence[str], change: Callable[[SessionQuota], object]
@@ -144,6 +159,7 @@ class QuotaApplication(RecordingApplication):
             if not changed and not fences:  # a batch of requests decided before (their JetStream copies)
                 return
             self.save(*changed, *fences)
+            note_waitlists(self.holding, changed)
         except BaseException:
             # Another writer raced (IntegrityError: a newer owner's fence, or misassigned partitions) or
             # the store failed: the cached aggregates are ahead of the store, so reload them next time.
@@ -226,7 +242,7 @@ class _Batch:
         key = (slot.office, slot.date, slot.session.value)
         quota_id = self.ids.get(key) or self._open(*key)
         self.pending.setdefault(quota_id, []).append(
-            Request(str(message.booking_id), str(message.correlation_id), str(message.message_id))
+            Request(str(message.booking_id), str(message.correlation_id), str(message.message_id), message.waitlist)
         )
 
     def _open(self, office_code: str, day: dt.date, session: str) -> UUID:
@@ -247,9 +263,14 @@ class _Batch:
         booking_id = str(message.booking_id)
         if quota is not None and (compact(booking_id) in quota.released or quota.rejection(booking_id)):
             return  # released before (a copy, or a closure), or refused: it never held a slot
-        if quota is not None and not quota.pending_events and compact(booking_id) not in quota.reservations:
+        stale = compact(booking_id) not in quota.reservations and not quota.is_waiting(booking_id) if quota else False
+        if quota is not None and not quota.pending_events and stale:
             quota = self._reread(quota_id)  # a stale cache must not drop a cancellation: the store decides
-        if quota is not None and quota.release(booking_id, str(message.correlation_id), str(message.message_id)):
+        if quota is not None and (
+            quota.release(booking_id, str(message.correlation_id), str(message.message_id))
+            or quota.leave(booking_id, self.now)
+        ):
+            quota.settle(self.now, self.app.hold)  # the freed place goes to the next one waiting, held
             self.quotas[quota_id] = quota
         elif quota is None or not (quota.has_decided(booking_id) or self._refused_long_ago(quota, booking_id)):
             self.app.ownership.nothing_released(message)  # recorded, never a silent no-op
@@ -269,6 +290,7 @@ class _Batch:
         quota, requests = self.quotas[quota_id], self.pending.pop(quota_id)
         if self.app.horizon is not None:
             quota.forget_rejections(self.now, self.app.horizon)
+        quota.settle(self.now, self.app.hold)  # holds past their deadline lapse before anything is decided
         self._recall(quota, requests)
         quota.decide(requests, self.refusals[quota_id], self.now)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from shared.events import derived_id
 from shared.release import OFFICE_CLOSED as OFFICE_CLOSED
@@ -20,6 +20,7 @@ from shared.release import ReleaseSchedule as ReleaseSchedule
 
 from .holders import Holders
 from .rejections import Rejections
+from .waitlist import Waitlist
 
 SOLD_OUT = "sold_out"
 UNKNOWN_OFFICE = "unknown_office"
@@ -39,9 +40,10 @@ class Request:
     booking_id: str
     correlation_id: str
     causation_id: str
+    waitlist: bool = False  # a full session puts it on its waitlist instead of refusing it
 
 
-class SessionQuota(Aggregate):
+class SessionQuota(Waitlist):
     """Capacity and reservations of one (office, date, session)."""
 
     if TYPE_CHECKING:  # the event classes that @event makes below; their fields are the methods' arguments
@@ -75,11 +77,12 @@ class SessionQuota(Aggregate):
 
     @property
     def remaining(self) -> int:
-        return 0 if self.closed else max(self.capacity - self.booked, 0)
+        return 0 if self.closed else max(self.capacity - self.booked - self.held, 0)
 
     def has_decided(self, booking_id: str) -> bool:
         key = compact(booking_id)
-        return key in self.reservations or key in self.rejections or key in self.released
+        decided = key in self.reservations or key in self.rejections or key in self.released
+        return decided or self.is_waiting(booking_id)
 
     def queue_number(self, booking_id: str) -> int | None:
         return self.reservations.get(compact(booking_id))
@@ -109,6 +112,7 @@ class SessionQuota(Aggregate):
         decisions: list[dict[str, Any]] = []
         free = self._free_numbers()
         seen: set[str] = set()
+        joining: list[dict[str, str]] = []
         for request in requests:
             if self.has_decided(request.booking_id) or request.booking_id in seen:
                 continue
@@ -116,10 +120,15 @@ class SessionQuota(Aggregate):
             reason = refusal or (OFFICE_CLOSED if self.closed else None)
             if reason is None and not free:
                 reason = SOLD_OUT
+            if reason == SOLD_OUT and request.waitlist and at is not None:
+                joining.append(waiting_entry(request))
+                continue
             number = None if reason else free.pop(0)
             decisions.append(decision(request, number, reason, remaining=len(free)))
         if decisions:
             self._decided(self.office, self.day, self.session, decisions, at)
+        if joining and at is not None:  # (`at` is always given when a request may wait)
+            self.join(joining, at)
         return decisions
 
     def change_capacity(self, capacity: int, by: str) -> None:
@@ -141,7 +150,7 @@ class SessionQuota(Aggregate):
         """Give a cancelled booking's slot back; False if it held none."""
         if compact(booking_id) not in self.reservations:
             return False
-        remaining = max(self.capacity - self.booked + 1, 0)
+        remaining = max(self.capacity - self.booked - self.held + 1, 0)
         self._released(self.office, self.day, self.session, booking_id, remaining, correlation_id, causation_id)
         return True
 
@@ -185,11 +194,11 @@ class SessionQuota(Aggregate):
 
     def _free_numbers(self) -> list[int]:
         """Queue numbers 1..capacity not held, lowest first (none while the session is full)."""
-        room = self.capacity - self.booked
+        room = self.capacity - self.booked - self.held  # a hold counts against the capacity
         if room <= 0 or self.closed:
             return []
-        taken = self.reservations.numbers()
-        free = (n for n in range(1, self.capacity + self.booked + 1) if n not in taken)
+        taken = self.reservations.numbers() | self.held_numbers()
+        free = (n for n in range(1, self.capacity + len(taken) + 1) if n not in taken)
         return [next(free) for _ in range(room)]
 
 
@@ -209,6 +218,15 @@ def decision(request: Request, number: int | None, reason: str | None, remaining
         "queue_number": number,
         "reason": reason,
         "remaining": remaining,
+        "correlation_id": request.correlation_id,
+        "causation_id": request.causation_id,
+    }
+
+
+def waiting_entry(request: Request) -> dict[str, str]:
+    """A request as the waitlist keeps it."""
+    return {
+        "booking_id": request.booking_id,
         "correlation_id": request.correlation_id,
         "causation_id": request.causation_id,
     }

@@ -25,6 +25,7 @@ from .fencing import Ownership
 from .leases import PartitionLeases, open_leases
 from .messaging import QuotaWorker, consumer_spec
 from .metrics import QuotaMetrics
+from .waitlist_messaging import HoldDesk
 from .wire import to_wire
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,20 @@ class QuotaSettings(CommonSettings):
         le=65535,
         description="Port of the worker's Prometheus metrics (leases held or waited for, epochs; 0: not served).",
     )
+    quota_hold_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=7 * 86400,
+        description="How long a freed place is held for the first one on the session's waitlist before it lapses "
+        "and moves to the next (15 minutes).",
+    )
+    quota_hold_tick_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="How often the worker asks its clock for holds past their deadline (a hold lapses at most this "
+        "late; it is also checked before any message of its session is decided).",
+    )
     quota_fault_crash_after_decisions: int = Field(
         default=0,
         ge=0,
@@ -107,12 +122,14 @@ def build_application(settings: QuotaSettings) -> QuotaApplication:
     """The quota application on the configured event store."""
     schedule = ReleaseSchedule(window_days=settings.quota_window_days, release_time=settings.quota_release_time)
     horizon = settings.quota_dedupe_horizon_seconds
-    return QuotaApplication(
+    app = QuotaApplication(
         env=store_env(settings, "quota"),
         schedule=schedule,
         horizon=dt.timedelta(seconds=horizon) if horizon else None,
         snapshot_every=settings.quota_snapshot_interval,
     )
+    app.hold = dt.timedelta(seconds=settings.quota_hold_seconds)
+    return app
 
 
 def partition_of_event(partitions: int, event: Any) -> int:
@@ -157,6 +174,13 @@ async def run(settings: QuotaSettings | None = None) -> None:
     metrics.unmatched.set_function(lambda: app.ownership.unmatched)
     if settings.quota_metrics_port:
         metrics.serve(settings.quota_metrics_port)
+
+    def decides(office: str) -> bool:  # an owned partition, and its lease held (when leases are on)
+        partition = partition_of(office, settings.partitions)
+        return partition in owned and app.ownership.owns(partition)
+
+    holds = HoldDesk(worker, decides)
+    await holds.start()  # the holds of a worker killed before: they lapse on time all the same
     if settings.quota_leases:  # each partition's consumer runs while its lease is held
         kv = await open_leases(js, settings.lease_terms(), settings.stream_replicas)
         leases = PartitionLeases(
@@ -171,7 +195,9 @@ async def run(settings: QuotaSettings | None = None) -> None:
     runtime.spawn(relay.run(), "relay")
     if app.horizon is not None:
         runtime.spawn(compact_now_and_then(app, runtime, min(60.0, app.horizon.total_seconds())), "compact")
+    runtime.spawn(holds.tick_forever(settings.quota_hold_tick_seconds), "holds")
     worker.register(runtime.broker, owned, settings.quota_fast_path_concurrency)
+    holds.register(runtime.broker, owned)
     runtime.on_stop.append(app.close)
     await runtime.serve()
 

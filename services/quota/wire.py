@@ -22,6 +22,7 @@ from shared.events import (
 )
 
 from .domain import SessionQuota
+from .waitlist_wire import waitlist_messages
 
 
 def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
@@ -52,7 +53,7 @@ def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
             for booking_id in event.withdrawn
         )
     else:
-        messages = []
+        messages = waitlist_messages(event)
     for message in messages:
         yield subject_for(message, event.office, partitions), message
 

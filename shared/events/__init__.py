@@ -73,6 +73,7 @@ from .tickets import (
     TicketIssued,
     TicketView,
 )
+from .waitlist import AcceptHold, AcceptOffer, BookingOffered, BookingWaitlisted, SlotOffered, SlotWaitlisted
 
 __all__ = [
     "PaymentOutcome",
@@ -80,6 +81,12 @@ __all__ = [
     "PaymentStatus",
     "PaymentView",
     "RecordPayment",
+    "AcceptHold",
+    "AcceptOffer",
+    "BookingOffered",
+    "BookingWaitlisted",
+    "SlotOffered",
+    "SlotWaitlisted",
     "RebuildAvailability",
     "IDEMPOTENCY_BUCKET",
     "IDEMPOTENCY_TTL_SECONDS",

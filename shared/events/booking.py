@@ -30,6 +30,10 @@ class RequestBooking(Message):
     slot: Slot = Field(description="The office, date and session wanted.")
     kk_number: SixteenDigits = Field(description="Family card (KK) number, 16 digits.")
     applicants: list[Applicant] = Field(min_length=1, max_length=5, description="One to five applicants on that KK.")
+    waitlist: bool = Field(
+        default=False,
+        description="If the session is full, wait on its waitlist for a freed place instead of a refusal.",
+    )
 
     @field_validator("applicants")
     @classmethod
@@ -68,6 +72,8 @@ class BookingStatus(str, Enum):
     """Where a booking is in its life."""
 
     REQUESTED = "requested"
+    WAITLISTED = "waitlisted"  # on the full session's waitlist
+    OFFERED = "offered"  # a freed place is held for it until `hold_until`
     CONFIRMED = "confirmed"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
@@ -100,6 +106,9 @@ class BookingView(Frozen):
     payment: PaymentView | None = Field(
         default=None, description="Once confirmed: the fee's billing code, amount and deadline, and whether it is paid."
     )
+    hold_until: datetime | None = Field(
+        default=None, description="While offered a place from the waitlist: when the offer lapses unless accepted."
+    )
 
 
 class Problem(Frozen):
@@ -124,6 +133,7 @@ class BookingRequested(Message):
     booking_id: uuid.UUID = Field(description="The booking's id.")
     slot: Slot = Field(description="Office, date and session wanted.")
     applicants: int = Field(ge=1, le=5, description="Number of applicants.")
+    waitlist: bool = Field(default=False, description="If the session is full, the booking waits on its waitlist.")
 
 
 class BookingConfirmed(Message):

@@ -20,6 +20,7 @@ class RejectionReason(str, Enum):
     NOT_RELEASED = "not_released"
     DATE_PAST = "date_past"
     UNKNOWN_OFFICE = "unknown_office"
+    HOLD_LAPSED = "hold_lapsed"  # a waitlist offer was not accepted before its deadline
 
 
 class SlotReserved(Message):

@@ -20,6 +20,7 @@ from .booking import (
 from .envelope import Message
 from .quota import SlotRejected, SlotReleased, SlotReserved, SlotsDecided, SlotWithdrawn
 from .tickets import TicketIssued
+from .waitlist import BookingOffered, BookingWaitlisted, SlotOffered, SlotWaitlisted
 
 DEFAULT_PARTITIONS = 8
 
@@ -36,6 +37,10 @@ VERBS: dict[type[Message], tuple[str, str]] = {
     SlotReleased: ("quota", "released"),
     SlotWithdrawn: ("quota", "withdrawn"),
     TicketIssued: ("ticket", "issued"),
+    SlotWaitlisted: ("quota", "waitlisted"),
+    SlotOffered: ("quota", "offered"),
+    BookingWaitlisted: ("booking", "waitlisted"),
+    BookingOffered: ("booking", "offered"),
 }
 
 
@@ -59,6 +64,9 @@ class Commands:
     # The fast path: the booking service asks the partition's worker to decide one request now.
     DECIDE_BOOKING = "paspor.cmd.quota.p{partition:02d}.decide"
     REBUILD_AVAILABILITY = "paspor.cmd.quota.p{partition:02d}.rebuild"
+    # Waitlist: the citizen accepts an offer (to booking), which asks the partition's worker (only booking may).
+    ACCEPT_OFFER = "paspor.cmd.booking.offer.accept"
+    ACCEPT_HOLD = "paspor.cmd.quota.p{partition:02d}.accept"
 
     @staticmethod
     def for_office(template: str, office: str, partitions: int = DEFAULT_PARTITIONS) -> str:

@@ -35,7 +35,7 @@ API = "$JS.API"
 # The one service that publishes each context's events (and serves its commands).
 OWNERS = {"booking": "booking", "quota": "quota", "ticket": "notifier"}
 # The fast path reserves places: only the booking service may ask quota to decide a request.
-ONLY_BOOKING_ASKS = (Commands.DECIDE_BOOKING,)
+ONLY_BOOKING_ASKS = (Commands.DECIDE_BOOKING, Commands.ACCEPT_HOLD)
 # What only the operators' tools ask (`paspor rebuild availability`); the gateway sends every other command.
 ONLY_OPERATORS_ASK = (Commands.REBUILD_AVAILABILITY,)
 OPERATOR_COMMANDS = (Commands.CHANGE_CAPACITY, Commands.CLOSE_SESSIONS, *ONLY_OPERATORS_ASK)

@@ -72,6 +72,12 @@ ROUTES: dict[str, tuple[str, int, dict]] = {
         409,
         {"json": booking_body("MADIUN", DAY, "siang", serial=9901) | {"kk_number": PROFILE_KK}},
     ),
+    "POST /v1/waitlist": (  # let in, then refused by the rules like a booking: one upcoming booking per account
+        CITIZEN,
+        409,
+        {"json": booking_body("MADIUN", DAY, "siang", serial=9902) | {"kk_number": PROFILE_KK}},
+    ),
+    "POST /v1/bookings/{booking_id}/accept": (CITIZEN, 409, {}),  # confirmed, not offered: nothing to accept
     "GET /v1/bookings": (CITIZEN, 200, {}),
     "GET /v1/bookings/{booking_id}": (CITIZEN, 200, {}),
     "GET /v1/bookings/{booking_id}/events": (CITIZEN, 200, {}),
