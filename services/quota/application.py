@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -19,6 +20,7 @@ from shared.runtime.store import FAST_CACHE, RecordingApplication, cached, evict
 from shared.sessions import SESSIONS
 
 from .domain import UNKNOWN_OFFICE, Request, SessionQuota
+from .draws import DrawDesk, DrawRound
 from .holders import Holders
 from .rejections import Rejections
 
@@ -41,13 +43,15 @@ class QuotaApplication(RecordingApplication):
         schedule: ReleaseSchedule | None = None,
         horizon: dt.timedelta | None = DEDUPE_HORIZON,
         snapshot_every: int = SNAPSHOT_EVERY,
+        draws: DrawDesk | None = None,
     ):
         """`horizon`: how long a session remembers the ids it refused (None: for ever);
-        `snapshot_every`: events between a session's snapshots (0: none)."""
+        `snapshot_every`: events between a session's snapshots (0: none); `draws`: release draws (None: none)."""
         self.snapshot_every = {SessionQuota: snapshot_every} if snapshot_every else {}
         super().__init__({"IS_SNAPSHOTTING_ENABLED": "y" if snapshot_every else "n", **(env or {})})
         self.schedule = schedule or ReleaseSchedule()
         self.horizon = horizon
+        self.draws = draws
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -102,8 +106,23 @@ class QuotaApplication(RecordingApplication):
                 batch.request(message)
             elif isinstance(message, BookingCancelled):
                 batch.cancel(message)
-        changed = batch.flush()
+        return self._finish(batch)
+
+    def tick(self, now: dt.datetime, offices: Sequence[str]) -> list[SessionQuota]:
+        """The release draws' clock: commit the draws due before their window, close those whose window is over."""
+        batch = _Batch(self, now)
+        if batch.round is not None:
+            batch.round.tick(offices, batch)
+        return self._finish(batch)
+
+    def _finish(self, batch: _Batch) -> list[SessionQuota]:
+        """Save what the batch changed at once (sessions and draws); the sessions it touched."""
+        changed: list[Any] = batch.flush()
+        if batch.round is not None:
+            changed = [*batch.round.flush(), *changed]
         self._save(changed)
+        if batch.round is not None:
+            batch.round.saved()
         return list(batch.quotas.values())
 
     def change_capacity(
@@ -132,7 +151,7 @@ class QuotaApplication(RecordingApplication):
         office = office_by_code(office_code)
         return self.quota(office, day, session) or SessionQuota(office.code, day, session, office.capacity_per_session)
 
-    def _save(self, changed: Sequence[SessionQuota]) -> None:
+    def _save(self, changed: Sequence[Any]) -> None:
         if not changed:  # a batch of requests decided before (their JetStream copies): nothing to commit
             return
         try:
@@ -143,7 +162,7 @@ class QuotaApplication(RecordingApplication):
             self.forget(changed)
             raise
 
-    def forget(self, quotas: Sequence[SessionQuota]) -> None:
+    def forget(self, quotas: Sequence[Any]) -> None:
         """Drop cached aggregates whose in-memory state may be ahead of the store."""
         evict(self, (quota.id for quota in quotas))
 
@@ -212,8 +231,11 @@ class _Batch:
         self.pending: dict[UUID, list[Request]] = {}
         self.refusals: dict[UUID, str | None] = {}
         self.ids: dict[tuple[str, dt.date, str], UUID] = {}  # one id and one refusal per session per batch
+        self.round: DrawRound | None = app.draws.round(app.repository, now) if app.draws else None
 
     def request(self, message: BookingRequested) -> None:
+        if self.round is not None and self.round.takes(message, self):
+            return  # it waits for its date's draw
         slot = message.slot
         key = (slot.office, slot.date, slot.session.value)
         quota_id = self.ids.get(key) or self._open(*key)
@@ -240,6 +262,19 @@ class _Batch:
             str(message.booking_id), str(message.correlation_id), str(message.message_id)
         ):
             self.quotas[quota_id] = quota
+        elif self.round is not None:
+            self.round.leave(message)  # cancelled while it waited for a draw
+
+    def room(self, office: str, day: dt.date, session: str) -> int:
+        """Places a session has left for a draw's offers (its requests so far decided first)."""
+        quota_id = self.ids.get((office, day, session)) or self._open(office, day, session)
+        self._decide(quota_id)
+        return 0 if self.refusals[quota_id] else self.quotas[quota_id].remaining
+
+    def offer(self, office: str, day: dt.date, session: str, request: Request) -> None:
+        """A draw's offer, decided in this batch like any request, after those before it."""
+        quota_id = self.ids.get((office, day, session)) or self._open(office, day, session)
+        self.pending.setdefault(quota_id, []).append(request)
 
     def flush(self) -> list[SessionQuota]:
         for quota_id in list(self.pending):
