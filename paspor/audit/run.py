@@ -14,6 +14,7 @@ from shared import clock
 
 from .booking_ledger import BookingLedger
 from .crosscheck import CrossCheck
+from .draw_ledger import DrawLedger
 from .findings import AuditResult
 from .quota_ledger import QuotaLedger
 from .records import STORES, StoreMissing, StoreReader, open_store
@@ -36,7 +37,8 @@ def run_audit(
         BookingLedger(result, scope, rules_from(settings)),
         TicketLedger(result, scope),
     )
-    ledgers = {"quota": quota, "booking": bookings, "notifier": tickets}
+    draws = DrawLedger(result, scope)
+    ledgers = {"quota": Ledgers(quota, draws), "booking": bookings, "notifier": tickets}
     began, latest = time.perf_counter(), dt.datetime.min.replace(tzinfo=dt.UTC)
     for name in STORES:
         try:
@@ -52,9 +54,22 @@ def run_audit(
     horizon = (scope.as_of or latest) - scope.grace
     stuck_before = (scope.as_of or clock.now()) - scope.stuck_after
     CrossCheck(result, quota, bookings, tickets, horizon, stuck_before).run()
+    draws.check(quota)
     result.seconds = time.perf_counter() - began
     result.totals = quota.totals() | booking_totals(bookings)
     return result
+
+
+class Ledgers:
+    """Two ledgers of one store (its sessions and its release draws), each fed the kinds it knows."""
+
+    def __init__(self, *ledgers) -> None:
+        self.ledgers = ledgers
+        self.kinds = frozenset().union(*(ledger.kinds for ledger in ledgers))
+        self._by_kind = {kind: ledger.apply for ledger in ledgers for kind in ledger.kinds}
+
+    def apply(self, record) -> None:
+        self._by_kind[record.kind](record)
 
 
 def replay(reader: StoreReader, ledger, result: AuditResult, scope: Scope, progress: Progress) -> dt.datetime:

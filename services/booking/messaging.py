@@ -38,6 +38,7 @@ from shared.events import (
     subject_for,
     utcnow,
 )
+from shared.pseudonyms import Pseudonyms
 from shared.runtime import hops
 from shared.runtime.consumer import ConsumerSpec
 from shared.runtime.grouping import GroupCommit
@@ -47,6 +48,7 @@ from .account_actions import BookingsPage
 from .accounts import Account
 from .application import BookingApplication
 from .domain import Booking
+from .draw_keys import draw_keys
 from .errors import AccountRequired, BookingError
 from .fastpath import Ask, FastPath, NoAnswer
 from .grouping import RequestGroups
@@ -221,14 +223,16 @@ def outcome_handler(app: BookingApplication, writer: Executor, on_saved: Callabl
     return handle
 
 
-def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
-    """The wire message of one stored booking event (accounts, devices and claims stay inside)."""
-    message = _message(event)
+def to_wire(event: Any, partitions: int, pseudonyms: Pseudonyms | None = None) -> Iterable[tuple[str, Message]]:
+    """The wire message of one stored booking event (accounts, devices and claims stay inside).
+
+    With `pseudonyms`, a request carries its keyed draw ids (`draw_keys.py`) for a release draw."""
+    message = _message(event, pseudonyms)
     if message is not None:
         yield subject_for(message, event.office, partitions), message
 
 
-def _message(event: Any) -> Message | None:
+def _message(event: Any, pseudonyms: Pseudonyms | None = None) -> Message | None:
     if not isinstance(
         event, (Booking.Requested, Booking.Confirmed, Booking.Rejected, Booking.Withdrawn, Booking.Cancelled)
     ):
@@ -241,6 +245,11 @@ def _message(event: Any) -> Message | None:
             message_id=derived_id("booking", booking_id, "requested"),
             correlation_id=event.correlation_id,
             applicants=len(event.applicants),
+            draw_keys=draw_keys(
+                pseudonyms, event.office, event.day, event.account_id, [a["nik"] for a in event.applicants]
+            )
+            if pseudonyms
+            else [],
             **common,
         )
     if isinstance(event, Booking.Confirmed):

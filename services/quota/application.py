@@ -20,7 +20,7 @@ from shared.runtime.store import FAST_CACHE, RecordingApplication, cached, evict
 from shared.sessions import SESSIONS
 
 from .domain import UNKNOWN_OFFICE, Request, SessionQuota
-from .draws import DrawDesk, DrawRound
+from .draws import DrawDesk, DrawRound, waiting
 from .holders import Holders
 from .rejections import Rejections
 
@@ -181,6 +181,10 @@ class QuotaApplication(RecordingApplication):
         except KeyError:
             return False
         return isinstance(quota, SessionQuota) and quota.has_decided(str(message.booking_id))
+
+    def waiting(self, message: BookingRequested) -> dt.datetime | None:
+        """When the draw a request waits in closes (None: it is not waiting for a draw)."""
+        return waiting(self.repository, message) if self.draws else None
 
     def session_of(self, slot: Slot) -> SessionQuota:
         """The session a request was decided in (it exists once a batch decided the request)."""

@@ -3,7 +3,7 @@
 Pure domain, no clock and no randomness: `now` and the seed are given. Its life:
 `Committed` (the seed's SHA-256, before the window opens) → `Joined` (entries, in the order they
 came, one event per batch) → `Drawn` (the order the seed makes, `shared.draw.draw_order`) →
-`Revealed` (the seed itself). Cancelled entries `Left` before the draw; they stay in the draw's
+`Revealed` (the seed itself). Every event names its office (the relay's partition). Cancelled entries `Left` before the draw; they stay in the draw's
 input (so the audit recomputes it from every entry) and are skipped when slots are offered.
 """
 
@@ -75,11 +75,11 @@ class ReleaseDraw(Aggregate):
             keys.update(entry["keys"])
             fresh.append(entry | {"behind": duplicate})
         if fresh:
-            self._joined(fresh, at)
+            self._joined(self.office, fresh, at)
         return fresh
 
     @event("Joined")
-    def _joined(self, entries: list[dict[str, Any]], at: dt.datetime) -> None:
+    def _joined(self, office: str, entries: list[dict[str, Any]], at: dt.datetime) -> None:
         for entry in entries:
             (self.behind if entry["behind"] else self.entries).append(entry)
             self.booking_ids.add(entry["booking_id"])
@@ -89,11 +89,11 @@ class ReleaseDraw(Aggregate):
         """A booking cancelled while it waited: it is offered nothing. False if it is not waiting here."""
         if self.drawn or booking_id not in self.booking_ids or booking_id in self.left:
             return False
-        self._left(booking_id, at)
+        self._left(self.office, booking_id, at)
         return True
 
     @event("Left")
-    def _left(self, booking_id: str, at: dt.datetime) -> None:
+    def _left(self, office: str, booking_id: str, at: dt.datetime) -> None:
         self.left.add(booking_id)
 
     def draw(self, seed: bytes, at: dt.datetime) -> list[dict[str, Any]]:
@@ -102,16 +102,16 @@ class ReleaseDraw(Aggregate):
             raise SeedMismatch(f"the seed of the draw {self.office} {self.day} does not match its commitment")
         if self.drawn:
             return []
-        self._drawn(draw_order([e["booking_id"] for e in self.entries], seed), at)
-        self._revealed(seed.hex(), at)
+        self._drawn(self.office, draw_order([e["booking_id"] for e in self.entries], seed), at)
+        self._revealed(self.office, seed.hex(), at)
         return self.offers()
 
     @event("Drawn")
-    def _drawn(self, order: list[str], at: dt.datetime) -> None:
+    def _drawn(self, office: str, order: list[str], at: dt.datetime) -> None:
         self.order = order
 
     @event("Revealed")
-    def _revealed(self, seed: str, at: dt.datetime) -> None:
+    def _revealed(self, office: str, seed: str, at: dt.datetime) -> None:
         self.seed = seed
 
     def offers(self) -> list[dict[str, Any]]:

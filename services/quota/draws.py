@@ -147,7 +147,9 @@ class DrawRound:
         offers = draw.draw(self.desk.seeds(office, day), self.now)
         room = {s: sessions.room(office, day, s) for s in {s for o in offers for s in o["sessions"]}}
         for offer, session in assign(offers, room):
-            sessions.offer(office, day, session, Request(offer["booking_id"], offer["correlation_id"], offer["causation_id"]))
+            sessions.offer(
+                office, day, session, Request(offer["booking_id"], offer["correlation_id"], offer["causation_id"])
+            )
 
     def tick(self, offices: Iterable[str], sessions: Sessions) -> None:
         """Commit the draws whose commitment is due, close those whose window is over."""
@@ -190,7 +192,7 @@ class DrawRound:
 
     def _load(self, draw_id: UUID) -> ReleaseDraw | None:
         try:
-            draw = self.repository.get(draw_id)
+            draw: object = self.repository.get(draw_id)
         except AggregateNotFoundError:
             return None
         return draw if isinstance(draw, ReleaseDraw) else None
@@ -207,7 +209,7 @@ def entry_of(message: BookingRequested) -> dict[str, Any]:
 def waiting(repository: Repository, message: BookingRequested) -> dt.datetime | None:
     """When the draw a request waits for closes, or None if it does not wait (decided, or never joined)."""
     try:
-        draw = repository.get(ReleaseDraw.id_for(message.slot.office, message.slot.date))
+        draw: object = repository.get(ReleaseDraw.id_for(message.slot.office, message.slot.date))
     except AggregateNotFoundError:
         return None
     if isinstance(draw, ReleaseDraw) and draw.holds(str(message.booking_id)) and not draw.drawn:

@@ -95,6 +95,12 @@ class BookingView(Frozen):
     starts_at: datetime | None = Field(default=None, description="Session start, in the office's time zone.")
     ends_at: datetime | None = Field(default=None, description="Session end, in the office's time zone.")
     timezone: str | None = Field(default=None, description="The office's time zone, e.g. Asia/Jakarta.")
+    waiting_for_draw: bool = Field(
+        default=False,
+        description="Requested during its date's release window: it waits in the waiting room for the draw, "
+        "which decides it when the window closes (`draw_closes_at`).",
+    )
+    draw_closes_at: datetime | None = Field(default=None, description="When its release draw is made, in UTC.")
 
 
 class Problem(Frozen):
