@@ -66,12 +66,15 @@ class ReleaseDraw(Aggregate):
         """Let new entries in (one event); an entry whose NIK or account holds one already waits behind."""
         if self.drawn:
             return []
-        fresh, keys, ids = [], set(self.keys), set(self.booking_ids)
+        fresh: list[dict[str, Any]] = []
+        keys: set[str] = set()  # this batch's (the room's own are in self.keys): no copy of a big room per batch
+        ids: set[str] = set()
         for entry in entries:
-            if entry["booking_id"] in ids:
+            booking_id = entry["booking_id"]
+            if booking_id in ids or booking_id in self.booking_ids:
                 continue  # a copy of a request that joined already
-            ids.add(entry["booking_id"])
-            duplicate = bool(keys.intersection(entry["keys"]))
+            ids.add(booking_id)
+            duplicate = any(k in keys or k in self.keys for k in entry["keys"])
             keys.update(entry["keys"])
             fresh.append(entry | {"behind": duplicate})
         if fresh:
