@@ -65,6 +65,15 @@ class DrawDesk:
         self.window, self.seeds, self.schedule = window, seeds, schedule
         self.settled: set[UUID] = set()  # drawn, or never committed and their window is over
         self._releases: dict[tuple[str, dt.date], dt.datetime | None] = {}
+        self._ids: dict[tuple[str, dt.date], UUID] = {}
+
+    def draw_id(self, office: str, day: dt.date) -> UUID:
+        """`ReleaseDraw.id_for`, remembered: a rush asks it for every request."""
+        key = (office, day)
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = ReleaseDraw.id_for(office, day)
+        return found
 
     def release_of(self, office: str, day: dt.date) -> dt.datetime | None:
         """When a date is released at an office (None: unknown office or not an office day)."""
@@ -123,7 +132,7 @@ class DrawRound:
     def leave(self, message: BookingCancelled) -> bool:
         """A cancelled booking waiting in its date's room (or joining in this batch) leaves it."""
         slot, booking_id = message.slot, str(message.booking_id)
-        draw_id = ReleaseDraw.id_for(slot.office, slot.date)
+        draw_id = self.desk.draw_id(slot.office, slot.date)
         joining = self.joining.get(draw_id, [])
         self.joining[draw_id] = [e for e in joining if e["booking_id"] != booking_id]
         draw = self.draws.get(draw_id) or self._load(draw_id)
@@ -135,7 +144,7 @@ class DrawRound:
 
     def close(self, office: str, day: dt.date, sessions: Sessions) -> None:
         """Draw a date whose window is over (once), and put its offers in the batch's decisions, in order."""
-        draw_id = ReleaseDraw.id_for(office, day)
+        draw_id = self.desk.draw_id(office, day)
         if draw_id in self.desk.settled or draw_id in self.closed:
             return
         draw = self.draws.get(draw_id) or self._load(draw_id)
@@ -155,7 +164,7 @@ class DrawRound:
         """Commit the draws whose commitment is due, close those whose window is over."""
         window = self.desk.window
         for office, day, released in self.desk.upcoming(offices, self.now):
-            draw_id = ReleaseDraw.id_for(office, day)
+            draw_id = self.desk.draw_id(office, day)
             if draw_id in self.desk.settled:
                 continue
             if window.commits(released, self.now) or window.contains(released, self.now):
@@ -180,7 +189,7 @@ class DrawRound:
             draw.join(entries, self.now)
 
     def _draw(self, office: str, day: dt.date, released: dt.datetime, create: bool) -> ReleaseDraw | None:
-        draw_id = ReleaseDraw.id_for(office, day)
+        draw_id = self.desk.draw_id(office, day)
         draw = self.draws.get(draw_id) or self._load(draw_id)
         if draw is None and create:  # committed now: late if the window is open already (the audit says so)
             seed = self.desk.seeds(office, day)
