@@ -197,7 +197,9 @@ def _fairness(console: Console, output_dir: Path, bots: float, speed: float, cit
     fcfs, draw = report["fcfs"], report["draw"]
     console.print(
         f"the judge: {draw['joins_per_second']:,} joins/s into the waiting room, {fcfs['decided_per_second']:,} "
-        f"decisions/s first come first served ({report['joins_vs_decisions']}x); figures in {output_dir / 'fairness.json'}"
+        f"decisions/s first come first served ({report['joins_vs_decisions']}x); CPU {draw['cpu_us_per_join']} µs per "
+        f"join, {fcfs['cpu_us_per_decision']} µs per decision ({report['cpu_per_join_vs_decision']}x); "
+        f"the whole rehearsal {fcfs['cpu_seconds']} s + {draw['cpu_seconds']} s of CPU; figures in {output_dir / 'fairness.json'}"
     )
 
 

@@ -74,6 +74,8 @@ class Outcome:
     decisions: int = 0
     decide_seconds: float = 0.0
     draw_seconds: float = 0.0
+    join_cpu: float = 0.0
+    decide_cpu: float = 0.0
     cpu_seconds: float = 0.0  # the whole rehearsal of this rule, population and judge in one process
 
 
@@ -135,17 +137,19 @@ class Release:
                 by_office.setdefault(request.slot.office, []).append((serial, choice, request))
         for office, asked in by_office.items():
             now = self._release(office, asked[0][2].slot.date) + dt.timedelta(seconds=at)
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             self.app.apply_batch([r for _, _, r in asked], now)
-            spent = time.perf_counter() - began
+            spent, used = time.perf_counter() - began, time.process_time() - cpu
             joined = [a for a in asked if self.app.waiting(a[2]) is not None]
             if joined:
                 self.outcome.joins += len(asked)
                 self.outcome.join_seconds += spent
+                self.outcome.join_cpu += used
                 self.waiting.update({str(r.booking_id): (s, c, r) for s, c, r in joined})
             else:
                 self.outcome.decisions += len(asked)
                 self.outcome.decide_seconds += spent
+                self.outcome.decide_cpu += used
             for serial, choice, request in asked:
                 if str(request.booking_id) not in self.waiting:
                     self._settle(serial, choice, request, at, tried=1)
@@ -233,9 +237,13 @@ def rehearse(scenario: Scenario, bots: Bots, folder: Path | None = None) -> dict
             "refused_at_booking": outcome.refused_at_booking,
             "decided_per_second": round(outcome.decisions / outcome.decide_seconds) if outcome.decide_seconds else None,
             "joins_per_second": round(outcome.joins / outcome.join_seconds) if outcome.join_seconds else None,
+            "cpu_us_per_decision": round(outcome.decide_cpu / outcome.decisions * 1e6) if outcome.decisions else None,
+            "cpu_us_per_join": round(outcome.join_cpu / outcome.joins * 1e6) if outcome.joins else None,
             "draw_seconds": round(outcome.draw_seconds, 3),
             "cpu_seconds": round(outcome.cpu_seconds, 2),
         }
     joins, decided = report["draw"]["joins_per_second"], report["fcfs"]["decided_per_second"]
     report["joins_vs_decisions"] = round(joins / decided, 2) if joins and decided else None
+    join_cpu, decide_cpu = report["draw"]["cpu_us_per_join"], report["fcfs"]["cpu_us_per_decision"]
+    report["cpu_per_join_vs_decision"] = round(join_cpu / decide_cpu, 2) if join_cpu and decide_cpu else None
     return report

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
@@ -28,11 +29,12 @@ from shared.offices import UnknownOffice, office_by_code
 from shared.release import ReleaseSchedule
 
 from .domain import Request
-from .draw import ReleaseDraw, assign, entry
+from .draw import ReleaseDraw, SeedMismatch, assign, entry
 
 if TYPE_CHECKING:
     from eventsourcing.application import Repository
 
+log = logging.getLogger(__name__)
 Seeds = Callable[[str, dt.date], bytes]  # the secret seed of an office's date
 
 
@@ -123,8 +125,9 @@ class DrawRound:
         if self.desk.window.contains(released, self.now):
             draw = self._draw(slot.office, slot.date, released, create=True)
             assert draw is not None  # created when missing
-            self.joining.setdefault(draw.id, []).append(entry_of(message))
-            return True
+            if not draw.drawn:  # drawn already (a clock set back): decided as any request, never dropped
+                self.joining.setdefault(draw.id, []).append(entry_of(message))
+                return True
         if self.now >= self.desk.window.closes(released):
             self.close(slot.office, slot.date, sessions)
         return False
@@ -153,7 +156,11 @@ class DrawRound:
             return
         self.draws[draw_id] = draw
         self._join(draw)
-        offers = draw.draw(self.desk.seeds(office, day), self.now)
+        try:
+            offers = draw.draw(self.desk.seeds(office, day), self.now)
+        except SeedMismatch:  # the draw key changed: no other seed may be revealed; the draw waits for the key
+            log.error("quota: the draw %s %s cannot be made: its seed does not match its commitment", office, day)
+            return
         room = {s: sessions.room(office, day, s) for s in {s for o in offers for s in o["sessions"]}}
         for offer, session in assign(offers, room):
             sessions.offer(
