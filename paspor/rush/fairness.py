@@ -67,6 +67,7 @@ class Outcome:
 
     mode: str
     confirmed: dict[int, tuple[str, dt.date, str]] = field(default_factory=dict)
+    by_draw: set[int] = field(default_factory=set)  # confirmed by a draw's offer (not by a later request)
     refused_at_booking: int = 0
     requests: int = 0
     joins: int = 0
@@ -190,6 +191,8 @@ class Release:
         session = next((q for q in sessions if q is not None and q.queue_number(str(request.booking_id))), None)
         if session is not None:
             self.outcome.confirmed[serial] = (session.office, session.day, session.session)
+            if at == self.window.after.total_seconds() and self.closed:
+                self.outcome.by_draw.add(serial)
             return
         user = self.users[serial]
         for n in user.nik_numbers():
@@ -231,6 +234,8 @@ def rehearse(scenario: Scenario, bots: Bots, folder: Path | None = None) -> dict
         report[outcome.mode] = {
             "confirmed": confirmed,
             "bots_confirmed": won,
+            "confirmed_by_draw_offers": len(outcome.by_draw),
+            "bots_confirmed_by_draw_offers": sum(1 for serial in outcome.by_draw if serial in chosen),
             "bot_share_of_confirmed": round(won / confirmed, 4) if confirmed else 0.0,
             "times_identity_share": round(won / confirmed / share, 2) if confirmed else 0.0,
             "requests": outcome.requests,
