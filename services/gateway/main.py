@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 
@@ -65,7 +66,11 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         settings.gateway_rate_burst,
     )
     availability = (
-        AvailabilityView(settings.quota_window_days, settings.quota_release_time)
+        AvailabilityView(
+            settings.quota_window_days,
+            settings.quota_release_time,
+            dt.timedelta(minutes=settings.quota_draw_before_minutes) if settings.quota_draw else None,
+        )
         if settings.gateway_read_model
         else None
     )
