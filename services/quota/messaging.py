@@ -229,7 +229,8 @@ class QuotaWorker:
     async def tick(self, offices: Sequence[str]) -> None:
         """The release draws' clock (`QuotaApplication.tick`), on the writer; the read model and relay follow."""
         quotas = await self._write(self.app.tick, self.clock(), offices)
-        await self._published(quotas)
+        if quotas:  # a draw was made (its offers decided): the read model, then the relay; else nothing to tell
+            await self._published(quotas)
 
     async def _calendar(self, query: GetCalendar) -> dict:
         if not 0 <= (query.end - query.start).days < MAX_CALENDAR_DAYS:
