@@ -44,6 +44,12 @@ INVARIANTS: dict[str, str] = {
     "hold_accepted_late": "a waitlist hold was accepted at or after its deadline",
     "hold_lapsed_early": "a waitlist hold was recorded as lapsed before its deadline",
     "booking_stuck_requested": "a booking stayed requested, undecided, longer than the audit's --stuck-after",
+    "draw_committed_late": "a release draw's seed was committed after its window opened",
+    "draw_identity_twice": "a NIK or account held two places in one release draw",
+    "draw_seed_not_revealed": "a release draw was made but its seed never revealed",
+    "draw_seed_not_committed": "a release draw's revealed seed does not match its commitment",
+    "draw_order_differs": "a release draw's recorded order differs from the one its seed makes",
+    "draw_offer_out_of_order": "a release draw's slots were not offered in its order",
     "unpublished_event": "a stored event never reached its JetStream stream",
     "published_not_stored": "a JetStream message that no event store recorded",
     # the payment holds (`payment_ledger.py`)

@@ -14,6 +14,7 @@ from shared import clock
 
 from .booking_ledger import BookingLedger
 from .crosscheck import CrossCheck
+from .draw_ledger import DrawLedger
 from .findings import AuditResult
 from .payment_ledger import BookingStoreLedgers, PaymentLedger
 from .quota_ledger import QuotaLedger
@@ -38,7 +39,8 @@ def run_audit(
         TicketLedger(result, scope),
     )
     payments = PaymentLedger(result, bookings)
-    ledgers = {"quota": quota, "booking": BookingStoreLedgers(bookings, payments), "notifier": tickets}
+    draws = DrawLedger(result, scope)
+    ledgers = {"quota": Ledgers(quota, draws), "booking": BookingStoreLedgers(bookings, payments), "notifier": tickets}
     began, latest = time.perf_counter(), dt.datetime.min.replace(tzinfo=dt.UTC)
     for name in STORES:
         try:
@@ -57,9 +59,22 @@ def run_audit(
     CrossCheck(result, quota, bookings, tickets, horizon, stuck_before).run()
     payments.check()
     payments.check_slots(quota, horizon)
+    draws.check(quota)
     result.seconds = time.perf_counter() - began
     result.totals = quota.totals() | booking_totals(bookings) | payments.totals()
     return result
+
+
+class Ledgers:
+    """Two ledgers of one store (its sessions and its release draws), each fed the kinds it knows."""
+
+    def __init__(self, *ledgers) -> None:
+        self.ledgers = ledgers
+        self.kinds = frozenset().union(*(ledger.kinds for ledger in ledgers))
+        self._by_kind = {kind: ledger.apply for ledger in ledgers for kind in ledger.kinds}
+
+    def apply(self, record) -> None:
+        self._by_kind[record.kind](record)
 
 
 def replay(reader: StoreReader, ledger, result: AuditResult, scope: Scope, progress: Progress) -> dt.datetime:

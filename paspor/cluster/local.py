@@ -71,6 +71,7 @@ class LocalCluster:
         return {
             "PASPOR_CIPHER_KEY": data_key(self.data_dir, "store-cipher.key"),
             "PASPOR_IDENTITY_KEY": data_key(self.data_dir, IDENTITY_KEY_FILE),
+            "PASPOR_QUOTA_DRAW_KEY": data_key(self.data_dir, "draw.key"),
             "PASPOR_GATEWAY_ISSUERS": self.issuer.trusted_issuers(),
         } | {seed_variable(service): self.keys.seed(service) for service in SERVICES}
 

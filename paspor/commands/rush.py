@@ -101,6 +101,20 @@ def rush(
     trace_sample: Annotated[
         float, typer.Option(min=0.0001, max=1, help="With --trace: the share of the bookings traced.")
     ] = 0.02,
+    bots: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=0.99,
+            help="A share of the identities that are bots (e.g. 0.10): arrive at the exact release instant and "
+            "retry --bot-speed times faster. Runs the fairness rehearsal instead: the same population against the "
+            "quota judge first come first served and with a release draw (simulated time, one SQLite store each); "
+            "prints the bots' share of the confirmed places in both, and joins/s beside decisions/s.",
+        ),
+    ] = 0.0,
+    bot_speed: Annotated[
+        float, typer.Option(min=1, max=10_000, help="With --bots: how many times faster than a person a bot retries.")
+    ] = 20.0,
 ) -> None:
     """Release quota to a crowd at once; report attempts/s, latencies, outcomes, the invariants, a chart."""
     from paspor.rush.driver import ClientFailed
@@ -110,6 +124,9 @@ def rush(
     from paspor.rush.session import rush as run
 
     console = Console()
+    if bots:
+        _fairness(console, output_dir, bots, bot_speed, citizens, offices, days, burst, fallbacks, brokers, seed)
+        return
     try:
         scenario = Scenario(
             citizens=citizens,
@@ -148,6 +165,42 @@ def rush(
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
     raise typer.Exit(0 if report["ok"] else 1)
+
+
+def _fairness(console: Console, output_dir: Path, bots: float, speed: float, citizens: int, offices: int, days: int, burst: float, fallbacks: int, brokers: float, seed: int) -> None:  # fmt: skip
+    """`--bots`: the fairness rehearsal (`paspor/rush/fairness.py`), its figures printed and kept in fairness.json."""
+    import json
+
+    from paspor.rush.fairness import Bots, InvalidBots, rehearse
+    from paspor.rush.scenario import InvalidScenario, Scenario
+
+    try:
+        scenario = Scenario(citizens=citizens, offices=offices, days=days, burst_seconds=burst, fallbacks=fallbacks, brokers=brokers, seed=seed)  # fmt: skip
+        robots = Bots(bots, speed)
+    except (InvalidScenario, InvalidBots) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    with console.status("rehearsing the release first come first served, then with a draw"):
+        report = rehearse(scenario, robots)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "fairness.json").write_text(json.dumps(report, indent=2))
+    console.print(
+        f"{report['identities']:,} identities, {report['bots']:,} bots ({report['bot_identity_share']:.0%}), "
+        f"bots retry {speed:g}x faster; dates {', '.join(report['dates'])}"
+    )
+    for mode, name in (("fcfs", "first come, first served"), ("draw", "release draw")):
+        got = report[mode]
+        console.print(
+            f"{name:>24}: bots won {got['bots_confirmed']:,} of {got['confirmed']:,} confirmed places = "
+            f"{got['bot_share_of_confirmed']:.1%}, {got['times_identity_share']:.2f}x their share of the identities"
+        )
+    fcfs, draw = report["fcfs"], report["draw"]
+    console.print(
+        f"the judge: {draw['joins_per_second']:,} joins/s into the waiting room, {fcfs['decided_per_second']:,} "
+        f"decisions/s first come first served ({report['joins_vs_decisions']}x); CPU {draw['cpu_us_per_join']} µs per "
+        f"join, {fcfs['cpu_us_per_decision']} µs per decision ({report['cpu_per_join_vs_decision']}x); "
+        f"the whole rehearsal {fcfs['cpu_seconds']} s + {draw['cpu_seconds']} s of CPU; figures in {output_dir / 'fairness.json'}"
+    )
 
 
 def _date(text: str) -> dt.date:

@@ -9,6 +9,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.calendar import is_office_day
+from shared.draw import DrawWindow
 from shared.events import derived_id
 from shared.privacy import mask_number
 from shared.pseudonyms import Pseudonyms
@@ -32,6 +34,7 @@ class Rules:
     terms_version: str = "2026.1"  # empty: no terms to accept
     profile_required: bool = False  # True: no booking before the profile (and its KK) is given
     session_hours: tuple[SessionHours, ...] = DEFAULT_SESSION_HOURS  # PASPOR_SESSION_HOURS
+    draw: DrawWindow | None = None  # the quota's release draws (PASPOR_QUOTA_DRAW*): None, first come first served
 
     @property
     def release(self) -> ReleaseSchedule:
@@ -49,7 +52,16 @@ class Rules:
             raise OfficeClosed(day=day.isoformat(), why_en=closed_because[0], why_id=closed_because[1])
         if refusal == NOT_RELEASED:
             opens = self.release.opens_at(day, local_now.tzinfo)
+            if self.draw is not None and self.draw.contains(opens, local_now):
+                return  # the date's draw window is open: the request joins its waiting room
             raise NotYetReleased(day=day.isoformat(), retry_after=opens.astimezone(dt.UTC))
+
+    def draw_closes(self, day: dt.date, zone: dt.tzinfo, requested_at: dt.datetime) -> dt.datetime | None:
+        """When the draw a request made at `requested_at` waits for is made (None: it joined no draw)."""
+        if self.draw is None or not is_office_day(day):
+            return None
+        opens = self.release.opens_at(day, zone)
+        return self.draw.closes(opens).astimezone(dt.UTC) if self.draw.contains(opens, requested_at) else None
 
     def session_times(self, day: dt.date, session: str, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
         """When a session starts and ends, in the office's time zone."""

@@ -27,8 +27,11 @@ from shared.events import (
     derived_id,
     partition_of,
 )
+from shared.pseudonyms import Pseudonyms
 from shared.runtime.faults import CrashPoint
 
+from .accounts import Account
+from .draw_keys import draw_keys
 from .grouping import DecisionGroups
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,7 @@ class FastPath:
         self.ask, self.decisions, self.partitions, self.deadline = ask, decisions, partitions, deadline
         self.answered = self.left_to_pipeline = 0
         self.crash = crash or CrashPoint()  # a test hook: off unless a fault test sets it
+        self.pseudonyms: Pseudonyms | None = None  # set: requests carry their keyed draw ids
 
     async def finish(self, booking: BookingView, command: RequestBooking) -> BookingView:
         """The booking decided, or as it was when quota gave no usable answer in time."""
@@ -63,7 +67,7 @@ class FastPath:
         return await self.decisions.submit(decision)
 
     async def _decision(self, booking: BookingView, command: RequestBooking) -> SlotReserved | SlotRejected | None:
-        request = requested(booking, command)
+        request = requested(booking, command, self.pseudonyms)
         subject = Commands.DECIDE_BOOKING.format(partition=partition_of(booking.slot.office, self.partitions))
         try:
             reply = await self.ask(subject, request.model_dump_json().encode(), self.deadline)
@@ -71,18 +75,29 @@ class FastPath:
             log.info("booking %s left to the pipeline: %s", booking.booking_id, error)
             return None
         try:
-            return DECISION.validate_python(json.loads(reply)["decision"])
+            answer = json.loads(reply)
+            if isinstance(answer, dict) and "waiting" in answer:  # in its date's waiting room: the draw decides
+                log.info("booking %s waits for its release draw", booking.booking_id)
+                return None
+            return DECISION.validate_python(answer["decision"])
         except (ValueError, KeyError, TypeError) as error:  # a refusal to decide (the store failed), or garbage
             log.warning("booking %s left to the pipeline: quota answered %.200r (%s)", booking.booking_id, reply, error)
             return None
 
 
-def requested(booking: BookingView, command: RequestBooking) -> BookingRequested:
+def requested(booking: BookingView, command: RequestBooking, pseudonyms: Pseudonyms | None = None) -> BookingRequested:
     """The request as the outbox publishes it (same message id), for quota to decide now."""
+    keys = []
+    if pseudonyms is not None:
+        account = Account.id_for(command.caller.provider, command.caller.subject)
+        keys = draw_keys(
+            pseudonyms, booking.slot.office, booking.slot.date, account, [a.nik for a in command.applicants]
+        )
     return BookingRequested(
         message_id=derived_id("booking", booking.booking_id, "requested"),
         correlation_id=command.correlation_id,
         booking_id=booking.booking_id,
         slot=booking.slot,
         applicants=booking.applicants,
+        draw_keys=keys,
     )

@@ -11,6 +11,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from pydantic import Field, field_validator
 
 from shared import clock
+from shared.draw import DrawWindow
 from shared.runtime.faults import CrashPoint
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
@@ -102,6 +103,15 @@ class BookingSettings(CommonSettings):
     quota_release_time: dt.time = Field(
         default=dt.time(0, 0), description="Local time a new date opens: the quota service's own setting."
     )
+    quota_draw: bool = Field(
+        default=True, description="Dates are released with a draw: the quota service's own setting (PASPOR_QUOTA_DRAW)."
+    )
+    quota_draw_before_minutes: float = Field(
+        default=10, ge=0, le=1440, description="Minutes before a release that requests join its draw: quota's own."
+    )
+    quota_draw_after_minutes: float = Field(
+        default=5, ge=0, le=1440, description="Minutes after a release that requests join its draw: quota's own."
+    )
     session_hours: str = Field(
         default=DEFAULT_SESSION_HOURS_TEXT,
         description="Sessions in office time (PASPOR_SESSION_HOURS, shared with the notifier).",
@@ -124,6 +134,17 @@ def rules_from(settings: BookingSettings) -> Rules:
         terms_version=settings.booking_terms_version,
         profile_required=settings.booking_profile_required,
         session_hours=parse_session_hours(settings.session_hours),
+        draw=draw_window(settings),
+    )
+
+
+def draw_window(settings: BookingSettings) -> DrawWindow | None:
+    """The quota's draw window, as its settings (shared) give it; None when dates are released without a draw."""
+    if not settings.quota_draw:
+        return None
+    minutes = dt.timedelta(minutes=1)
+    return DrawWindow(
+        before=settings.quota_draw_before_minutes * minutes, after=settings.quota_draw_after_minutes * minutes
     )
 
 
@@ -159,7 +180,7 @@ async def run(settings: BookingSettings | None = None, runtime: Runtime | None =
     runtime = runtime or Runtime("booking", settings)
     app = build_application(settings)
     await runtime.start()
-    relay = runtime.relay(app, functools.partial(to_wire, partitions=settings.partitions))
+    relay = runtime.relay(app, functools.partial(to_wire, partitions=settings.partitions, pseudonyms=app.pseudonyms))
     groups = RequestGroups(app, runtime.writer, relay.wake, settings.booking_group_size)
     readers = ThreadPoolExecutor(settings.booking_readers, thread_name_prefix="booking-reader")
     runtime.on_stop.append(lambda: readers.shutdown(wait=False, cancel_futures=True))
@@ -170,6 +191,7 @@ async def run(settings: BookingSettings | None = None, runtime: Runtime | None =
         fast = FastPath(
             ask_over(runtime.nc), decisions, settings.partitions, settings.booking_fast_path_deadline, crash
         )
+        fast.pseudonyms = app.pseudonyms  # the request it asks about carries its keyed draw ids
     limits = Concurrency(settings.booking_request_concurrency, settings.booking_query_concurrency)
     register_commands(runtime.broker, app, Threads(runtime.writer, readers), relay.wake, groups, fast, limits)
     offers = DecisionGroups(app, runtime.writer, relay.wake, settings.booking_group_size)

@@ -39,6 +39,7 @@ from shared.events import (
     subject_for,
     utcnow,
 )
+from shared.pseudonyms import Pseudonyms
 from shared.runtime import hops
 from shared.runtime.consumer import ConsumerSpec
 from shared.runtime.grouping import GroupCommit
@@ -48,6 +49,7 @@ from .account_actions import BookingsPage
 from .accounts import Account
 from .application import BookingApplication
 from .domain import Booking
+from .draw_keys import draw_keys
 from .errors import AccountRequired, BookingError
 from .fastpath import Ask, FastPath, NoAnswer
 from .grouping import RequestGroups
@@ -228,14 +230,16 @@ def outcome_handler(app: BookingApplication, writer: Executor, on_saved: Callabl
     return handle
 
 
-def to_wire(event: Any, partitions: int) -> Iterable[tuple[str, Message]]:
-    """The wire message of one stored booking event (accounts, devices and claims stay inside)."""
-    message = _message(event)
+def to_wire(event: Any, partitions: int, pseudonyms: Pseudonyms | None = None) -> Iterable[tuple[str, Message]]:
+    """The wire message of one stored booking event (accounts, devices and claims stay inside).
+
+    With `pseudonyms`, a request carries its keyed draw ids (`draw_keys.py`) for a release draw."""
+    message = _message(event, pseudonyms)
     if message is not None:
         yield subject_for(message, event.office, partitions), message
 
 
-def _message(event: Any) -> Message | None:
+def _message(event: Any, pseudonyms: Pseudonyms | None = None) -> Message | None:
     if isinstance(event, (WaitingBooking.Waitlisted, WaitingBooking.Offered)):
         return waiting_message(event)
     if not isinstance(
@@ -259,6 +263,11 @@ def _message(event: Any) -> Message | None:
             correlation_id=event.correlation_id,
             applicants=len(event.applicants),
             waitlist=getattr(event, "waitlist", False),  # (not recorded before waitlists existed)
+            draw_keys=draw_keys(
+                pseudonyms, event.office, event.day, event.account_id, [a["nik"] for a in event.applicants]
+            )
+            if pseudonyms
+            else [],
             **common,
         )
     if isinstance(event, Booking.Confirmed):

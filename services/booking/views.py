@@ -27,6 +27,8 @@ def booking_view(booking: Booking, rules: Rules) -> BookingView:
     """A booking as its owner sees it, with its session's times in the office's time zone."""
     zone = office_by_code(booking.office).timezone
     starts, ends = rules.session_times(booking.day, booking.session, ZoneInfo(zone))
+    closes = rules.draw_closes(booking.day, ZoneInfo(zone), booking.history[0][1])
+    waiting = closes is not None and booking.status == "requested"
     return BookingView(
         booking_id=booking.id,
         slot=Slot(office=booking.office, date=booking.day, session=booking.session),
@@ -38,6 +40,8 @@ def booking_view(booking: Booking, rules: Rules) -> BookingView:
         starts_at=starts,
         ends_at=ends,
         timezone=zone,
+        waiting_for_draw=waiting,
+        draw_closes_at=closes if waiting else None,
         hold_until=booking.hold_until if booking.status == "offered" else None,
         payment=payment_view(booking),
     )

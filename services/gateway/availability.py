@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from zoneinfo import ZoneInfo
 
 import nats.errors
 from nats.js import JetStreamContext
@@ -16,7 +17,7 @@ from nats.js.kv import KV_DEL, KV_PURGE
 
 from shared.events import AVAILABILITY_BUCKET, SessionAvailability, SessionRemaining, availability_key
 from shared.offices import Office
-from shared.release import OFFICE_CLOSED, ReleaseSchedule
+from shared.release import NOT_RELEASED, OFFICE_CLOSED, ReleaseSchedule
 from shared.runtime.bus import open_bucket
 from shared.sessions import SESSIONS
 
@@ -26,8 +27,11 @@ log = logging.getLogger(__name__)
 class AvailabilityView:
     """Remaining places per session, as the quota service last published them."""
 
-    def __init__(self, window_days: int = 60, release_time: dt.time = dt.time(0, 0)) -> None:
+    def __init__(
+        self, window_days: int = 60, release_time: dt.time = dt.time(0, 0), draw_before: dt.timedelta | None = None
+    ) -> None:
         self.schedule = ReleaseSchedule(window_days, release_time)  # the quota service's own (PASPOR_QUOTA_*)
+        self.draw_before = draw_before  # a date's draw window opens this long before its release (None: no draws)
         self.entries: dict[str, SessionRemaining] = {}
         self.loaded = asyncio.Event()
 
@@ -58,6 +62,10 @@ class AvailabilityView:
     def session(self, office: Office, day: dt.date, session: str, now: dt.datetime) -> SessionAvailability:
         entry = self.remaining(office, day, session)
         reason = self.schedule.refusal_at(day, now, office.timezone) or (OFFICE_CLOSED if entry.closed else None)
+        if reason == NOT_RELEASED and self.draw_before is not None:
+            opens = self.schedule.opens_at(day, ZoneInfo(office.timezone))
+            if now >= opens - self.draw_before:
+                reason = None  # its release draw's waiting room is open: it may be asked for
         remaining = 0 if reason else max(entry.capacity - entry.booked, 0)
         return SessionAvailability(
             date=day,

@@ -74,7 +74,11 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         settings.gateway_rate_burst,
     )
     availability = (
-        AvailabilityView(settings.quota_window_days, settings.quota_release_time)
+        AvailabilityView(
+            settings.quota_window_days,
+            settings.quota_release_time,
+            dt.timedelta(minutes=settings.quota_draw_before_minutes) if settings.quota_draw else None,
+        )
         if settings.gateway_read_model
         else None
     )

@@ -82,7 +82,8 @@ async def book(gw: Gateway, who: Identity, device_id: str, idempotency_key: str,
     booking = (await gw.ask(Commands.REQUEST_BOOKING, command))["booking"]
     answer = hops.start("gateway answer", hops.current(), wait="queue", booking=booking["booking_id"])
     hops.name_booking(booking["booking_id"])  # `paspor trace BOOKING-ID` finds the trace by it
-    booking = await final_or_pending(gw, who, booking, gw.outcome_wait)
+    # In its date's waiting room it is decided when the release draw is made: answer 202 at once.
+    booking = await final_or_pending(gw, who, booking, 0 if booking.get("waiting_for_draw") else gw.outcome_wait)
     if answer is not None:
         answer.set_attribute("paspor.status", booking["status"])
         answer.end()

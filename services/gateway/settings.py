@@ -82,6 +82,13 @@ class GatewaySettings(CommonSettings):
     quota_release_time: dt.time = Field(
         default=dt.time(0, 0), description="Local time (office time zone) at which a new date opens, HH:MM."
     )
+    quota_draw: bool = Field(default=True, description="Dates are released with a draw: the quota service's own.")
+    quota_draw_before_minutes: float = Field(
+        default=10,
+        ge=0,
+        le=1440,
+        description="Minutes before a release that its draw's waiting room opens: quota's own.",
+    )
 
     @field_validator("gateway_trusted_proxies")
     @classmethod

@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -20,6 +21,7 @@ from shared.runtime.store import FAST_CACHE, RecordingApplication, cached, evict
 from shared.sessions import SESSIONS
 
 from .domain import OFFICE_CLOSED, UNKNOWN_OFFICE, Request, SessionQuota, compact
+from .draws import DrawDesk, DrawRound, waiting
 from .fence import Partition
 from .fencing import Ownership
 from .holders import Holders
@@ -47,9 +49,10 @@ class QuotaApplication(RecordingApplication):
         schedule: ReleaseSchedule | None = None,
         horizon: dt.timedelta | None = DEDUPE_HORIZON,
         snapshot_every: int = SNAPSHOT_EVERY,
+        draws: DrawDesk | None = None,
     ):
         """`horizon`: how long a session remembers the ids it refused (None: for ever);
-        `snapshot_every`: events between a session's snapshots (0: none)."""
+        `snapshot_every`: events between a session's snapshots (0: none); `draws`: release draws (None: none)."""
         self.snapshot_every = {SessionQuota: snapshot_every} if snapshot_every else {}
         super().__init__({"IS_SNAPSHOTTING_ENABLED": "y" if snapshot_every else "n", **(env or {})})
         self.schedule = schedule or ReleaseSchedule()
@@ -58,6 +61,7 @@ class QuotaApplication(RecordingApplication):
         # replaces it with the worker's own (its partitions, leases enforced).
         self.ownership = Ownership(self, DEFAULT_PARTITIONS, enforced=False)
         self.holding: set[UUID] = set()  # sessions with someone waiting or holding an offer (holds.py)
+        self.draws = draws
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -112,8 +116,23 @@ class QuotaApplication(RecordingApplication):
                 batch.request(message)
             elif isinstance(message, BookingCancelled):
                 batch.cancel(message)
-        changed = batch.flush()
+        return self._finish(batch)
+
+    def tick(self, now: dt.datetime, offices: Sequence[str]) -> list[SessionQuota]:
+        """The release draws' clock: commit the draws due before their window, close those whose window is over."""
+        batch = _Batch(self, now)
+        if batch.round is not None:
+            batch.round.tick(offices, batch)
+        return self._finish(batch)
+
+    def _finish(self, batch: _Batch) -> list[SessionQuota]:
+        """Save what the batch changed at once (sessions and draws); the sessions it touched."""
+        changed: list[Any] = batch.flush()
+        if batch.round is not None:
+            changed = [*batch.round.flush(), *changed]
         self._save(changed)
+        if batch.round is not None:
+            batch.round.saved()
         return list(batch.quotas.values())
 
     def change_capacity(
@@ -152,7 +171,7 @@ class QuotaApplication(RecordingApplication):
         office = office_by_code(office_code)
         return self.quota(office, day, session) or SessionQuota(office.code, day, session, office.capacity_per_session)
 
-    def _save(self, changed: Sequence[SessionQuota]) -> None:
+    def _save(self, changed: Sequence[Any]) -> None:
         fences: list[Partition] = []
         try:
             fences = self.ownership.fences_for(changed)  # NotOwner/Fenced: a partition it may not decide
@@ -167,7 +186,7 @@ class QuotaApplication(RecordingApplication):
             self.ownership.failed(fences)
             raise
 
-    def forget(self, quotas: Sequence[SessionQuota]) -> None:
+    def forget(self, quotas: Sequence[Any]) -> None:
         """Drop cached aggregates whose in-memory state may be ahead of the store."""
         evict(self, (quota.id for quota in quotas))
 
@@ -186,6 +205,10 @@ class QuotaApplication(RecordingApplication):
         except KeyError:
             return False
         return isinstance(quota, SessionQuota) and quota.has_decided(str(message.booking_id))
+
+    def waiting(self, message: BookingRequested) -> dt.datetime | None:
+        """When the draw a request waits in closes (None: it is not waiting for a draw)."""
+        return waiting(self.repository, message) if self.draws else None
 
     def session_of(self, slot: Slot) -> SessionQuota:
         """The session a request was decided in (it exists once a batch decided the request)."""
@@ -236,8 +259,11 @@ class _Batch:
         self.pending: dict[UUID, list[Request]] = {}
         self.refusals: dict[UUID, str | None] = {}
         self.ids: dict[tuple[str, dt.date, str], UUID] = {}  # one id and one refusal per session per batch
+        self.round: DrawRound | None = app.draws.round(app.repository, now) if app.draws else None
 
     def request(self, message: BookingRequested) -> None:
+        if self.round is not None and self.round.takes(message, self):
+            return  # it waits for its date's draw
         slot = message.slot
         key = (slot.office, slot.date, slot.session.value)
         quota_id = self.ids.get(key) or self._open(*key)
@@ -272,12 +298,25 @@ class _Batch:
         ):
             quota.settle(self.now, self.app.hold)  # the freed place goes to the next one waiting, held
             self.quotas[quota_id] = quota
+        elif self.round is not None and self.round.leave(message):
+            pass  # cancelled while it waited for a draw: it left the waiting room
         elif quota is None or not (quota.has_decided(booking_id) or self._refused_long_ago(quota, booking_id)):
             self.app.ownership.nothing_released(message)  # recorded, never a silent no-op
 
     def _refused_long_ago(self, quota: SessionQuota, booking_id: str) -> bool:
         """A refusal the session forgot (older than the horizon): its stored events say so."""
         return quota.may_have_forgotten(booking_id) and booking_id in self.app.stored_refusals(quota.id, {booking_id})
+
+    def room(self, office: str, day: dt.date, session: str) -> int:
+        """Places a session has left for a draw's offers (its requests so far decided first)."""
+        quota_id = self.ids.get((office, day, session)) or self._open(office, day, session)
+        self._decide(quota_id)
+        return 0 if self.refusals[quota_id] else self.quotas[quota_id].remaining
+
+    def offer(self, office: str, day: dt.date, session: str, request: Request) -> None:
+        """A draw's offer, decided in this batch like any request, after those before it."""
+        quota_id = self.ids.get((office, day, session)) or self._open(office, day, session)
+        self.pending.setdefault(quota_id, []).append(request)
 
     def flush(self) -> list[SessionQuota]:
         for quota_id in list(self.pending):

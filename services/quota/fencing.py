@@ -20,6 +20,7 @@ from shared.runtime.lease import LeaseLost
 from shared.runtime.store import cached, evict
 
 from .domain import SessionQuota
+from .draw import ReleaseDraw
 from .fence import Fenced, Partition
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class Ownership:
 
     def fences_for(self, changed: Sequence[Any]) -> list[Partition]:
         """The partitions' fences to save with `changed` (NotOwner or Fenced if one is not ours)."""
-        touched = sorted({self.partition_of(q.office) for q in changed if isinstance(q, SessionQuota)})
+        touched = sorted({self.partition_of(q.office) for q in changed if isinstance(q, (SessionQuota, ReleaseDraw))})
         fences: dict[int, Partition] = dict(self._records)
         self._records = {}
         try:

@@ -29,9 +29,11 @@ from .waitlist_wire import waitlisted_id
 PAGE = 1000
 
 
-def note_waitlists(holding: set[UUID], quotas: Iterable[SessionQuota]) -> None:
-    """Keep the set of sessions with someone waiting or holding current, after a save."""
+def note_waitlists(holding: set[UUID], quotas: Iterable[Any]) -> None:
+    """Keep the set of sessions with someone waiting or holding current, after a save (of sessions, draws)."""
     for quota in quotas:
+        if not isinstance(quota, SessionQuota):
+            continue  # a release draw, saved with its sessions
         if quota.waiting or quota.holds:
             holding.add(quota.id)
         else:

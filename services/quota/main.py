@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import datetime as dt
 import functools
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from shared.draw import DrawWindow
 from shared.events import partition_of, utcnow
+from shared.offices import load_offices
 from shared.release import ReleaseSchedule
 from shared.runtime.faults import CrashPoint
 from shared.runtime.lease import LeaseTerms
 from shared.runtime.relay import Scope
 from shared.runtime.service import Runtime
 from shared.runtime.settings import CommonSettings
-from shared.runtime.store import store_env
+from shared.runtime.store import data_key, store_env
 
 from .application import QuotaApplication
+from .draws import DrawDesk, seeds_from_key
 from .fence import Partition
 from .fencing import Ownership
 from .leases import PartitionLeases, open_leases
@@ -87,12 +93,41 @@ class QuotaSettings(CommonSettings):
         description="How often the worker asks its clock for holds past their deadline (a hold lapses at most this "
         "late; it is also checked before any message of its session is decided).",
     )
+    quota_draw: bool = Field(
+        default=True,
+        description="Release each date with a draw (ADR 10): requests in its draw window join a waiting room, "
+        "ordered at random from a committed seed when the window closes (false: first come, first served).",
+    )
+    quota_draw_before_minutes: float = Field(
+        default=10, ge=0, le=1440, description="Minutes before a date's release from which requests join its draw."
+    )
+    quota_draw_after_minutes: float = Field(
+        default=5, ge=0, le=1440, description="Minutes after a date's release until which requests join its draw."
+    )
+    quota_draw_commit_lead_minutes: float = Field(
+        default=30, ge=1, le=1440, description="Minutes before a draw window opens that its seed's hash is recorded."
+    )
+    quota_draw_tick_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often the worker checks the clock to commit and close draws."
+    )
+    quota_draw_key: str = Field(
+        default="",
+        description="Base64 of at least 32 secret bytes from which each draw's seed is derived; empty: the key "
+        "kept in the data folder (keys/draw.key, made on first use). Workers sharing a store share it.",
+    )
     quota_fault_crash_after_decisions: int = Field(
         default=0,
         ge=0,
         description="TEST HOOK, for fault tests only (0: off): the worker kills itself (SIGKILL) once its N-th "
         "fast-path decision is stored, before answering it.",
     )
+
+    @field_validator("quota_draw_key")
+    @classmethod
+    def _draw_key(cls, value: str) -> str:
+        if value and len(_key_bytes(value)) < 32:
+            raise ValueError("the draw key must be base64 of at least 32 bytes")
+        return value
 
     @field_validator("quota_partitions_owned")
     @classmethod
@@ -118,15 +153,40 @@ class QuotaSettings(CommonSettings):
         return owned
 
 
+def _key_bytes(text: str) -> bytes:
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the draw key must be base64") from None
+
+
+def draw_window(settings: QuotaSettings) -> DrawWindow | None:
+    """The configured draw window (None: dates are released first come, first served)."""
+    if not settings.quota_draw:
+        return None
+    minutes = dt.timedelta(minutes=1)
+    return DrawWindow(
+        before=settings.quota_draw_before_minutes * minutes,
+        after=settings.quota_draw_after_minutes * minutes,
+        commit_lead=settings.quota_draw_commit_lead_minutes * minutes,
+    )
+
+
 def build_application(settings: QuotaSettings) -> QuotaApplication:
     """The quota application on the configured event store."""
     schedule = ReleaseSchedule(window_days=settings.quota_window_days, release_time=settings.quota_release_time)
     horizon = settings.quota_dedupe_horizon_seconds
+    window = draw_window(settings)
+    draws = None
+    if window is not None:
+        key = _key_bytes(settings.quota_draw_key or data_key(settings.data_dir, "draw.key"))
+        draws = DrawDesk(window, seeds_from_key(key), schedule)
     app = QuotaApplication(
         env=store_env(settings, "quota"),
         schedule=schedule,
         horizon=dt.timedelta(seconds=horizon) if horizon else None,
         snapshot_every=settings.quota_snapshot_interval,
+        draws=draws,
     )
     app.hold = dt.timedelta(seconds=settings.quota_hold_seconds)
     return app
@@ -137,6 +197,16 @@ def partition_of_event(partitions: int, event: Any) -> int:
     if isinstance(event, Partition.Event):
         return int(getattr(event, "partition"))  # noqa: B009  (every event of a Partition names it)
     return partition_of(event.office, partitions)
+
+
+async def tick_draws(worker: QuotaWorker, offices: Callable[[], Sequence[str]], every: float) -> None:
+    """Commit and close the draws of the offices it decides by the clock, every `every` seconds (and after a restart)."""
+    while True:
+        try:
+            await worker.tick(offices())
+        except Exception:  # a failed save (a raced writer, the store away): the next tick tries again
+            log.exception("quota: the release draws' tick failed; trying again in %.1f s", every)
+        await asyncio.sleep(every)
 
 
 async def compact_now_and_then(app: QuotaApplication, runtime: Runtime, every: float) -> None:
@@ -193,6 +263,11 @@ async def run(settings: QuotaSettings | None = None) -> None:
             consumer = runtime.consumer(consumer_spec(partition, settings.quota_batch_size), worker.handle_batch)
             runtime.spawn(consumer.run(), f"quota-p{partition:02d}")
     runtime.spawn(relay.run(), "relay")
+    if app.draws is not None:
+        codes = [o.code for o in load_offices()]
+        runtime.spawn(
+            tick_draws(worker, lambda: [c for c in codes if decides(c)], settings.quota_draw_tick_seconds), "draws"
+        )
     if app.horizon is not None:
         runtime.spawn(compact_now_and_then(app, runtime, min(60.0, app.horizon.total_seconds())), "compact")
     runtime.spawn(holds.tick_forever(settings.quota_hold_tick_seconds), "holds")

@@ -228,12 +228,20 @@ class QuotaWorker:
             return _not_owner(self.partition_of(request.slot.office))
         try:
             await self.handle_batch([request])
+            if (closes := self.app.waiting(request)) is not None:  # in a waiting room: decided by its draw
+                return {"waiting": {"draw_closes_at": closes.isoformat()}}
             self.crash.pass_by()  # decided and stored, not answered yet
             quota = self.app.session_of(request.slot)
             return {"decision": decision_of(quota, request, self.clock()).model_dump(mode="json")}
         except Exception:  # the store failed: logged, and the pipeline decides this request instead
             log.exception("quota: fast-path decision of %s failed; the pipeline will decide it", request.booking_id)
             return problem("not_decided", "Belum diputuskan; lihat lagi nanti.", "Not decided yet; look again later.")
+
+    async def tick(self, offices: Sequence[str]) -> None:
+        """The release draws' clock (`QuotaApplication.tick`), on the writer; the read model and relay follow."""
+        quotas = await self._write(self.app.tick, self.clock(), offices)
+        if quotas:  # a draw was made (its offers decided): the read model, then the relay; else nothing to tell
+            await self._published(quotas)
 
     async def _calendar(self, query: GetCalendar) -> dict:
         if not 0 <= (query.end - query.start).days < MAX_CALENDAR_DAYS:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import Enum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from .common import Applicant, Frozen, SixteenDigits, Slot
+from .common import Applicant, Frozen, Session, SixteenDigits, Slot
 from .envelope import Message
 from .payments import PaymentView
 
@@ -109,6 +109,12 @@ class BookingView(Frozen):
     hold_until: datetime | None = Field(
         default=None, description="While offered a place from the waitlist: when the offer lapses unless accepted."
     )
+    waiting_for_draw: bool = Field(
+        default=False,
+        description="Requested during its date's release window: it waits in the waiting room for the draw, "
+        "which decides it when the window closes (`draw_closes_at`).",
+    )
+    draw_closes_at: datetime | None = Field(default=None, description="When its release draw is made, in UTC.")
 
 
 class Problem(Frozen):
@@ -134,6 +140,18 @@ class BookingRequested(Message):
     slot: Slot = Field(description="Office, date and session wanted.")
     applicants: int = Field(ge=1, le=5, description="Number of applicants.")
     waitlist: bool = Field(default=False, description="If the session is full, the booking waits on its waitlist.")
+    fallbacks: list[Session] = Field(
+        default_factory=list,
+        max_length=2,
+        description="Other sessions of the same date it takes, in order, when a release draw offers it a place "
+        "and the wanted session is full (none: only the wanted one).",
+    )
+    draw_keys: list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]] = Field(
+        default_factory=list,
+        max_length=6,
+        description="Keyed ids (HMAC-SHA256, not reversible) of its account and NIKs for this office and date: a "
+        "release draw lets each in once (shared/pseudonyms.py). Empty from older senders.",
+    )
 
 
 class BookingConfirmed(Message):

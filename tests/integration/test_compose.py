@@ -30,9 +30,12 @@ from shared.runtime.permissions import USERS
 ROOT = Path(__file__).resolve().parents[2]
 FILE = compose.load(ROOT / "compose.yaml")
 SERVICES = FILE["services"]
-VARIABLES = {"PASPOR_CIPHER_KEY": "k", "PASPOR_IDENTITY_KEY": "k", "PASPOR_GATEWAY_ISSUERS": "[]"} | {
-    seed_variable(service): f"seed-of-{service}" for service in NATS_SERVICES
-}
+VARIABLES = {
+    "PASPOR_CIPHER_KEY": "k",
+    "PASPOR_IDENTITY_KEY": "k",
+    "PASPOR_QUOTA_DRAW_KEY": "k",
+    "PASPOR_GATEWAY_ISSUERS": "[]",
+} | {seed_variable(service): f"seed-of-{service}" for service in NATS_SERVICES}
 SPECS = compose.paspor_services(FILE, VARIABLES)
 
 

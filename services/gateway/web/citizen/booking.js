@@ -1,7 +1,7 @@
 // Booking a session for 1–5 people on one family card (KK), and following the outcome live.
 
 import { call, Problem, request } from '../assets/api.js';
-import { formatDate, t } from '../assets/i18n.js';
+import { formatDate, formatTime, t } from '../assets/i18n.js';
 import { busy, h, noticeBox, problemBox, show } from '../assets/ui.js';
 import { sessionLabel } from './offices.js';
 
@@ -97,7 +97,12 @@ export async function form(ctx, code, date, session) {
 async function outcome(ctx, office, answer) {
   let booking = answer.body;
   if (booking.status === 'requested') {
-    show(ctx.main, h('h2', {}, t('citizen.outcome.waiting.title')), h('p', { role: 'status' }, t('citizen.outcome.waiting')));
+    if (booking.waiting_for_draw) {  // asked in the release window: the draw decides it when the window closes
+      const time = formatTime(booking.draw_closes_at, booking.timezone || undefined);
+      show(ctx.main, h('h2', {}, t('citizen.outcome.draw.title')), h('p', { role: 'status' }, t('citizen.outcome.draw', { time })));
+    } else {
+      show(ctx.main, h('h2', {}, t('citizen.outcome.waiting.title')), h('p', { role: 'status' }, t('citizen.outcome.waiting')));
+    }
     const follow = answer.headers.get('Location') || `/v1/bookings/${booking.booking_id}?wait=25`;
     while (booking.status === 'requested') booking = await call(ctx.session, follow);
   }
