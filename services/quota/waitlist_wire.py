@@ -13,7 +13,10 @@ from .waitlist import Waitlist
 def waitlist_messages(event: Any) -> list[Message]:
     """Waitlisted: one SlotWaitlisted per booking; HoldOffered: SlotOffered; accepted, lapsed or turned away:
     the booking's decision (a SlotsDecided, as any decision); LeftWaitlist stays inside (the booking was
-    cancelled already)."""
+    cancelled already). Any other event (a session's own, a release draw's, a partition's fence): none."""
+    told = (Waitlist.Waitlisted, Waitlist.HoldOffered, Waitlist.HoldAccepted, Waitlist.HoldLapsed, Waitlist.Unlisted)
+    if not isinstance(event, told):
+        return []
     slot = Slot(office=event.office, date=event.day, session=event.session)
     if isinstance(event, Waitlist.Waitlisted):
         return [
