@@ -14,6 +14,8 @@ replay in the audit.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
@@ -21,6 +23,7 @@ from eventsourcing.domain import Aggregate, event
 
 HOLD_LAPSED = "hold_lapsed"
 DEFAULT_HOLD = dt.timedelta(minutes=15)  # the default of PASPOR_QUOTA_HOLD_SECONDS
+NONE: Mapping[str, Any] = MappingProxyType({})
 
 
 class NoActiveHold(LookupError):
@@ -54,13 +57,17 @@ class Waitlist(Aggregate):
         def _free_numbers(self) -> list[int]: ...
 
     @property
-    def waiting(self) -> dict[str, dict[str, str]]:
-        return self.__dict__.setdefault("waiting_entries", {})
+    def waiting(self) -> Mapping[str, dict[str, str]]:
+        return self.__dict__.get("waiting_entries", NONE)  # a session nobody waits for keeps no dict
 
     @property
-    def holds(self) -> dict[str, dict[str, Any]]:
+    def holds(self) -> Mapping[str, dict[str, Any]]:
         """Booking id -> its hold: queue number, deadline, correlation and causation ids."""
-        return self.__dict__.setdefault("held_offers", {})
+        return self.__dict__.get("held_offers", NONE)
+
+    def _changing(self) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, Any]]]:
+        """The waitlist and the holds, made on the first event that changes them."""
+        return self.__dict__.setdefault("waiting_entries", {}), self.__dict__.setdefault("held_offers", {})
 
     @property
     def held(self) -> int:
@@ -136,8 +143,9 @@ class Waitlist(Aggregate):
 
     @event("Waitlisted")
     def _waitlisted(self, office: str, day: dt.date, session: str, entries: list[dict[str, str]], at: dt.datetime):
+        waiting, _ = self._changing()
         for entry in entries:
-            self.waiting[entry["booking_id"]] = {
+            waiting[entry["booking_id"]] = {
                 "correlation_id": entry["correlation_id"],
                 "causation_id": entry["causation_id"],
             }
@@ -155,8 +163,9 @@ class Waitlist(Aggregate):
         correlation_id: str,
         causation_id: str,
     ) -> None:
-        self.waiting.pop(booking_id)
-        self.holds[booking_id] = {
+        waiting, holds = self._changing()
+        waiting.pop(booking_id)
+        holds[booking_id] = {
             "queue_number": queue_number,
             "deadline": deadline,
             "correlation_id": correlation_id,
@@ -168,7 +177,7 @@ class Waitlist(Aggregate):
         self, office: str, day: dt.date, session: str, booking_id: str, queue_number: int, at: dt.datetime,
         correlation_id: str,
     ) -> None:  # fmt: skip
-        del self.holds[booking_id]
+        del self._changing()[1][booking_id]
         self.reservations[UUID(booking_id).int] = queue_number
 
     @event("HoldLapsed")
@@ -176,20 +185,22 @@ class Waitlist(Aggregate):
         self, office: str, day: dt.date, session: str, booking_id: str, queue_number: int, deadline: dt.datetime,
         at: dt.datetime, correlation_id: str,
     ) -> None:  # fmt: skip
-        del self.holds[booking_id]
+        del self._changing()[1][booking_id]
         self.released.add(UUID(booking_id).int)  # decided for good: a late copy of its request changes nothing
 
     @event("LeftWaitlist")
     def _left(self, office: str, day: dt.date, session: str, booking_id: str, at: dt.datetime) -> None:
-        self.waiting.pop(booking_id, None)
-        self.holds.pop(booking_id, None)
+        waiting, holds = self._changing()
+        waiting.pop(booking_id, None)
+        holds.pop(booking_id, None)
         self.released.add(UUID(booking_id).int)
 
     @event("Unlisted")
     def _unlisted(
         self, office: str, day: dt.date, session: str, entries: list[dict[str, str]], reason: str, at: dt.datetime
     ) -> None:
+        waiting, holds = self._changing()
         for entry in entries:
-            self.waiting.pop(entry["booking_id"], None)
-            self.holds.pop(entry["booking_id"], None)
+            waiting.pop(entry["booking_id"], None)
+            holds.pop(entry["booking_id"], None)
             self.released.add(UUID(entry["booking_id"]).int)

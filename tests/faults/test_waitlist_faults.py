@@ -24,7 +24,7 @@ from shared.events import BookingCancelled, BookingRequested, Slot
 from shared.runtime.settings import CommonSettings
 from shared.runtime.store import store_env
 
-HOLD = dt.timedelta(seconds=8)
+HOLD = dt.timedelta(seconds=20)  # longer than a worker's restart, even on a busy machine
 TICK = dt.timedelta(seconds=0.5)
 SLOT = Slot(office="GRESIK", date=bookable_day(30), session="siang")
 
@@ -63,10 +63,11 @@ def test_a_hold_outlives_a_killed_worker_and_still_lapses_on_time_to_the_next_in
     worker.wait()
     (offered,) = of_kind(stored_waitlist_events(settings), Waitlist.HoldOffered)
     assert offered.booking_id == str(a.booking_id) and offered.deadline == offered.at + HOLD
-    assert clock.now() < offered.deadline, "the worker is back before the hold is due"
+    assert clock.now() < offered.deadline, "killed while the hold stands"
     worker = start_worker(nats_server.url, tmp_path, **env)
     try:
         wait_ready([worker])
+        back = clock.now()  # normally before the deadline; if not, the hold is due the moment it is back
         wait_until(
             lambda: of_kind(stored_waitlist_events(settings), Waitlist.HoldLapsed), 30, "A's hold lapsed", every=0.2
         )
@@ -77,7 +78,8 @@ def test_a_hold_outlives_a_killed_worker_and_still_lapses_on_time_to_the_next_in
     events = stored_waitlist_events(settings)
     (lapsed,) = of_kind(events, Waitlist.HoldLapsed)
     assert lapsed.booking_id == str(a.booking_id)
-    assert offered.deadline <= lapsed.at <= offered.deadline + TICK * 4, "lapsed on time by the clock, not late"
+    assert offered.deadline <= lapsed.at, "never before its deadline"
+    assert lapsed.at <= max(offered.deadline, back) + TICK * 4, "lapsed on time by the clock, not late"
     first, second = of_kind(events, Waitlist.HoldOffered)
     assert second.booking_id == str(b.booking_id) and second.queue_number == first.queue_number
     assert second.at == lapsed.at, "the place went on to B in the same step"
