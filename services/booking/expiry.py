@@ -13,12 +13,18 @@ the normal cancellation path, where a waitlist takes a released slot first once 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import get_topic
+
+from shared import clock
 
 from .application import BookingApplication
 from .domain import Booking
@@ -76,3 +82,17 @@ class Holds:
         if voided:
             log.info("%d booking(s) voided: not paid by their deadline", len(voided))
         return voided
+
+
+async def expire_holds(
+    holds: Holds, writer: Executor, on_saved: Callable[[], None], every: float, now: clock.Clock = clock.now
+) -> None:
+    """Void the bookings whose payment deadline passed, on the writer, every `every` seconds."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            if await loop.run_in_executor(writer, lambda: holds.tick(now())):
+                on_saved()
+        except PersistenceError:  # the store away a moment (locked, a lost connection): the next tick tries again
+            log.warning("payment holds: the store failed; trying again in %g s", every, exc_info=True)
+        await asyncio.sleep(every)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import Field, field_validator
 
-from shared import clock
 from shared.draw import DrawWindow
 from shared.runtime.faults import CrashPoint
 from shared.runtime.service import Runtime
@@ -21,7 +19,7 @@ from shared.sessions import DEFAULT_SESSION_HOURS_TEXT, parse_session_hours
 from .application import BookingApplication
 from .billing import PaymentPolicy
 from .domain import Rules
-from .expiry import Holds
+from .expiry import Holds, expire_holds
 from .fastpath import FastPath
 from .grouping import DecisionGroups, RequestGroups
 from .identity_key import check_identity_key
@@ -203,15 +201,6 @@ async def run(settings: BookingSettings | None = None, runtime: Runtime | None =
     runtime.spawn(expire_holds(Holds(app), runtime.writer, relay.wake, settings.booking_payment_tick), "payment holds")
     runtime.on_stop.append(app.close)
     await runtime.serve()
-
-
-async def expire_holds(holds: Holds, writer: Executor, on_saved: Callable[[], None], every: float) -> None:
-    """Void the bookings whose payment deadline passed, on the writer, every `every` seconds."""
-    loop = asyncio.get_running_loop()
-    while True:
-        if await loop.run_in_executor(writer, lambda: holds.tick(clock.now())):
-            on_saved()
-        await asyncio.sleep(every)
 
 
 def main() -> None:

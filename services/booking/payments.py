@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -56,8 +57,8 @@ class PaymentActions:
     def _free_code(self, unit: Unit, booking_id: UUID) -> str:
         for attempt in range(CODE_ATTEMPTS):
             code = billing_code(booking_id, self.pseudonyms, attempt)
-            holder = unit.find(BillingCode.id_for(code))
-            if holder is None or holder.booking_id == booking_id:
+            holder = billed_by(unit, code)
+            if holder is None or holder == booking_id:
                 return code
         raise BillingCodesExhausted(f"booking {booking_id}: {CODE_ATTEMPTS} billing codes all taken")
 
@@ -119,6 +120,15 @@ class PaymentActions:
         unit.add(booking)
         end(unit, booking, self.pseudonyms, given_back=False)  # it counts, like a cancellation, without a cooldown
         return True
+
+
+def billed_by(unit: Unit, code: str) -> UUID | None:
+    """The booking a billing code bills, if any: in this unit, else its one stored event (one read, no snapshot)."""
+    code_id = BillingCode.id_for(code)
+    if code_id in unit.touched:
+        return unit.touched[code_id].booking_id
+    issued: Any = next(iter(unit.repository.event_store.get(code_id, limit=1)), None)
+    return None if issued is None else issued.booking_id
 
 
 def recorded_view(payment: Payment, duplicate: bool = False) -> PaymentRecordedView:

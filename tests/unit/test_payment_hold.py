@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 import pytest
 from booking_story import World, nik
+from eventsourcing.persistence import OperationalError
 
 from services.booking.billing import billing_code, is_billing_code, luhn_digit, payment_deadline
-from services.booking.expiry import Holds
+from services.booking.expiry import Holds, expire_holds
 from shared.events import PaymentOutcome, PaymentStatus, RecordPayment
 from shared.fees import UnknownFee, fee_table, parse
 from shared.pseudonyms import Pseudonyms
@@ -149,3 +152,29 @@ def test_the_expiry_tick_finds_the_due_holds_in_the_stored_events():
     world.later(hours=2)
     assert holds.tick(world.now) == [unpaid.booking_id]
     assert holds.deadlines == {} and holds.tick(world.now) == []
+
+
+def test_the_tick_loop_outlives_a_store_that_fails_a_moment():
+    world = World()
+    unpaid = confirmed_booking(world)
+    holds, saved, failures = Holds(world.app), [], [OperationalError("database is locked")]
+    tick = holds.tick
+
+    def flaky(now: dt.datetime) -> list[uuid.UUID]:
+        if failures:
+            raise failures.pop()
+        return tick(now)
+
+    holds.tick = flaky  # type: ignore[method-assign]
+    later = world.now + dt.timedelta(hours=2)
+
+    async def story() -> None:
+        loop = asyncio.create_task(
+            expire_holds(holds, ThreadPoolExecutor(1), lambda: saved.append(1), 0.01, lambda: later)
+        )
+        while not saved:
+            await asyncio.sleep(0.01)
+        loop.cancel()
+
+    asyncio.run(asyncio.wait_for(story(), 10))
+    assert world.app.view(unpaid.booking_id).status.value == "voided", "voided on the tick after the failure"
