@@ -153,6 +153,10 @@ class LeaseKeeper:
         lease = self.held.get(key)
         return lease is not None and lease.held(self.clock())
 
+    def drop(self, key: str, why: str) -> None:
+        """Stop believing in a lease (its next renewal says it is lost); taken again, it gets a new epoch."""
+        self._lose(key, why)
+
     def _lose(self, key: str, why: str) -> bool:
         if self.held.pop(key, None) is not None:
             self.lost += 1

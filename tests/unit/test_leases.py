@@ -219,3 +219,13 @@ def test_the_metrics_show_each_partition_held_or_waiting_and_count_the_leases_lo
     assert 'paspor_quota_partition_lease{partition="03",state="waiting"} 0.0' in text
     assert 'paspor_quota_partition_epoch{partition="03"} 6.0' in text
     assert "paspor_quota_leases_lost_total 1.0" in text
+
+
+def test_a_lease_dropped_because_the_store_names_another_owner_is_taken_again_not_renewed(bucket, clock):
+    a, b = keepers(bucket, clock)
+    first = run(a.try_take(KEY))
+    a.drop(KEY, "the store's fence names another owner")
+    assert not run(a.renew(KEY)), "the holder stops deciding at its next renewal"
+    again = run(a.try_take(KEY))  # its own entry: taken back, so the partition is taken at a new epoch
+    assert again is not None and again.revision > first.revision and a.taken == 2
+    assert run(b.try_take(KEY)) is None
