@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import pytest
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from pydantic import ValidationError
 
+from services.quota.main import QuotaSettings
 from services.quota.metrics import QuotaMetrics
 from shared.runtime.lease import Lease, LeaseKeeper, LeaseTerms, hold_forever
 
@@ -229,3 +231,9 @@ def test_a_lease_dropped_because_the_store_names_another_owner_is_taken_again_no
     again = run(a.try_take(KEY))  # its own entry: taken back, so the partition is taken at a new epoch
     assert again is not None and again.revision > first.revision and a.taken == 2
     assert run(b.try_take(KEY)) is None
+
+
+def test_a_worker_configured_to_renew_too_rarely_for_its_ttl_is_refused_with_a_clear_message():
+    with pytest.raises(ValidationError, match="renew at most every half TTL"):
+        QuotaSettings(quota_lease_ttl_seconds=4, quota_lease_renew_seconds=3)
+    assert QuotaSettings().lease_terms() == LeaseTerms(ttl=10.0, renew_every=3.0)
