@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 from dataclasses import dataclass
 
 import pytest
@@ -18,7 +20,7 @@ from pydantic import ValidationError
 
 from services.quota.main import QuotaSettings
 from services.quota.metrics import QuotaMetrics
-from shared.runtime.lease import Lease, LeaseKeeper, LeaseTerms, hold_forever
+from shared.runtime.lease import Lease, LeaseKeeper, LeaseTerms, dead_on_this_host, hold_forever
 
 TERMS = LeaseTerms(ttl=10.0, renew_every=3.0)
 KEY = "quota-p03of8"
@@ -237,3 +239,21 @@ def test_a_worker_configured_to_renew_too_rarely_for_its_ttl_is_refused_with_a_c
     with pytest.raises(ValidationError, match="renew at most every half TTL"):
         QuotaSettings(quota_lease_ttl_seconds=4, quota_lease_renew_seconds=3)
     assert QuotaSettings().lease_terms() == LeaseTerms(ttl=10.0, renew_every=3.0)
+
+
+def test_a_worker_restarted_on_the_same_host_takes_over_its_killed_predecessors_lease_at_once(bucket, clock):
+    killed = LeaseKeeper(bucket, TERMS, "host-1-a", clock)
+    run(killed.try_take(KEY))
+    restarted = LeaseKeeper(bucket, TERMS, "host-2-b", clock, is_dead=lambda holder: holder == "host-1-a")
+    assert run(restarted.try_take(KEY)) is not None, "no TTL to wait: its holder is gone"
+    assert not run(killed.renew(KEY))
+    standby = LeaseKeeper(bucket, TERMS, "other-3-c", clock, is_dead=lambda holder: False)
+    assert run(standby.try_take(KEY)) is None, "a live holder (or one of another host) is waited for"
+
+
+def test_only_a_gone_process_of_this_host_is_known_dead():
+    here = socket.gethostname()
+    assert dead_on_this_host(f"{here}-{os.getpid()}-0ld1d")  # our pid under another name: an earlier life
+    assert not dead_on_this_host(f"{here}-1-abcdef"), "pid 1 runs"
+    assert not dead_on_this_host(f"elsewhere-{os.getpid()}-abcdef"), "another host: unknown, so waited for"
+    assert not dead_on_this_host("?")
