@@ -24,7 +24,7 @@ from nats.js.kv import KeyValue
 from shared.events import Message
 from shared.runtime.bus import patiently
 from shared.runtime.consumer import BatchConsumer
-from shared.runtime.lease import LEASE_BUCKET, Lease, LeaseKeeper, LeaseTerms, hold_forever, worker_name
+from shared.runtime.lease import LEASE_BUCKET, Lease, LeaseKeeper, LeaseLost, LeaseTerms, hold_forever, worker_name
 from shared.runtime.service import Runtime
 
 from .fencing import NotOwner
@@ -93,7 +93,12 @@ class PartitionLeases:
     async def _handle(self, partition: int, messages: list[Message]) -> None:
         if not self.holds(partition):
             raise NotOwner(partition)
-        await self.worker.handle_batch(messages)
+        try:
+            await self.worker.handle_batch(messages)
+        except LeaseLost:
+            if partition not in self.worker.app.ownership.owned:  # fenced: the store has another owner
+                self.keeper.drop(lease_key(partition, self.partitions), "the store's fence names another owner")
+            raise
 
     async def _lost(self, partition: int) -> None:
         """Decide nothing more for the partition: its consumer gives back what it holds; its sessions are forgotten."""

@@ -91,8 +91,16 @@ class LeaseKeeper:
     `kv` is a nats-py `KeyValue` (or anything with its `create`, `update`, `get`, `delete`).
     """
 
-    def __init__(self, kv: Any, terms: LeaseTerms, worker: str, clock: Monotonic = time.monotonic) -> None:
+    def __init__(
+        self,
+        kv: Any,
+        terms: LeaseTerms,
+        worker: str,
+        clock: Monotonic = time.monotonic,
+        is_dead: Callable[[str], bool] | None = None,
+    ) -> None:
         self.kv, self.terms, self.worker, self.clock = kv, terms, worker, clock
+        self.is_dead = is_dead or dead_on_this_host  # a holder known dead need not be waited for
         self.held: dict[str, Lease] = {}
         self.holders: dict[str, str] = {}  # key -> who holds it, as last seen while waiting
         self.taken = self.lost = 0  # counters, for tests and metrics
@@ -120,9 +128,13 @@ class LeaseKeeper:
             entry = await self.kv.get(key)
         except KeyNotFoundError:  # it expired between the two calls: next attempt
             return None
-        self.holders[key] = holder(entry.value)
-        if self.holders[key] != self.worker:
+        current = self.holders[key] = holder(entry.value)
+        if current != self.worker and not self.is_dead(current):
             return None
+        if current != self.worker:
+            log.warning(
+                "lease %s: its holder %s is dead (a process of this host that is gone): taken over", key, current
+            )
         try:
             revision: int = await self.kv.update(key, self._value(), last=entry.revision)
         except KeyWrongLastSequenceError:
@@ -153,6 +165,10 @@ class LeaseKeeper:
         lease = self.held.get(key)
         return lease is not None and lease.held(self.clock())
 
+    def drop(self, key: str, why: str) -> None:
+        """Stop believing in a lease (its next renewal says it is lost); taken again, it gets a new epoch."""
+        self._lose(key, why)
+
     def _lose(self, key: str, why: str) -> bool:
         if self.held.pop(key, None) is not None:
             self.lost += 1
@@ -167,6 +183,25 @@ class LeaseKeeper:
                 await self.kv.delete(key, last=lease.revision)
             except (NatsError, OSError, TimeoutError) as error:
                 log.warning("lease %s not given up (%r): it expires within its TTL", key, error)
+
+
+def dead_on_this_host(name: str) -> bool:
+    """Whether a lease's holder is a process of this host that is gone (a restarted worker need not wait
+    for its killed predecessor's lease to expire). False when unsure: another host, or a live process."""
+    parts = name.rsplit("-", 2)  # worker_name(): host-pid-random (a host name may hold dashes)
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid_text = parts[1]
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True  # this process has its pid, under another name: that holder is an earlier incarnation
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def holder(value: bytes | None) -> str:

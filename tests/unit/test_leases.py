@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 from dataclasses import dataclass
 
 import pytest
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from pydantic import ValidationError
 
+from services.quota.main import QuotaSettings
 from services.quota.metrics import QuotaMetrics
-from shared.runtime.lease import Lease, LeaseKeeper, LeaseTerms, hold_forever
+from shared.runtime.lease import Lease, LeaseKeeper, LeaseTerms, dead_on_this_host, hold_forever
 
 TERMS = LeaseTerms(ttl=10.0, renew_every=3.0)
 KEY = "quota-p03of8"
@@ -219,3 +223,37 @@ def test_the_metrics_show_each_partition_held_or_waiting_and_count_the_leases_lo
     assert 'paspor_quota_partition_lease{partition="03",state="waiting"} 0.0' in text
     assert 'paspor_quota_partition_epoch{partition="03"} 6.0' in text
     assert "paspor_quota_leases_lost_total 1.0" in text
+
+
+def test_a_lease_dropped_because_the_store_names_another_owner_is_taken_again_not_renewed(bucket, clock):
+    a, b = keepers(bucket, clock)
+    first = run(a.try_take(KEY))
+    a.drop(KEY, "the store's fence names another owner")
+    assert not run(a.renew(KEY)), "the holder stops deciding at its next renewal"
+    again = run(a.try_take(KEY))  # its own entry: taken back, so the partition is taken at a new epoch
+    assert again is not None and again.revision > first.revision and a.taken == 2
+    assert run(b.try_take(KEY)) is None
+
+
+def test_a_worker_configured_to_renew_too_rarely_for_its_ttl_is_refused_with_a_clear_message():
+    with pytest.raises(ValidationError, match="renew at most every half TTL"):
+        QuotaSettings(quota_lease_ttl_seconds=4, quota_lease_renew_seconds=3)
+    assert QuotaSettings().lease_terms() == LeaseTerms(ttl=10.0, renew_every=3.0)
+
+
+def test_a_worker_restarted_on_the_same_host_takes_over_its_killed_predecessors_lease_at_once(bucket, clock):
+    killed = LeaseKeeper(bucket, TERMS, "host-1-a", clock)
+    run(killed.try_take(KEY))
+    restarted = LeaseKeeper(bucket, TERMS, "host-2-b", clock, is_dead=lambda holder: holder == "host-1-a")
+    assert run(restarted.try_take(KEY)) is not None, "no TTL to wait: its holder is gone"
+    assert not run(killed.renew(KEY))
+    standby = LeaseKeeper(bucket, TERMS, "other-3-c", clock, is_dead=lambda holder: False)
+    assert run(standby.try_take(KEY)) is None, "a live holder (or one of another host) is waited for"
+
+
+def test_only_a_gone_process_of_this_host_is_known_dead():
+    here = socket.gethostname()
+    assert dead_on_this_host(f"{here}-{os.getpid()}-0ld1d")  # our pid under another name: an earlier life
+    assert not dead_on_this_host(f"{here}-1-abcdef"), "pid 1 runs"
+    assert not dead_on_this_host(f"elsewhere-{os.getpid()}-abcdef"), "another host: unknown, so waited for"
+    assert not dead_on_this_host("?")
