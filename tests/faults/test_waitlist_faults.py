@@ -26,6 +26,7 @@ from shared.runtime.store import store_env
 
 HOLD = dt.timedelta(seconds=20)  # longer than a worker's restart, even on a busy machine
 TICK = dt.timedelta(seconds=0.5)
+LEASE_TTL = dt.timedelta(seconds=2)
 SLOT = Slot(office="GRESIK", date=bookable_day(30), session="siang")
 
 
@@ -47,7 +48,13 @@ def of_kind(events: list, kind: type) -> list:
 
 
 def test_a_hold_outlives_a_killed_worker_and_still_lapses_on_time_to_the_next_in_line(nats_server, tmp_path):
-    env = {"PASPOR_QUOTA_HOLD_SECONDS": str(int(HOLD.total_seconds())), "PASPOR_QUOTA_HOLD_TICK_SECONDS": "0.5"}
+    env = {
+        "PASPOR_QUOTA_HOLD_SECONDS": str(int(HOLD.total_seconds())),
+        "PASPOR_QUOTA_HOLD_TICK_SECONDS": "0.5",
+        # The killed worker's partition lease outlives it by at most its TTL: the new one decides after that.
+        "PASPOR_QUOTA_LEASE_TTL_SECONDS": str(int(LEASE_TTL.total_seconds())),
+        "PASPOR_QUOTA_LEASE_RENEW_SECONDS": "0.5",
+    }
     settings = CommonSettings(data_dir=tmp_path, event_store="sqlite")
     booked, (a, b) = asks(100, waitlist=False), asks(2, waitlist=True)  # the session (100 places) is full
     worker = start_worker(nats_server.url, tmp_path, **env)
@@ -61,13 +68,14 @@ def test_a_hold_outlives_a_killed_worker_and_still_lapses_on_time_to_the_next_in
 
     worker.kill()  # SIGKILL while A's hold stands
     worker.wait()
+    lease_free = clock.now() + LEASE_TTL  # the lease it held lapses unrenewed by then
     (offered,) = of_kind(stored_waitlist_events(settings), Waitlist.HoldOffered)
     assert offered.booking_id == str(a.booking_id) and offered.deadline == offered.at + HOLD
     assert clock.now() < offered.deadline, "killed while the hold stands"
     worker = start_worker(nats_server.url, tmp_path, **env)
     try:
         wait_ready([worker])
-        back = clock.now()  # normally before the deadline; if not, the hold is due the moment it is back
+        back = max(clock.now(), lease_free)  # it decides once it holds the lease; a hold due by then lapses at once
         wait_until(
             lambda: of_kind(stored_waitlist_events(settings), Waitlist.HoldLapsed), 30, "A's hold lapsed", every=0.2
         )
