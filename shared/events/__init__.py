@@ -1,6 +1,8 @@
 """The wire contract: every message that crosses a service boundary, and where it travels."""
 
 from .availability import (
+    ADMISSION_BUCKET,
+    ADMISSION_TTL_SECONDS,
     AVAILABILITY_BUCKET,
     IDEMPOTENCY_BUCKET,
     IDEMPOTENCY_TTL_SECONDS,
@@ -75,6 +77,8 @@ from .tickets import (
 
 __all__ = [
     "RebuildAvailability",
+    "ADMISSION_BUCKET",
+    "ADMISSION_TTL_SECONDS",
     "IDEMPOTENCY_BUCKET",
     "IDEMPOTENCY_TTL_SECONDS",
     "AcceptTerms",

@@ -163,3 +163,13 @@ def test_a_login_gives_nats_py_and_faststream_the_seed_and_the_users_inbox(tmp_p
     broker = login.broker_options()
     assert broker["inbox_prefix"] == "_INBOX.gateway" and broker["security"].seed == seed
     assert NatsLogin().connect_options() == {} and NatsLogin().broker_options() == {}, "no login: as before"
+
+
+def test_only_the_gateways_count_booking_attempts_in_the_shared_admission_bucket():
+    counter = "$KV.paspor_admission.account.0123abcd.29482913"
+    assert [u for u in USERS if u != "admin" and may_publish(u, counter)] == ["gateway"]
+    for reading in ("$JS.API.STREAM.INFO.KV_paspor_admission", "$JS.API.STREAM.MSG.GET.KV_paspor_admission"):
+        assert may_publish("gateway", reading), reading
+    assert not may_publish("gateway", "$JS.API.STREAM.PURGE.KV_paspor_admission")
+    assert not may_publish("gateway", "$JS.API.STREAM.DELETE.KV_paspor_admission")
+    assert all(may_publish(s, "$JS.API.STREAM.CREATE.KV_paspor_admission") for s in ("booking", "quota", "notifier"))

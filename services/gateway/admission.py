@@ -1,0 +1,217 @@
+"""Admission to the booking path, shared by every gateway replica through a NATS key-value bucket.
+
+Each `POST /v1/bookings` spends one attempt of its account's budget and one of its client address's,
+counted for the whole fleet in the bucket `paspor_admission` (one key per kind, hashed key and window;
+compare-and-set on the key's revision). A replica leases a few attempts at a time (`allowance.py`), so
+most requests are admitted from memory. When the bucket cannot be reached in time, the replica counts
+on its own (the per-replica budget, as before sharing): logged once per outage, metered, never a 5xx;
+it tries the bucket again every second (ADR 0009).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
+
+import nats.errors
+from nats.js import JetStreamContext
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+from starlette.types import Scope
+
+from shared.events import ADMISSION_BUCKET
+
+from .allowance import Allowance, Budget, LocalCounter
+from .metrics import Metrics
+from .problems import ProblemError
+
+log = logging.getLogger(__name__)
+ADMITTED = "paspor.admitted"  # set on a request's scope once it spent its attempts (the door or the route)
+CLIENT = "paspor.client"  # the client's address, as the guard found it (behind trusted proxies too)
+WORDS = {"account": "akun", "address": "alamat"}
+Unavailable = (TimeoutError, nats.errors.Error, ValueError)  # no answer in time, no connection, a damaged value
+
+
+def counter_key(kind: str, key: str, window: int) -> str:
+    """The bucket's key: a hash (KV keys are restricted; no account or address in clear), then the window."""
+    return f"{kind}.{hashlib.sha256(key.encode()).hexdigest()[:32]}.{window}"
+
+
+class SharedCounter:
+    """The fleet's counters in the bucket: each lease is a compare-and-set on the key's last revision."""
+
+    def __init__(self, kv: KeyValue, attempts: int = 8) -> None:
+        self.kv, self.attempts = kv, attempts
+
+    async def add(self, key: str, size: Callable[[int], int], counted: int, revision: int) -> tuple[int, int, int]:
+        """Lease `size(counted)` attempts, from the counter last seen at (`counted`, `revision`; 0: unseen):
+        (leased, counted after, revision after)."""
+        for _ in range(self.attempts):
+            leased = size(counted)
+            if leased == 0:
+                return 0, counted, revision
+            value = str(counted + leased).encode()
+            try:
+                if revision == 0:
+                    revision = await self.kv.create(key, value)
+                else:
+                    revision = await self.kv.update(key, value, last=revision)
+                return leased, counted + leased, revision
+            except KeyWrongLastSequenceError:  # another replica leased meanwhile: read, then try again
+                counted, revision = await self._current(key)
+        raise TimeoutError(f"counter {key} contended {self.attempts} times in a row")
+
+    async def _current(self, key: str) -> tuple[int, int]:
+        try:
+            entry = await self.kv.get(key)
+        except KeyNotFoundError:  # deleted or expired meanwhile: it starts again
+            return 0, 0
+        return int(entry.value or b"0"), entry.revision or 0  # a damaged value: ValueError (the bucket unusable)
+
+
+class Admission:
+    """This replica's admission: leases per budget, from the shared bucket when it answers, else its own."""
+
+    def __init__(
+        self,
+        budgets: list[Budget],
+        metrics: Metrics,
+        clock: Callable[[], float],
+        shared: bool = True,
+        timeout: float = 0.5,
+        retry_after: float = 1.0,
+    ) -> None:
+        self.allowances = {b.kind: Allowance(b, clock) for b in budgets}
+        self.metrics, self.shared, self.timeout, self.retry_after = metrics, shared, timeout, retry_after
+        self.local = LocalCounter()
+        self.counter: SharedCounter | None = None  # set once the bucket is open (`run`)
+        self.failing_since: float | None = None  # monotonic time of the outage's first failure
+        self.next_try = 0.0
+        self.pending: dict[str, asyncio.Future[None]] = {}
+
+    async def admit(self, account: str, address: str) -> ProblemError | None:
+        """Spend one attempt of the account's budget and one of the address's: None, or the refusal (429)."""
+        for kind, key in (("account", account), ("address", address)):
+            if kind in self.allowances and not await self._spend(kind, key):
+                self.metrics.admission_refusals.labels(kind).inc()
+                return refused(kind, self.allowances[kind].retry_after())
+        return None
+
+    async def _spend(self, kind: str, key: str) -> bool:
+        allowance = self.allowances[kind]
+        for _ in range(3):  # a lease taken meanwhile by a request on the same key may already be spent
+            verdict = allowance.take(key)
+            if verdict is not None:
+                return verdict
+            await self._leased(kind, key)
+        return False
+
+    async def _leased(self, kind: str, key: str) -> None:
+        """Take a lease for `key`, or wait for the one a request on the same key is taking already."""
+        name = f"{kind}:{key}"
+        pending = self.pending.get(name)
+        if pending is not None:
+            await asyncio.shield(pending)
+            return
+        self.pending[name] = done = asyncio.get_running_loop().create_future()
+        try:
+            await self._lease(kind, key)
+        finally:
+            del self.pending[name]
+            done.set_result(None)
+
+    async def _lease(self, kind: str, key: str) -> None:
+        allowance = self.allowances[kind]
+        window, size = allowance.window(), allowance.budget.lease_size
+        held = allowance.seen(key)
+        if self._shared_now():
+            assert self.counter is not None
+            counted, revision = (held.counted, held.revision) if held else (0, 0)
+            shared_key = counter_key(kind, key, window)
+            try:
+                leased, counted, revision = await asyncio.wait_for(
+                    self.counter.add(shared_key, size, counted, revision), self.timeout
+                )
+            except Unavailable as error:
+                self._failed(error)
+            else:
+                self._answered()
+                self.metrics.admission_leases.labels(kind, "shared").inc()
+                allowance.granted(key, window, leased, counted, revision)
+                return
+        leased, counted = self.local.add(f"{kind}:{key}", window, size)
+        self.metrics.admission_leases.labels(kind, "local").inc()
+        if self.shared:
+            self.metrics.admission_fallbacks.inc()
+        allowance.granted(key, window, leased, counted, 0)
+
+    def _shared_now(self) -> bool:
+        """Whether to ask the bucket: it is open, and not failing (after a failure, one try per second)."""
+        if not self.shared or self.counter is None:
+            return False
+        if self.failing_since is None:
+            return True
+        now = time.monotonic()
+        if now < self.next_try:
+            return False
+        self.next_try = now + self.retry_after  # this request tries; the others meanwhile count locally
+        return True
+
+    def _failed(self, error: BaseException) -> None:
+        now = time.monotonic()
+        self.next_try = now + self.retry_after
+        if self.failing_since is None:
+            self.failing_since = now
+            self.metrics.admission_shared.set(0)
+            log.warning(
+                "gateway: shared admission unavailable (%r); counting on this replica's own budgets until the "
+                "%s bucket answers again",
+                error,
+                ADMISSION_BUCKET,
+            )
+
+    def _answered(self) -> None:
+        if self.failing_since is not None:
+            log.warning(
+                "gateway: shared admission back after %.1f s on this replica's own budgets",
+                time.monotonic() - self.failing_since,
+            )
+            self.failing_since = None
+            self.metrics.admission_shared.set(1)
+
+    async def run(self, js: JetStreamContext, retry_after: float = 1.0) -> None:
+        """Open the bucket (made by the services at start), waiting for it as long as it takes."""
+        while self.counter is None:
+            try:
+                self.counter = SharedCounter(await js.key_value(ADMISSION_BUCKET))
+                self.metrics.admission_shared.set(1)
+            except BucketNotFoundError:
+                log.warning("gateway: no %s bucket yet (made by the services at start); waiting", ADMISSION_BUCKET)
+            except (TimeoutError, nats.errors.Error) as error:
+                log.warning("gateway: cannot open the %s bucket yet (%r); trying again", ADMISSION_BUCKET, error)
+            if self.counter is None:
+                await asyncio.sleep(retry_after)
+
+
+def refused(kind: str, wait: float) -> ProblemError:
+    """The 429 of a spent budget, with the seconds until the next window."""
+    return ProblemError(
+        "rate_limited",
+        f"Too many booking attempts from this {kind}; try again later.",
+        f"Terlalu banyak percobaan pemesanan dari {WORDS[kind]} ini; coba lagi nanti.",
+        retry_after_seconds=max(1, math.ceil(wait)),
+    )
+
+
+async def admitted(admission: Admission | None, scope: Scope, account: str) -> ProblemError | None:
+    """Admit one booking request once (the door, or the route for what the door let through unchecked)."""
+    if admission is None or scope.get(ADMITTED):
+        return None
+    scope[ADMITTED] = True  # before awaiting: the route does not count it again
+    client = scope.get("client")
+    address = scope.get(CLIENT) or (client[0] if client else "unknown")
+    return await admission.admit(account, address)
