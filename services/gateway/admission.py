@@ -93,6 +93,11 @@ class Admission:
         self.next_try = 0.0
         self.pending: dict[str, asyncio.Future[None]] = {}
 
+    def counting_in(self, counter: SharedCounter) -> None:
+        """Count in the shared bucket from now on."""
+        self.counter = counter
+        self.metrics.admission_shared.set(1)
+
     async def admit(self, account: str, address: str) -> ProblemError | None:
         """Spend one attempt of the account's budget and one of the address's: None, or the refusal (429)."""
         for kind, key in (("account", account), ("address", address)):
@@ -187,8 +192,7 @@ class Admission:
         """Open the bucket (made by the services at start), waiting for it as long as it takes."""
         while self.counter is None:
             try:
-                self.counter = SharedCounter(await js.key_value(ADMISSION_BUCKET))
-                self.metrics.admission_shared.set(1)
+                self.counting_in(SharedCounter(await js.key_value(ADMISSION_BUCKET)))
             except BucketNotFoundError:
                 log.warning("gateway: no %s bucket yet (made by the services at start); waiting", ADMISSION_BUCKET)
             except (TimeoutError, nats.errors.Error) as error:
