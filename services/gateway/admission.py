@@ -4,8 +4,9 @@ Each `POST /v1/bookings` spends one attempt of its account's budget and one of i
 counted for the whole fleet in the bucket `paspor_admission` (one key per kind, hashed key and window;
 compare-and-set on the key's revision). A replica leases a few attempts at a time (`allowance.py`), so
 most requests are admitted from memory. When the bucket cannot be reached in time, the replica counts
-on its own (the per-replica budget, as before sharing): logged once per outage, metered, never a 5xx;
-it tries the bucket again every second (ADR 0009).
+on its own (the per-replica budget, as before sharing): logged once per outage, metered, never a 5xx.
+No request waits for a failing bucket: the background task looks at it every second and shares again
+once it answers (making it anew if a restart of NATS lost it; ADR 0009).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from nats.js.kv import KeyValue
 from starlette.types import Scope
 
 from shared.events import ADMISSION_BUCKET
+from shared.runtime.bus import ensure_bucket
 
 from .allowance import Allowance, Budget, LocalCounter
 from .metrics import Metrics
@@ -83,20 +85,25 @@ class Admission:
         clock: Callable[[], float],
         shared: bool = True,
         timeout: float = 0.5,
-        retry_after: float = 1.0,
     ) -> None:
         self.allowances = {b.kind: Allowance(b, clock) for b in budgets}
-        self.metrics, self.shared, self.timeout, self.retry_after = metrics, shared, timeout, retry_after
+        self.metrics, self.shared, self.timeout = metrics, shared, timeout
         self.local = LocalCounter()
         self.counter: SharedCounter | None = None  # set once the bucket is open (`run`)
         self.failing_since: float | None = None  # monotonic time of the outage's first failure
-        self.next_try = 0.0
         self.pending: dict[str, asyncio.Future[None]] = {}
+        self.lost = asyncio.Event()
 
     def counting_in(self, counter: SharedCounter) -> None:
-        """Count in the shared bucket from now on."""
+        """Count in the shared bucket from now on (again, after an outage)."""
         self.counter = counter
         self.metrics.admission_shared.set(1)
+        if self.failing_since is not None:
+            log.warning(
+                "gateway: shared admission back after %.1f s on this replica's own budgets",
+                time.monotonic() - self.failing_since,
+            )
+            self.failing_since = None
 
     async def admit(self, account: str, address: str) -> ProblemError | None:
         """Spend one attempt of the account's budget and one of the address's: None, or the refusal (429)."""
@@ -144,7 +151,6 @@ class Admission:
             except Unavailable as error:
                 self._failed(error)
             else:
-                self._answered()
                 self.metrics.admission_leases.labels(kind, "shared").inc()
                 allowance.granted(key, window, leased, counted, revision)
                 return
@@ -155,22 +161,13 @@ class Admission:
         allowance.granted(key, window, leased, counted, 0)
 
     def _shared_now(self) -> bool:
-        """Whether to ask the bucket: it is open, and not failing (after a failure, one try per second)."""
-        if not self.shared or self.counter is None:
-            return False
-        if self.failing_since is None:
-            return True
-        now = time.monotonic()
-        if now < self.next_try:
-            return False
-        self.next_try = now + self.retry_after  # this request tries; the others meanwhile count locally
-        return True
+        """Whether to ask the bucket: it is open and not failing (after a failure, `run` says when it is back)."""
+        return self.shared and self.counter is not None and self.failing_since is None
 
     def _failed(self, error: BaseException) -> None:
-        now = time.monotonic()
-        self.next_try = now + self.retry_after
+        self.lost.set()  # `run` looks at the bucket again (made anew if NATS lost it)
         if self.failing_since is None:
-            self.failing_since = now
+            self.failing_since = time.monotonic()
             self.metrics.admission_shared.set(0)
             log.warning(
                 "gateway: shared admission unavailable (%r); counting on this replica's own budgets until the "
@@ -179,26 +176,29 @@ class Admission:
                 ADMISSION_BUCKET,
             )
 
-    def _answered(self) -> None:
-        if self.failing_since is not None:
-            log.warning(
-                "gateway: shared admission back after %.1f s on this replica's own budgets",
-                time.monotonic() - self.failing_since,
-            )
-            self.failing_since = None
-            self.metrics.admission_shared.set(1)
+    async def run(self, js: JetStreamContext, replicas: int = 1, retry_after: float = 1.0) -> None:
+        """Open the bucket, and look at it again whenever a lease fails, for ever.
 
-    async def run(self, js: JetStreamContext, retry_after: float = 1.0) -> None:
-        """Open the bucket (made by the services at start), waiting for it as long as it takes."""
-        while self.counter is None:
+        The bucket is kept in memory: a restart of NATS loses it. The services make it at start, and
+        so does the gateway when it finds it gone (it is the only one that counts in it).
+        """
+        while True:
             try:
-                self.counting_in(SharedCounter(await js.key_value(ADMISSION_BUCKET)))
-            except BucketNotFoundError:
-                log.warning("gateway: no %s bucket yet (made by the services at start); waiting", ADMISSION_BUCKET)
+                self.counting_in(SharedCounter(await self._bucket(js, replicas)))
+                self.lost.clear()
+                await self.lost.wait()
             except (TimeoutError, nats.errors.Error) as error:
-                log.warning("gateway: cannot open the %s bucket yet (%r); trying again", ADMISSION_BUCKET, error)
-            if self.counter is None:
-                await asyncio.sleep(retry_after)
+                log.warning("gateway: cannot open the %s bucket (%r); trying again", ADMISSION_BUCKET, error)
+            await asyncio.sleep(retry_after)
+
+    @staticmethod
+    async def _bucket(js: JetStreamContext, replicas: int) -> KeyValue:
+        try:
+            return await js.key_value(ADMISSION_BUCKET)
+        except BucketNotFoundError:
+            log.warning("gateway: no %s bucket (NATS restarted?); making it", ADMISSION_BUCKET)
+            await ensure_bucket(js, ADMISSION_BUCKET, replicas)
+            return await js.key_value(ADMISSION_BUCKET)
 
 
 def refused(kind: str, wait: float) -> ProblemError:

@@ -74,7 +74,7 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
     for spec in STREAMS:
         await patiently(functools.partial(_ensure_stream, js, spec, replicas))
     for bucket in BUCKETS:
-        await patiently(functools.partial(_ensure_bucket, js, bucket, replicas))
+        await patiently(functools.partial(ensure_bucket, js, bucket, replicas))
 
 
 async def open_bucket(js: JetStreamContext, bucket: str, visible_within: float = 10.0) -> KeyValue:
@@ -121,7 +121,8 @@ async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) 
         log.warning("stream %s kept as it is: %s", spec.name, error)
 
 
-async def _ensure_bucket(js: JetStreamContext, bucket: str, replicas: int) -> None:
+async def ensure_bucket(js: JetStreamContext, bucket: str, replicas: int) -> None:
+    """Create one of the system's buckets with its settings (or scale an existing one to `replicas`)."""
     try:
         await js.create_key_value(
             bucket=bucket,

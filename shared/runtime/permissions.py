@@ -130,9 +130,10 @@ def watch_bucket(bucket: str) -> list[str]:
 
 
 def count_in(bucket: str) -> list[str]:
-    """Read and compare-and-set a bucket's counters (the gateways' shared admission: get, create, update)."""
+    """Read and compare-and-set a bucket's counters (the gateways' shared admission: get, create, update),
+    and make the bucket again when a restart of NATS lost it (it lives in memory)."""
     stream = f"KV_{bucket}"
-    return [f"{API}.STREAM.INFO.{stream}", f"{API}.STREAM.MSG.GET.{stream}", f"$KV.{bucket}.>"]
+    return [f"{API}.STREAM.{verb}.{stream}" for verb in ("INFO", "CREATE", "UPDATE", "MSG.GET")] + [f"$KV.{bucket}.>"]
 
 
 def read_streams(names: Iterable[str]) -> list[str]:

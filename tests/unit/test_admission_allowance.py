@@ -71,9 +71,7 @@ class FakeBucket:
 
 
 def replica(bucket: FakeBucket | None, clock: Ticks, account: int = 6, lease: int = 20) -> Admission:
-    admission = Admission(
-        [Budget("account", account, 60, lease), Budget("address", 1000, 60, lease)], Metrics(), clock, retry_after=0
-    )
+    admission = Admission([Budget("account", account, 60, lease), Budget("address", 1000, 60, lease)], Metrics(), clock)
     if bucket is not None:
         admission.counting_in(SharedCounter(bucket))  # type: ignore[arg-type]  # the fake bucket
     return admission
@@ -160,11 +158,15 @@ async def test_while_the_bucket_is_down_each_replica_keeps_its_own_budget_and_sa
     a, b = replica(bucket, clock), replica(bucket, clock)
     bucket.down = True
     assert await admitted([a, b], 16) == 12, "six per replica: the local budgets, not a 5xx"
+    assert bucket.calls == 2, "one failed lease per replica: no other attempt waited for the bucket"
     assert a.metrics.admission_fallbacks._value.get() > 0
     assert a.metrics.admission_shared._value.get() == 0
+    assert a.lost.is_set(), "the background task is told to look at the bucket again"
     bucket.down = False
+    a.counting_in(SharedCounter(bucket))  # type: ignore[arg-type]  # it did, and the bucket answered
     assert await a.admit("google:budi", "10.1.2.3") is None
     assert a.metrics.admission_shared._value.get() == 1, "back on the shared counter"
+    assert a.failing_since is None
     assert counter_key("account", "google:budi", int(clock() // 60)) in bucket.entries
 
 
