@@ -91,7 +91,8 @@ class Admission:
         self.local = LocalCounter()
         self.counter: SharedCounter | None = None  # set once the bucket is open (`run`)
         self.failing_since: float | None = None  # monotonic time of the outage's first failure
-        self.pending: dict[str, asyncio.Future[None]] = {}
+        self.pending: dict[str, asyncio.Future[None]] = {}  # the lease being taken, per key
+        self.waiting: dict[str, int] = {}  # attempts waiting for a lease, per key
         self.lost = asyncio.Event()
 
     def counting_in(self, counter: SharedCounter) -> None:
@@ -115,30 +116,41 @@ class Admission:
 
     async def _spend(self, kind: str, key: str) -> bool:
         allowance = self.allowances[kind]
-        for _ in range(3):  # a lease taken meanwhile by a request on the same key may already be spent
-            verdict = allowance.take(key)
-            if verdict is not None:
-                return verdict
-            await self._leased(kind, key)
-        return False
-
-    async def _leased(self, kind: str, key: str) -> None:
-        """Take a lease for `key`, or wait for the one a request on the same key is taking already."""
+        verdict = allowance.take(key)
+        if verdict is not None:  # most attempts: from the lease in memory
+            return verdict
         name = f"{kind}:{key}"
+        self.waiting[name] = self.waiting.get(name, 0) + 1  # the next lease takes one for each
+        try:
+            while verdict is None:  # each lease either admits some of those waiting or shows the budget spent
+                await self._leased(kind, key, name)
+                verdict = allowance.take(key)
+            return verdict
+        finally:
+            self.waiting[name] -= 1
+            if not self.waiting[name]:
+                del self.waiting[name]
+
+    async def _leased(self, kind: str, key: str, name: str) -> None:
+        """Take a lease for `key`, or wait for the one a request on the same key is taking already."""
         pending = self.pending.get(name)
         if pending is not None:
             await asyncio.shield(pending)
             return
         self.pending[name] = done = asyncio.get_running_loop().create_future()
         try:
-            await self._lease(kind, key)
+            await self._lease(kind, key, name)
         finally:
             del self.pending[name]
             done.set_result(None)
 
-    async def _lease(self, kind: str, key: str) -> None:
+    async def _lease(self, kind: str, key: str, name: str) -> None:
         allowance = self.allowances[kind]
-        window, size = allowance.window(), allowance.budget.lease_size
+        window = allowance.window()
+
+        def size(counted: int) -> int:
+            return allowance.budget.lease_size(counted, self.waiting.get(name, 1))
+
         held = allowance.seen(key)
         if self._shared_now():
             assert self.counter is not None
@@ -154,7 +166,7 @@ class Admission:
                 self.metrics.admission_leases.labels(kind, "shared").inc()
                 allowance.granted(key, window, leased, counted, revision)
                 return
-        leased, counted = self.local.add(f"{kind}:{key}", window, size)
+        leased, counted = self.local.add(name, window, size)
         self.metrics.admission_leases.labels(kind, "local").inc()
         if self.shared:
             self.metrics.admission_fallbacks.inc()

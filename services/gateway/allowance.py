@@ -25,13 +25,17 @@ class Budget:
     window: float
     lease: int = 20
 
-    def lease_size(self, counted: int) -> int:
-        """How many attempts to take from a counter that shows `counted` taken by the fleet in this window.
+    def lease_size(self, counted: int, waiting: int = 1) -> int:
+        """How many attempts to take from a counter that shows `counted` taken by the fleet in this window,
+        for `waiting` attempts in this replica that wait for the lease.
 
         At most a tenth of the budget at once, so that a key whose attempts alternate between replicas
-        leaves little unspent in the replicas it left; never more than what is left.
+        leaves little unspent in the replicas it left, unless more attempts wait (a busy address): each of
+        them gets one, so that a hot key costs one round trip per burst, not one per lease; never more
+        than what is left.
         """
-        return max(0, min(self.lease, max(1, self.limit // 10), self.limit - counted))
+        usual = min(self.lease, max(1, self.limit // 10))
+        return max(0, min(max(usual, waiting), self.limit - counted))
 
 
 @dataclass

@@ -184,3 +184,15 @@ def test_the_bucket_never_holds_an_account_or_an_address_in_clear(kind: str):
     prefix, hashed, window = key.split(".")
     assert (prefix, window) == (kind, "29000000")
     assert len(hashed) == 32 and all(c in "0123456789abcdef" for c in hashed)
+
+
+async def test_a_burst_on_one_busy_key_is_admitted_in_a_round_trip_or_two_and_never_past_its_budget():
+    clock, bucket = Ticks(), FakeBucket()
+    a = replica(bucket, clock, account=1_000_000, lease=3)
+    answers = await asyncio.gather(*(a.admit(f"google:citizen-{n}", "10.9.9.9") for n in range(40)))
+    assert answers == [None] * 40, "a lease of 3 does not refuse the other 37 waiting on the address"
+    address = counter_key("address", "10.9.9.9", int(clock() // 60))
+    assert int(bucket.entries[address].value) == 40, "the next lease took one for each attempt waiting"
+    b = replica(bucket, clock, account=10, lease=3)
+    answers = await asyncio.gather(*(b.admit("google:bot", "10.9.9.8") for _ in range(40)))
+    assert answers.count(None) == 10, "however many wait at once, the budget holds"
