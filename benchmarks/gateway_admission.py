@@ -38,7 +38,7 @@ from .gateway_load import (
 
 LEASE = {"PASPOR_GATEWAY_ADMISSION_LEASE": "3"}
 OFF = {"PASPOR_GATEWAY_ADMISSION_SHARED": "false"} | LEASE
-console = Console()
+console = Console(width=220)  # the table is wide: never truncated in a log
 
 
 def compare(

@@ -72,7 +72,7 @@ class GatewaySettings(CommonSettings):
         default=30, ge=1, description="Booking attempts (POST /v1/bookings) per account per window, fleet-wide."
     )
     gateway_admission_address: int = Field(
-        default=3000,
+        default=6000,
         ge=1,
         description="Booking attempts per client address per window, fleet-wide (many citizens share a carrier's address).",
     )
