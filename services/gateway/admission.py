@@ -93,6 +93,7 @@ class Admission:
         self.failing_since: float | None = None  # monotonic time of the outage's first failure
         self.pending: dict[str, asyncio.Future[None]] = {}  # the lease being taken, per key
         self.waiting: dict[str, int] = {}  # attempts waiting for a lease, per key
+        self.ahead: set[asyncio.Task[None]] = set()  # leases taken ahead for busy keys
         self.lost = asyncio.Event()
 
     def counting_in(self, counter: SharedCounter) -> None:
@@ -116,12 +117,20 @@ class Admission:
 
     async def _spend(self, kind: str, key: str) -> bool:
         allowance = self.allowances[kind]
-        verdict = allowance.take(key)
-        if verdict is not None:  # most attempts: from the lease in memory
-            return verdict
-        name = f"{kind}:{key}"
+        verdict = allowance.take(key)  # most attempts: from the lease in memory
+        if verdict is None:
+            verdict = await self._after_lease(kind, key)
+        if verdict:
+            ahead = allowance.running_low(key)
+            if ahead:  # a busy key: its next lease is taken before anyone waits for it
+                self._lease_ahead(kind, key, ahead)
+        return verdict
+
+    async def _after_lease(self, kind: str, key: str) -> bool:
+        allowance, name = self.allowances[kind], f"{kind}:{key}"
         self.waiting[name] = self.waiting.get(name, 0) + 1  # the next lease takes one for each
         try:
+            verdict = None
             while verdict is None:  # each lease either admits some of those waiting or shows the budget spent
                 await self._leased(kind, key, name)
                 verdict = allowance.take(key)
@@ -131,7 +140,14 @@ class Admission:
             if not self.waiting[name]:
                 del self.waiting[name]
 
-    async def _leased(self, kind: str, key: str, name: str) -> None:
+    def _lease_ahead(self, kind: str, key: str, size: int) -> None:
+        name = f"{kind}:{key}"
+        if name not in self.pending:
+            task = asyncio.create_task(self._leased(kind, key, name, size))
+            self.ahead.add(task)  # kept until done (the loop holds tasks weakly)
+            task.add_done_callback(self.ahead.discard)
+
+    async def _leased(self, kind: str, key: str, name: str, ahead: int = 0) -> None:
         """Take a lease for `key`, or wait for the one a request on the same key is taking already."""
         pending = self.pending.get(name)
         if pending is not None:
@@ -139,17 +155,19 @@ class Admission:
             return
         self.pending[name] = done = asyncio.get_running_loop().create_future()
         try:
-            await self._lease(kind, key, name)
+            await self._lease(kind, key, name, ahead)
         finally:
             del self.pending[name]
             done.set_result(None)
 
-    async def _lease(self, kind: str, key: str, name: str) -> None:
+    async def _lease(self, kind: str, key: str, name: str, ahead: int = 0) -> None:
+        """Take `ahead` attempts, or one for each attempt waiting (at least the budget's usual lease)."""
         allowance = self.allowances[kind]
-        window = allowance.window()
+        window, demand = allowance.window(), [1]
 
         def size(counted: int) -> int:
-            return allowance.budget.lease_size(counted, self.waiting.get(name, 1))
+            demand[0] = max(ahead, self.waiting.get(name, 1))
+            return allowance.budget.lease_size(counted, demand[0])
 
         held = allowance.seen(key)
         if self._shared_now():
@@ -164,13 +182,13 @@ class Admission:
                 self._failed(error)
             else:
                 self.metrics.admission_leases.labels(kind, "shared").inc()
-                allowance.granted(key, window, leased, counted, revision)
+                allowance.granted(key, window, leased, counted, revision, busy=demand[0] > 1)
                 return
         leased, counted = self.local.add(name, window, size)
         self.metrics.admission_leases.labels(kind, "local").inc()
         if self.shared:
             self.metrics.admission_fallbacks.inc()
-        allowance.granted(key, window, leased, counted, 0)
+        allowance.granted(key, window, leased, counted, 0, busy=demand[0] > 1)
 
     def _shared_now(self) -> bool:
         """Whether to ask the bucket: it is open and not failing (after a failure, `run` says when it is back)."""

@@ -46,6 +46,7 @@ class Held:
     left: int = 0  # attempts leased and not spent yet
     counted: int = 0  # the fleet's attempts in this window, as of this replica's last lease
     revision: int = 0  # the counter's revision then (0: not seen)
+    busy: int = 0  # the last lease's size when it was taken for several attempts at once (0: not busy)
 
 
 class Allowance:
@@ -74,6 +75,11 @@ class Allowance:
             return True
         return False if held.counted >= self.budget.limit else None
 
+    def running_low(self, key: str) -> int:
+        """For a busy key whose lease is half spent: the size of the lease to take ahead (else 0)."""
+        held = self.held[key]
+        return held.busy if held.busy and held.left <= held.busy // 2 else 0
+
     def seen(self, key: str) -> Held | None:
         """What this replica holds for `key` in the current window (None: nothing yet)."""
         held = self.held.get(key)
@@ -81,13 +87,15 @@ class Allowance:
             return None
         return held
 
-    def granted(self, key: str, window: int, leased: int, counted: int, revision: int) -> None:
-        """A lease was taken for `key` in `window` (`leased` may be 0: the counter showed the budget spent)."""
+    def granted(self, key: str, window: int, leased: int, counted: int, revision: int, busy: bool = False) -> None:
+        """A lease was taken for `key` in `window` (`leased` may be 0: the counter showed the budget spent);
+        `busy`: for several attempts at once (the next lease is then taken before this one runs out)."""
         held = self.held.pop(key, None)
         if held is None or held.window != window:
             held = Held(window)
         held.left += leased
         held.counted, held.revision = max(held.counted, counted), revision
+        held.busy = leased if busy else 0
         self.held[key] = held
         if len(self.held) > self.keys:
             self.held.popitem(last=False)
