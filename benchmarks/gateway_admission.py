@@ -55,6 +55,13 @@ def compare(
         urls = {"on": system.gateway_url, "off": off_url}
         runs = asyncio.run(_rounds(urls, requests, bookings, concurrency, alone, rounds, servers))
         report(runs, rounds, store)
+        leases = {mode: leases_taken(url) for mode, url in urls.items()}
+        attempts = sum(len(b.latencies_ms) for bursts in runs["on"] for b in bursts)
+        console.print(
+            f"leases from the shared bucket (on): {leases['on']['shared']:,.0f} for {attempts:,} attempts "
+            f"({leases['on']['shared'] / attempts:.2f} round trips per attempt, account and address together); "
+            f"fallbacks to local: {leases['on']['local']:,.0f}; off: {leases['off']['local']:,.0f} local leases"
+        )
     finally:
         if process is not None:
             process.terminate()
@@ -125,6 +132,16 @@ async def _rounds(
                 ]
             )
     return runs
+
+
+def leases_taken(url: str) -> dict[str, float]:
+    """The gateway's admission leases so far, by counter (shared, local), from its /metrics."""
+    taken = {"shared": 0.0, "local": 0.0}
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith("paspor_gateway_admission_leases_total"):
+            counter = "shared" if 'counter="shared"' in line else "local"
+            taken[counter] += float(line.rsplit(" ", 1)[1])
+    return taken
 
 
 def report(runs: dict[str, list[list[Burst]]], rounds: int, store: str) -> None:
