@@ -15,14 +15,22 @@ import itertools
 import shutil
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
+import nats
 from rich.console import Console
 from rich.table import Table
 
 from paspor.embedded import EmbeddedSystem
 from paspor.natsserver import free_port
+from services.gateway.admission import Admission, SharedCounter
+from services.gateway.allowance import Budget
+from services.gateway.metrics import Metrics
+from shared import clock
+from shared.events import ADMISSION_BUCKET
+from shared.runtime.natsauth import NatsLogin
 
 from .gateway_load import (
     UNLIMITED,
@@ -31,6 +39,7 @@ from .gateway_load import (
     burst,
     citizens,
     conventional_gateway,
+    cpu_seconds,
     request,
     server_processes,
     until,
@@ -50,6 +59,8 @@ def compare(
     process = None
     try:
         system.start()
+        assert system.nats.process is not None
+        asyncio.run(micro(system.nats.url, system.login("gateway"), system.nats.process.pid, 2000, 6, concurrency))
         process, off_url = conventional_gateway(system, folder, OFF, name="admission-off")
         servers = server_processes(system) | {"gateway (off)": process.pid}
         urls = {"on": system.gateway_url, "off": off_url}
@@ -182,3 +193,64 @@ def report(runs: dict[str, list[list[Burst]]], rounds: int, store: str) -> None:
                 for status, count in b.statuses.items():
                     answers[status] = answers.get(status, 0) + count
         console.print(f"answers with admission {mode}: {dict(sorted(answers.items()))}")
+
+
+async def _admits(admission: Admission, accounts: int, per_account: int, concurrency: int) -> int:
+    """Every account tries `per_account` times (a citizen at a sold-out session), a hundred accounts per address."""
+    queue = [(f"bench:citizen-{a}", f"10.77.{a // 100 // 256}.{a // 100 % 256}") for a in range(accounts)]
+    queue = [pair for pair in queue for _ in range(per_account)]
+    queue.reverse()
+    refused = 0
+
+    async def worker() -> None:
+        nonlocal refused
+        while queue:
+            refused += await admission.admit(*queue.pop()) is not None
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return refused
+
+
+async def micro(
+    nats_url: str, login: NatsLogin, nats_pid: int, accounts: int, per_account: int, concurrency: int
+) -> None:
+    """The admission alone, in this process, against the system's nats-server: shared bucket vs per replica."""
+    nc = await nats.connect(nats_url, **login.connect_options())
+    table = Table(
+        title=f"Admission alone: {accounts:,} accounts x {per_account} attempts, {concurrency} at a time, defaults"
+    )
+    for column in (
+        "counter",
+        "attempts/s",
+        "CPU µs/attempt (this process)",
+        "nats-server µs/attempt",
+        "round trips/attempt",
+        "refused",
+    ):
+        table.add_column(column, justify="left" if column == "counter" else "right")
+    try:
+        rates = {}
+        for mode in ("shared (on)", "per replica (off)"):
+            metrics = Metrics()
+            budgets = [Budget("account", 30, 60, 20), Budget("address", 6000, 60, 20)]
+            admission = Admission(budgets, metrics, lambda: clock.now().timestamp(), shared=mode.startswith("shared"))
+            if admission.shared:
+                admission.counting_in(SharedCounter(await nc.jetstream().key_value(ADMISSION_BUCKET)))
+            nats_before, cpu_before, began = cpu_seconds(nats_pid), time.process_time(), time.perf_counter()
+            refused = await _admits(admission, accounts, per_account, concurrency)
+            seconds, attempts = time.perf_counter() - began, accounts * per_account
+            shared = metrics.admission_leases.labels("account", "shared")._value.get()
+            shared += metrics.admission_leases.labels("address", "shared")._value.get()
+            rates[mode] = attempts / seconds
+            table.add_row(
+                mode,
+                f"{attempts / seconds:,.0f}",
+                f"{(time.process_time() - cpu_before) * 1e6 / attempts:.1f}",
+                f"{(cpu_seconds(nats_pid) - nats_before) * 1e6 / attempts:.1f}",
+                f"{shared / attempts:.2f}",
+                f"{refused:,}",
+            )
+    finally:
+        await nc.close()
+    table.caption = f"on/off = {rates['shared (on)'] / rates['per replica (off)']:.3f}"
+    console.print(table)
