@@ -7,13 +7,18 @@ counter, which `tests/integration/test_admission_replicas.py` runs on NATS with 
 from __future__ import annotations
 
 import httpx
+import pytest
 from gateway_fakes import FakeServices, bearer, gateway_app, next_office_day
+from pydantic import ValidationError
 from support import NOW, booking_body
 from test_gateway_api import full
 
 from services.gateway.admission import Admission
 from services.gateway.allowance import Budget
 from services.gateway.availability import AvailabilityView
+from services.gateway.main import admission
+from services.gateway.metrics import Metrics
+from services.gateway.settings import GatewaySettings
 from shared.events import Commands
 
 WINDOW_START = (NOW.timestamp() // 60) * 60 + 15  # a pinned clock, 15 s into a minute-long window
@@ -88,3 +93,17 @@ async def test_other_routes_spend_no_booking_budget(tmp_path):
         for _ in range(3):
             assert (await client.get("/v1/bookings", headers=bearer(dev))).status_code == 200
         assert (await attempt(client, bearer(dev), day, "siang", 1)).status_code == 201
+
+
+def test_budget_settings_out_of_range_are_refused_with_the_variable_named(monkeypatch):
+    monkeypatch.setenv("PASPOR_GATEWAY_ADMISSION_WINDOW", "900")  # the bucket keeps a counter 900 s only
+    with pytest.raises(ValidationError, match="gateway_admission_window"):
+        GatewaySettings()
+    monkeypatch.setenv("PASPOR_GATEWAY_ADMISSION_WINDOW", "60")
+    monkeypatch.setenv("PASPOR_GATEWAY_ADMISSION_ACCOUNT", "0")
+    with pytest.raises(ValidationError, match="gateway_admission_account"):
+        GatewaySettings()
+    monkeypatch.setenv("PASPOR_GATEWAY_ADMISSION_ACCOUNT", "12")
+    monkeypatch.setenv("PASPOR_GATEWAY_ADMISSION_SHARED", "false")
+    built = admission(GatewaySettings(), Metrics())
+    assert built.allowances["account"].budget == Budget("account", 12, 60, 20) and not built.shared
