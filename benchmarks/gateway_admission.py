@@ -196,9 +196,10 @@ def report(runs: dict[str, list[list[Burst]]], rounds: int, store: str) -> None:
 
 
 async def _admits(admission: Admission, accounts: int, per_account: int, concurrency: int) -> int:
-    """Every account tries `per_account` times (a citizen at a sold-out session), a hundred accounts per address."""
-    queue = [(f"bench:citizen-{a}", f"10.77.{a // 100 // 256}.{a // 100 % 256}") for a in range(accounts)]
-    queue = [pair for pair in queue for _ in range(per_account)]
+    """Every account tries `per_account` times (a citizen at a sold-out session, trying again after the others
+    had their turn), a hundred accounts per address."""
+    citizens = [(f"bench:citizen-{a}", f"10.77.{a // 100 // 256}.{a // 100 % 256}") for a in range(accounts)]
+    queue = [pair for _ in range(per_account) for pair in citizens]  # each citizen tries again later, not at once
     queue.reverse()
     refused = 0
 
@@ -235,7 +236,9 @@ async def micro(
             budgets = [Budget("account", 30, 60, 20), Budget("address", 6000, 60, 20)]
             admission = Admission(budgets, metrics, lambda: clock.now().timestamp(), shared=mode.startswith("shared"))
             if admission.shared:
-                admission.counting_in(SharedCounter(await nc.jetstream().key_value(ADMISSION_BUCKET)))
+                admission.counting_in(
+                    SharedCounter(await nc.jetstream(timeout=admission.timeout).key_value(ADMISSION_BUCKET))
+                )
             nats_before, cpu_before, began = cpu_seconds(nats_pid), time.process_time(), time.perf_counter()
             refused = await _admits(admission, accounts, per_account, concurrency)
             seconds, attempts = time.perf_counter() - began, accounts * per_account

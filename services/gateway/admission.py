@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 import nats.errors
-from nats.js import JetStreamContext
+from nats.aio.client import Client
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from starlette.types import Scope
@@ -175,9 +175,7 @@ class Admission:
             counted, revision = (held.counted, held.revision) if held else (0, 0)
             shared_key = counter_key(kind, key, window)
             try:
-                leased, counted, revision = await asyncio.wait_for(
-                    self.counter.add(shared_key, size, counted, revision), self.timeout
-                )
+                leased, counted, revision = await self.counter.add(shared_key, size, counted, revision)
             except Unavailable as error:
                 self._failed(error)
             else:
@@ -206,7 +204,7 @@ class Admission:
                 ADMISSION_BUCKET,
             )
 
-    async def run(self, js: JetStreamContext, replicas: int = 1, retry_after: float = 1.0) -> None:
+    async def run(self, nc: Client, replicas: int = 1, retry_after: float = 1.0) -> None:
         """Open the bucket, and look at it again whenever a lease fails, for ever.
 
         The bucket is kept in memory: a restart of NATS loses it. The services make it at start, and
@@ -214,21 +212,21 @@ class Admission:
         """
         while True:
             try:
-                self.counting_in(SharedCounter(await self._bucket(js, replicas)))
+                self.counting_in(SharedCounter(await self._bucket(nc, replicas)))
                 self.lost.clear()
                 await self.lost.wait()
             except (TimeoutError, nats.errors.Error) as error:
                 log.warning("gateway: cannot open the %s bucket (%r); trying again", ADMISSION_BUCKET, error)
             await asyncio.sleep(retry_after)
 
-    @staticmethod
-    async def _bucket(js: JetStreamContext, replicas: int) -> KeyValue:
+    async def _bucket(self, nc: Client, replicas: int) -> KeyValue:
+        """The bucket, its operations bounded by `timeout` (nats-py's own: no task per lease to time it)."""
         try:
-            return await js.key_value(ADMISSION_BUCKET)
+            return await nc.jetstream(timeout=self.timeout).key_value(ADMISSION_BUCKET)
         except BucketNotFoundError:
             log.warning("gateway: no %s bucket (NATS restarted?); making it", ADMISSION_BUCKET)
-            await ensure_bucket(js, ADMISSION_BUCKET, replicas)
-            return await js.key_value(ADMISSION_BUCKET)
+            await ensure_bucket(nc.jetstream(), ADMISSION_BUCKET, replicas)
+            return await nc.jetstream(timeout=self.timeout).key_value(ADMISSION_BUCKET)
 
 
 def refused(kind: str, wait: float) -> ProblemError:

@@ -76,9 +76,14 @@ class Allowance:
         return False if held.counted >= self.budget.limit else None
 
     def running_low(self, key: str) -> int:
-        """For a busy key whose lease is half spent: the size of the lease to take ahead (else 0)."""
+        """For a busy key whose lease is half spent: the size of the lease to take ahead (else 0).
+
+        Only while that lease is at most a tenth of what is left of the budget (a busy address, not a
+        bot's account near its budget: what a lease ahead leaves unspent stays small)."""
         held = self.held[key]
-        return held.busy if held.busy and held.left <= held.busy // 2 else 0
+        if not held.busy or held.left > held.busy // 2:
+            return 0
+        return held.busy if held.busy * 10 <= self.budget.limit - held.counted else 0
 
     def seen(self, key: str) -> Held | None:
         """What this replica holds for `key` in the current window (None: nothing yet)."""

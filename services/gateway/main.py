@@ -129,7 +129,7 @@ async def run(settings: GatewaySettings | None = None) -> None:
     follower = asyncio.create_task(gateway.availability.follow(nc.jetstream())) if gateway.availability else None
     sharing = asyncio.create_task(gateway.shared_keys.run(nc.jetstream())) if gateway.shared_keys else None
     admitting = (
-        asyncio.create_task(gateway.admission.run(nc.jetstream(), settings.stream_replicas))
+        asyncio.create_task(gateway.admission.run(nc, settings.stream_replicas))
         if gateway.admission is not None and gateway.admission.shared
         else None
     )

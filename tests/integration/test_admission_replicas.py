@@ -50,7 +50,7 @@ async def replicas(nc: Client, tmp_path: Path, shared: bool = True) -> tuple[lis
     services, view = FakeServices(), AvailabilityView()
     full(view, "GRESIK", next_office_day(), "pagi")  # attempts at the morning are refused at the door
     pair = [Replica(tmp_path, services, view, shared) for _ in range(2)]  # one dev issuer key: same tokens
-    running = [asyncio.create_task(r.admission.run(nc.jetstream(), retry_after=0.2)) for r in pair if shared]
+    running = [asyncio.create_task(r.admission.run(nc, retry_after=0.2)) for r in pair if shared]
     for _ in range(200):
         if all(r.admission.counter is not None for r in pair) or not shared:
             return pair, running
