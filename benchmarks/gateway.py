@@ -184,7 +184,16 @@ def command(
             "each on a fresh system, alternating for --rounds."
         ),
     ] = False,
-    rounds: Annotated[int, typer.Option(min=1, max=10, help="With --tracing-overhead: rounds of off and on.")] = 2,
+    rounds: Annotated[
+        int, typer.Option(min=1, max=10, help="With --tracing-overhead or --admission: rounds of off and on.")
+    ] = 2,
+    admission: Annotated[
+        bool,
+        typer.Option(
+            help="Instead: the booking path with shared admission on (budgets in NATS KV) and off (per replica), "
+            "two gateways of one system, alternating for --rounds."
+        ),
+    ] = False,
 ) -> None:
     """Gateway requests/s: calendar, sold-out attempt (fast path vs pipeline), successful booking."""
     if event_store not in ("sqlite", "postgres"):
@@ -202,6 +211,10 @@ def command(
             from .gateway_tracing import compare
 
             return compare(requests, bookings, concurrency, rounds, env, event_store)
+        if admission:
+            from . import gateway_admission
+
+            return gateway_admission.compare(requests, bookings, concurrency, alone, rounds, env, event_store)
         folder = Path(tempfile.mkdtemp(prefix="paspor-bench-gateway-"))
         stack.callback(shutil.rmtree, folder, ignore_errors=True)
         system = EmbeddedSystem(folder / "data", gateway_port=free_port(), env=env)

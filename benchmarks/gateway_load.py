@@ -21,25 +21,32 @@ UNLIMITED = {
     "PASPOR_GATEWAY_RATE_ADDRESS": "1000000",
     "PASPOR_GATEWAY_RATE_ACCOUNT": "1000000",
     "PASPOR_GATEWAY_RATE_DEVICE": "1000000",
+    "PASPOR_GATEWAY_ADMISSION_ACCOUNT": "1000000",  # booking budgets: counted as always, never spent here
+    "PASPOR_GATEWAY_ADMISSION_ADDRESS": "1000000",
     "PASPOR_GATEWAY_OUTCOME_WAIT": "10",
 }
 
 
-def conventional_gateway(system: EmbeddedSystem, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """A second gateway on the same system, without the read model: calendar and refusals from the services."""
+def conventional_gateway(
+    system: EmbeddedSystem, folder: Path, settings: dict[str, str] | None = None, name: str = "conventional"
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A second gateway on the same system (logged in as the gateway), by default without the read model:
+    calendar and refusals from the services; `settings` (PASPOR_...) make it another variant."""
     port = free_port()
     env = (
         os.environ
+        | system.keys.environment("gateway")
         | UNLIMITED
+        | system.extra_env
         | {
             "PASPOR_NATS_URL": system.nats.url,
             "PASPOR_DATA_DIR": str(system.data_dir),
             "PASPOR_GATEWAY_PORT": str(port),
             "PASPOR_GATEWAY_DEV_ISSUER": "true",
-            "PASPOR_GATEWAY_READ_MODEL": "false",
         }
+        | (settings if settings is not None else {"PASPOR_GATEWAY_READ_MODEL": "false"})
     )
-    with open(folder / "gateway-conventional.log", "wb") as log:
+    with open(folder / f"gateway-{name}.log", "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "paspor", "service", "gateway"],
             env=env,
@@ -57,7 +64,7 @@ def conventional_gateway(system: EmbeddedSystem, folder: Path) -> tuple[subproce
             pass
         time.sleep(0.2)
     process.kill()
-    raise RuntimeError("the conventional gateway did not become ready")
+    raise RuntimeError(f"the {name} gateway did not become ready (see {folder}/gateway-{name}.log)")
 
 
 @dataclass

@@ -128,6 +128,9 @@ def _ours(options: RushOptions, run: int, console: Console) -> Outcome:
         else:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="paspor-rush-")))
         env = {"PASPOR_TRACE_SAMPLE": str(options.trace)} if options.trace else {}
+        # Each simulated phone names its own address in X-Forwarded-For (rate limits and booking budgets
+        # per address): the rehearsal's load generator on this machine is the trusted proxy.
+        env["PASPOR_GATEWAY_TRUSTED_PROXIES"] = '["127.0.0.1"]'
         system = EmbeddedSystem(folder, gateway_port=free_port(), env=env)
         console.print(f"starting the embedded system on a fresh data folder, {folder} …")
         system.start()

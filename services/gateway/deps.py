@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from .admission import Admission
 from .auth import DevIssuer, Identity, TokenVerifier, Unauthenticated
 from .availability import AvailabilityView
 from .callbacks import CallbackCheck
@@ -48,6 +49,7 @@ class Gateway:
     keys_seen: OrderedDict[tuple[str, str], str | None] = field(default_factory=OrderedDict)  # see remember
     shared_keys: SharedKeys | None = None  # the other replicas' decisions (None: this gateway alone)
     payments: CallbackCheck = field(default_factory=CallbackCheck)  # the payment provider's signed callbacks
+    admission: Admission | None = None  # the booking path's budgets (None: none beyond the rate limits)
 
     async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]:
         """A service's reply, or the service's refusal raised as a problem."""

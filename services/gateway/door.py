@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.offices import UnknownOffice, office_by_code
 
+from .admission import admitted
 from .auth import Unauthenticated
 from .deps import Gateway
 from .problems import ProblemError, problem_response
@@ -39,13 +40,13 @@ class Door:
             body, gone = await _whole_body(receive)
         except HTTPException as error:  # the guard's size limit: the router answers it as it always does
             return await self.app(scope, _raising(error), send)
-        answer = None if gone else self._answer(scope, body)
+        answer = None if gone else await self._answer(scope, body)
         if answer is None:
             return await self.app(scope, _replayed(body, gone, receive), send)
         scope["route"] = ROUTE
         await problem_response(answer)(scope, receive, send)
 
-    def _answer(self, scope: Scope, body: bytes) -> ProblemError | None:
+    async def _answer(self, scope: Scope, body: bytes) -> ProblemError | None:
         """The refusal (or rate limit) to answer with, or None to let the router decide."""
         gw = self.gw
         if gw.availability is None or gw.verifier.may_block:
@@ -62,6 +63,9 @@ class Door:
             return None
         if who.role != "citizen":
             return None
+        limited = await admitted(gw.admission, scope, who.account)  # every attempt spends its budgets, once
+        if limited is not None:
+            return limited
         known, earlier = gw.decided(who.account, key)
         if known and earlier is None:
             return None  # sent on before (here or by another replica): the route gets its booking

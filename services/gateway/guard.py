@@ -8,6 +8,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .admission import CLIENT
 from .clients import TrustedProxies
 from .metrics import Metrics
 from .problems import ProblemError, response
@@ -64,7 +65,7 @@ class Guard:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             return self._too_large(limit)
-        address = self.proxies.client(scope)
+        address = scope[CLIENT] = self.proxies.client(scope)  # the booking path's admission reads it
         try:
             self.per_address.check("address", address)
         except ProblemError as error:

@@ -13,11 +13,14 @@ from fastapi import FastAPI
 from faststream.nats import NatsBroker
 from starlette.types import ASGIApp
 
+from shared import clock
 from shared.clock import use
 from shared.runtime import tracing
 from shared.runtime.bus import connect
 from shared.runtime.store import data_key
 
+from .admission import Admission
+from .allowance import Budget
 from .app import build_api
 from .auth import DevIssuer, Issuer, TokenVerifier, dev_trust, jwks_trust
 from .availability import AvailabilityView
@@ -27,6 +30,7 @@ from .deps import Gateway
 from .idempotency import SharedKeys
 from .jwks import JwksSource
 from .messaging import Bus
+from .metrics import Metrics
 from .ratelimit import Limits
 from .routes_web import frontend_rules, sign_in_providers
 from .sampling import SamplingGate
@@ -60,6 +64,22 @@ def payment_callbacks(settings: GatewaySettings) -> CallbackCheck:
     return CallbackCheck(secret.encode(), dt.timedelta(seconds=settings.gateway_payment_window_seconds))
 
 
+def admission(settings: GatewaySettings, metrics: Metrics) -> Admission:
+    """The booking path's budgets per account and per client address, shared by the fleet unless turned off."""
+    window, lease = settings.gateway_admission_window, settings.gateway_admission_lease
+    budgets = [
+        Budget("account", settings.gateway_admission_account, window, lease),
+        Budget("address", settings.gateway_admission_address, window, lease),
+    ]
+    return Admission(
+        budgets,
+        metrics,
+        lambda: clock.now().timestamp(),  # windows by the service's clock: every replica agrees on them
+        shared=settings.gateway_admission_shared,
+        timeout=settings.gateway_admission_timeout,
+    )
+
+
 def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
     """The API and its bus, from settings."""
     broker = NatsBroker(
@@ -82,6 +102,7 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         if settings.gateway_read_model
         else None
     )
+    metrics = Metrics()
     gateway = Gateway(
         bus,
         TokenVerifier(issuers),
@@ -89,11 +110,13 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         settings.gateway_outcome_wait,
         availability,
         limits,
+        metrics,
         partitions=settings.partitions,
         sse_seconds=settings.gateway_sse_seconds,
         data_dir=settings.data_dir,
         shared_keys=SharedKeys() if availability is not None else None,  # answered at once: shared with replicas
         payments=payment_callbacks(settings),
+        admission=admission(settings, metrics),
     )
     providers, rules = sign_in_providers(settings.gateway_issuers), frontend_rules(settings)
     proxies = TrustedProxies(settings.gateway_trusted_proxies)
@@ -119,6 +142,11 @@ async def run(settings: GatewaySettings | None = None) -> None:
     nc = await connect(settings.nats_servers, "gateway-read-model", settings)
     follower = asyncio.create_task(gateway.availability.follow(nc.jetstream())) if gateway.availability else None
     sharing = asyncio.create_task(gateway.shared_keys.run(nc.jetstream())) if gateway.shared_keys else None
+    admitting = (
+        asyncio.create_task(gateway.admission.run(nc, settings.stream_replicas))
+        if gateway.admission is not None and gateway.admission.shared
+        else None
+    )
     bus.ready = True
     server = uvicorn.Server(
         uvicorn.Config(
@@ -139,7 +167,7 @@ async def run(settings: GatewaySettings | None = None) -> None:
     try:
         await server.serve()
     finally:
-        for task in (follower, sharing):
+        for task in (follower, sharing, admitting):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

@@ -39,6 +39,28 @@ class Metrics:
             "Booking requests received and not answered yet (the queue in front of the booking pipeline).",
             registry=self.registry,
         )
+        self.admission_refusals = Counter(
+            "paspor_gateway_admission_refusals",
+            "Booking attempts refused 429 because their account's or address's budget was spent (fleet-wide).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.admission_leases = Counter(
+            "paspor_gateway_admission_leases",
+            "Allowance taken from a budget's counter: the shared bucket, or this replica's own.",
+            ["kind", "counter"],
+            registry=self.registry,
+        )
+        self.admission_fallbacks = Counter(
+            "paspor_gateway_admission_fallbacks",
+            "Leases counted on this replica alone because the shared admission bucket did not answer in time.",
+            registry=self.registry,
+        )
+        self.admission_shared = Gauge(
+            "paspor_gateway_admission_shared",
+            "1 while the shared admission bucket answers, 0 while this replica counts on its own.",
+            registry=self.registry,
+        )
         self.read_model_entries = Gauge(
             "paspor_gateway_read_model_entries", "Sessions in the local availability view.", registry=self.registry
         )

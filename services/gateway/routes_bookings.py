@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from shared.events import BookingView, Caller, CancelBooking, Commands, GetBooking, RequestBooking
 from shared.runtime import hops
 
+from .admission import admitted
 from .auth import Identity
 from .deps import DeviceId, Gateway, GatewayDep, Who
 from .refusals import BookingBody, at_once, refusal
@@ -23,6 +24,13 @@ IdempotencyKey = Annotated[
 # A booking not decided yet is followed by a long poll (`?wait=`, answered the moment the outcome
 # exists) or by its event stream: nobody polls on a fixed period.
 LONG_POLL_SECONDS = 25
+
+
+async def admission(request: Request, gw: GatewayDep, who: Who) -> None:
+    """Spend the attempt's budgets, unless the door did (it lets on what it could not read, unchecked)."""
+    limited = await admitted(gw.admission, request.scope, who.account)
+    if limited is not None:
+        raise limited
 
 
 def caller(who: Identity, device_id: str) -> Caller:
@@ -64,7 +72,12 @@ async def final_or_pending(gw: Gateway, who: Identity, booking: dict, wait: floa
     },
 )
 async def create_booking(
-    body: BookingBody, gw: GatewayDep, who: Who, device_id: DeviceId, idempotency_key: IdempotencyKey
+    body: BookingBody,
+    gw: GatewayDep,
+    who: Who,
+    device_id: DeviceId,
+    idempotency_key: IdempotencyKey,
+    _admitted: Annotated[None, Depends(admission)],
 ) -> JSONResponse:
     with gw.metrics.bookings_in_flight.track_inprogress():  # the queue depth the operators' console shows
         return await book(gw, who, device_id, idempotency_key, body)

@@ -72,6 +72,31 @@ class GatewaySettings(CommonSettings):
     gateway_payment_window_seconds: int = Field(
         default=300, ge=10, le=3600, description="How far a callback's timestamp may be from now; older is a replay."
     )
+    gateway_admission_shared: bool = Field(
+        default=True,
+        description="Count the booking budgets for the whole fleet in the NATS KV bucket paspor_admission; "
+        "false: each replica counts its own.",
+    )
+    gateway_admission_account: int = Field(
+        default=30, ge=1, description="Booking attempts (POST /v1/bookings) per account per window, fleet-wide."
+    )
+    gateway_admission_address: int = Field(
+        default=6000,
+        ge=1,
+        description="Booking attempts per client address per window, fleet-wide (many citizens share a carrier's address).",
+    )
+    gateway_admission_window: float = Field(
+        default=60, ge=1, le=300, description="Seconds of a budget's window (the bucket keeps a counter 900 s)."
+    )
+    gateway_admission_lease: int = Field(
+        default=20, ge=1, le=10_000, description="Most attempts a replica takes from a shared counter at once."
+    )
+    gateway_admission_timeout: float = Field(
+        default=0.5,
+        gt=0,
+        le=10,
+        description="Seconds to wait for the bucket before counting on this replica's own budgets instead.",
+    )
     gateway_sse_seconds: float = Field(default=300, gt=0, description="Longest a booking's event stream stays open.")
     # The booking service's own variables (PASPOR_BOOKING_*): the citizen app states them before one acts.
     booking_max_registrations: int = Field(default=5, ge=1, le=100, description="Registrations per account, ever.")

@@ -1,6 +1,8 @@
 """The wire contract: every message that crosses a service boundary, and where it travels."""
 
 from .availability import (
+    ADMISSION_BUCKET,
+    ADMISSION_TTL_SECONDS,
     AVAILABILITY_BUCKET,
     IDEMPOTENCY_BUCKET,
     IDEMPOTENCY_TTL_SECONDS,
@@ -88,6 +90,8 @@ __all__ = [
     "SlotOffered",
     "SlotWaitlisted",
     "RebuildAvailability",
+    "ADMISSION_BUCKET",
+    "ADMISSION_TTL_SECONDS",
     "IDEMPOTENCY_BUCKET",
     "IDEMPOTENCY_TTL_SECONDS",
     "AcceptTerms",

@@ -17,6 +17,9 @@ AVAILABILITY_BUCKET = "paspor_availability"
 # What the gateways did with each (account, idempotency key): sent on, or refused at once and why.
 IDEMPOTENCY_BUCKET = "paspor_idempotency"
 IDEMPOTENCY_TTL_SECONDS = 86_400  # a retry comes within seconds or minutes; a day is ample
+# The gateways' shared admission counters: booking attempts per account and per client address, per window.
+ADMISSION_BUCKET = "paspor_admission"
+ADMISSION_TTL_SECONDS = 900  # a counter outlives its window (at most 300 s) and is then forgotten
 
 
 def availability_key(office: str, day: dt.date, session: Session | str) -> str:

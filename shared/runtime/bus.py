@@ -15,7 +15,15 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 from nats.js.kv import KeyValue
 
-from shared.events import AVAILABILITY_BUCKET, IDEMPOTENCY_BUCKET, IDEMPOTENCY_TTL_SECONDS, STREAMS, StreamSpec
+from shared.events import (
+    ADMISSION_BUCKET,
+    ADMISSION_TTL_SECONDS,
+    AVAILABILITY_BUCKET,
+    IDEMPOTENCY_BUCKET,
+    IDEMPOTENCY_TTL_SECONDS,
+    STREAMS,
+    StreamSpec,
+)
 
 if TYPE_CHECKING:
     from .natsauth import NatsLogin
@@ -23,8 +31,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 # Key-value buckets, replicated like the streams: the relays' positions, the availability read model.
 RELAY_BUCKET = "paspor_relay"
-BUCKETS = (RELAY_BUCKET, AVAILABILITY_BUCKET, IDEMPOTENCY_BUCKET)
-BUCKET_TTL = {IDEMPOTENCY_BUCKET: IDEMPOTENCY_TTL_SECONDS}  # seconds an entry lives (others: for ever)
+BUCKETS = (RELAY_BUCKET, AVAILABILITY_BUCKET, IDEMPOTENCY_BUCKET, ADMISSION_BUCKET)
+BUCKET_TTL = {IDEMPOTENCY_BUCKET: IDEMPOTENCY_TTL_SECONDS, ADMISSION_BUCKET: ADMISSION_TTL_SECONDS}  # others: for ever
+# Counters, not records: the admission bucket lives in memory (no disk write, no fsync per lease); a
+# restart of NATS only starts the current windows' budgets afresh (ADR 0013).
+BUCKET_STORAGE = {ADMISSION_BUCKET: api.StorageType.MEMORY}
 # A cluster that is starting (or has just lost a node) answers JetStream API calls slowly for a while.
 STARTUP_PATIENCE = 60.0
 
@@ -63,7 +74,7 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
     for spec in STREAMS:
         await patiently(functools.partial(_ensure_stream, js, spec, replicas))
     for bucket in BUCKETS:
-        await patiently(functools.partial(_ensure_bucket, js, bucket, replicas))
+        await patiently(functools.partial(ensure_bucket, js, bucket, replicas))
 
 
 async def open_bucket(js: JetStreamContext, bucket: str, visible_within: float = 10.0) -> KeyValue:
@@ -110,9 +121,16 @@ async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) 
         log.warning("stream %s kept as it is: %s", spec.name, error)
 
 
-async def _ensure_bucket(js: JetStreamContext, bucket: str, replicas: int) -> None:
+async def ensure_bucket(js: JetStreamContext, bucket: str, replicas: int) -> None:
+    """Create one of the system's buckets with its settings (or scale an existing one to `replicas`)."""
     try:
-        await js.create_key_value(bucket=bucket, history=1, replicas=replicas, ttl=BUCKET_TTL.get(bucket))
+        await js.create_key_value(
+            bucket=bucket,
+            history=1,
+            replicas=replicas,
+            ttl=BUCKET_TTL.get(bucket),
+            storage=BUCKET_STORAGE.get(bucket, api.StorageType.FILE),
+        )
     except BadRequestError:  # it exists with other settings (e.g. fewer replicas): scale it
         info = await js.stream_info(f"KV_{bucket}")
         if info.config.num_replicas != replicas:

@@ -18,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from shared.events import AVAILABILITY_BUCKET, IDEMPOTENCY_BUCKET, STREAMS, Commands, partition_subject
+from shared.events import (
+    ADMISSION_BUCKET,
+    AVAILABILITY_BUCKET,
+    IDEMPOTENCY_BUCKET,
+    STREAMS,
+    Commands,
+    partition_subject,
+)
 from shared.events.subjects import DEAD_LETTER_SUBJECT, VERBS
 
 from .bus import BUCKETS, RELAY_BUCKET
@@ -131,6 +138,13 @@ def watch_bucket(bucket: str) -> list[str]:
     ]
 
 
+def count_in(bucket: str) -> list[str]:
+    """Read and compare-and-set a bucket's counters (the gateways' shared admission: get, create, update),
+    and make the bucket again when a restart of NATS lost it (it lives in memory)."""
+    stream = f"KV_{bucket}"
+    return [f"{API}.STREAM.{verb}.{stream}" for verb in ("INFO", "CREATE", "UPDATE", "MSG.GET")] + [f"$KV.{bucket}.>"]
+
+
 def read_streams(names: Iterable[str]) -> list[str]:
     """Read whole streams through the audit's own consumer (made, read and deleted by each audit)."""
     rules: list[str] = []
@@ -165,7 +179,13 @@ def grants(partitions: int) -> dict[str, Grant]:
     shared_keys = (*watch_bucket(IDEMPOTENCY_BUCKET), f"$KV.{IDEMPOTENCY_BUCKET}.>")
     return {
         "gateway": Grant(
-            (f"{API}.INFO", *gateway_sends, *watch_bucket(AVAILABILITY_BUCKET), *shared_keys),
+            (
+                f"{API}.INFO",
+                *gateway_sends,
+                *watch_bucket(AVAILABILITY_BUCKET),
+                *shared_keys,
+                *count_in(ADMISSION_BUCKET),
+            ),
             ("paspor.booking.>", "paspor.ticket.>", f"{inbox('gateway')}.>"),  # outcomes, as they happen
         ),
         "booking": _backend("booking", partitions, list(map(any_partition, ONLY_BOOKING_ASKS))),

@@ -175,3 +175,15 @@ def test_only_quota_holds_partition_leases_it_takes_renews_reads_and_gives_them_
     assert not may_publish("quota", "$JS.API.STREAM.DELETE.KV_paspor_leases")
     others = [u for u in USERS if u not in ("quota", "admin") and may_publish(u, key)]
     assert others == [], "only quota workers may take a partition's lease"
+
+
+def test_only_the_gateways_count_booking_attempts_in_the_shared_admission_bucket():
+    counter = "$KV.paspor_admission.account.0123abcd.29482913"
+    assert [u for u in USERS if u != "admin" and may_publish(u, counter)] == ["gateway"]
+    for reading in ("$JS.API.STREAM.INFO.KV_paspor_admission", "$JS.API.STREAM.MSG.GET.KV_paspor_admission"):
+        assert may_publish("gateway", reading), reading
+    assert not may_publish("gateway", "$JS.API.STREAM.PURGE.KV_paspor_admission")
+    assert not may_publish("gateway", "$JS.API.STREAM.DELETE.KV_paspor_admission")
+    makers = ("booking", "quota", "notifier", "gateway")  # the gateway makes it again after NATS lost it (memory)
+    assert all(may_publish(s, "$JS.API.STREAM.CREATE.KV_paspor_admission") for s in makers)
+    assert not may_publish("gateway", "$JS.API.STREAM.CREATE.KV_paspor_idempotency")
