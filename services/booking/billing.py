@@ -52,14 +52,21 @@ def billing_code(booking_id: UUID, pseudonyms: Pseudonyms, attempt: int = 0) -> 
 
 
 def payment_deadline(
-    confirmed_at: dt.datetime, hold: dt.timedelta, day: dt.date, zone: dt.tzinfo, session_starts: dt.datetime
+    confirmed_at: dt.datetime,
+    hold: dt.timedelta,
+    day: dt.date,
+    zone: dt.tzinfo,
+    session_starts: dt.datetime,
+    session_ends: dt.datetime | None = None,
 ) -> dt.datetime:
     """`hold` after confirmation, never later than the day before the appointment (office time).
 
-    A booking confirmed on its own day (when the calendar allows it) must pay before its session starts.
+    A booking confirmed on its own day (when the calendar allows it) must pay before its session starts,
+    or, confirmed while its session is under way, before the session ends: a deadline is never in the past.
     """
     day_before_ends = dt.datetime.combine(day, dt.time(0, 0), zone)
-    latest = day_before_ends if day_before_ends > confirmed_at else session_starts
+    limits = [day_before_ends, session_starts, session_ends or session_starts]
+    latest = next((limit for limit in limits if limit > confirmed_at), confirmed_at + hold)
     return min(confirmed_at + hold, latest).astimezone(dt.UTC)
 
 

@@ -47,8 +47,8 @@ class PaymentActions:
         if self.policy.hold is None:
             return
         zone = ZoneInfo(office_by_code(booking.office).timezone)
-        starts, _ = self.rules.session_times(booking.day, booking.session, zone)
-        deadline = payment_deadline(now, self.policy.hold, booking.day, zone, starts)
+        starts, ends = self.rules.session_times(booking.day, booking.session, zone)
+        deadline = payment_deadline(now, self.policy.hold, booking.day, zone, starts, ends)
         amount = self.policy.fees.for_applicants(booking.applicants)
         code = self._free_code(unit, booking.id)
         if booking.issue_bill(code, amount, deadline, now):

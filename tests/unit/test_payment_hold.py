@@ -72,6 +72,9 @@ def test_the_deadline_is_two_hours_but_never_later_than_the_day_before_the_appoi
     assert payment_deadline(late_evening, hold, day, JAKARTA, starts) == dt.datetime(2026, 3, 10, 0, 0, tzinfo=JAKARTA)
     same_day = dt.datetime(2026, 3, 10, 7, 0, tzinfo=JAKARTA)
     assert payment_deadline(same_day, hold, day, JAKARTA, starts) == starts, "on its own day: before the session"
+    ends, under_way = dt.datetime(2026, 3, 10, 12, 0, tzinfo=JAKARTA), dt.datetime(2026, 3, 10, 11, 0, tzinfo=JAKARTA)
+    assert payment_deadline(under_way, hold, day, JAKARTA, starts, ends) == ends, "under way: before it ends"
+    assert payment_deadline(under_way, hold, day, JAKARTA, starts, ends) > under_way, "never in the past"
 
 
 def test_a_confirmed_booking_shows_its_billing_code_amount_and_deadline():
