@@ -80,8 +80,9 @@ def test_citizens_in_the_release_window_wait_for_the_draw_and_are_confirmed_in_i
     system, system_now = release
     with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
         citizens = [signed_in(client, f"draw-{i}@example.com") for i in range(5)]
-        committed, _ = stored_draw(system.data_dir)
-        assert "ReleaseDraw.Committed" in committed, "the seed's hash is recorded before the window opens"
+        # The worker's tick (each second, once it holds its partitions' leases) records the seed's hash.
+        wait_until(lambda: "ReleaseDraw.Committed" in stored_draw(system.data_dir)[0], 20, "the seed's hash recorded")
+        assert system_now() < OPENS - BEFORE, "the seed's hash is recorded before the window opens"
         wait_until(lambda: system_now() > OPENS - BEFORE + dt.timedelta(seconds=1), 60, "the window opened")
 
         waiting = []
