@@ -31,6 +31,7 @@ def conventional_gateway(system: EmbeddedSystem, folder: Path) -> tuple[subproce
     env = (
         os.environ
         | UNLIMITED
+        | system.keys.environment("gateway")  # NATS lets in only the system's users
         | {
             "PASPOR_NATS_URL": system.nats.url,
             "PASPOR_DATA_DIR": str(system.data_dir),
