@@ -37,6 +37,9 @@ def summary(result: ChaosResult, say: Callable[[str], None]) -> dict:
         say(f"[red]unexpected exit[/red] at {when:.0f}s: {name} (code {code})")
     if result.not_recovered:
         say(f"[red]not recovered:[/red] {result.not_recovered}")
+    averages = result.load_averages
+    if averages:
+        say(f"machine load average (1 min): mean {sum(averages) / len(averages):.1f}, highest {max(averages):.1f}")
     verdict = result.verdict
     say(result.audit_output)
     if verdict is not None:
@@ -59,6 +62,8 @@ def summary(result: ChaosResult, say: Callable[[str], None]) -> dict:
         "error_windows": [{"start": w.start, "seconds": w.seconds, "errors": w.errors} for w in windows],
         "unexpected_exits": result.unexpected_exits,
         "not_recovered": result.not_recovered,
+        "load_average_mean": sum(averages) / len(averages) if averages else None,
+        "load_average_max": max(averages, default=None),
         "audit_ok": verdict.audit_ok if verdict else False,
         "lost": [a.booking_id for a in verdict.lost] if verdict else [],
         "changed": [a.booking_id for a in verdict.changed] if verdict else [],

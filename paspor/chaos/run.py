@@ -21,7 +21,7 @@ from paspor.load.sessions import MAX_CAPACITY, office_days, set_capacities, slot
 from paspor.load.steady import LoadPlan, SteadyLoad
 from paspor.rush.http import Http
 
-from .faults import Injector, NotRecovered
+from .faults import Injector
 from .schedule import Fault, plan
 from .verdict import Verdict, judge
 
@@ -47,6 +47,7 @@ class ChaosResult:
     attempts: list[Attempt] = field(default_factory=list)
     unexpected_exits: list[tuple[float, str, int]] = field(default_factory=list)
     not_recovered: str | None = None
+    load_averages: list[float] = field(default_factory=list)  # the machine's, at each progress line
     audit_output: str = ""
     verdict: Verdict | None = None
 
@@ -122,7 +123,11 @@ class ChaosRun:
                 back = injector.apply(fault)
                 self.result.faults.append((fault, began, back))
                 self.say(f"[{_clock(load.now())}] {fault.kind} {fault.target} back after {back:.1f}s")
-        except NotRecovered as error:
+        except (
+            RuntimeError,
+            OSError,
+            subprocess.SubprocessError,
+        ) as error:  # NotRecovered, a server that would not start
             self.result.not_recovered = str(error)
             self.say(f"[red]not recovered: {error}[/red]; the load stops")
             load.stop()
@@ -132,7 +137,9 @@ class ChaosRun:
             await asyncio.sleep(PROGRESS_SECONDS)
             self.result.attempts += load.drain()
             open_now = list(load.open.values())
-            self.say(f"[{_clock(load.now())}] {Tally.of(self.result.attempts + open_now).line()}")
+            self.result.load_averages.append(os.getloadavg()[0])
+            said = Tally.of(self.result.attempts + open_now).line()
+            self.say(f"[{_clock(load.now())}] {said}; load average {self.result.load_averages[-1]:.1f}")
 
     def _audit(self, cluster: LocalCluster) -> tuple[str, bool]:
         """`paspor audit` on the PostgreSQL stores, with a booking service's settings, as an auditor runs it."""
