@@ -59,6 +59,7 @@ class SteadyLoad:
         self.headers: dict[int, dict[str, str]] = {}  # kept to follow acknowledged bookings afterwards
         self.terms_version: str | None = None
         self.stopped = False
+        self.started = 0  # citizens started so far
 
     def now(self) -> float:
         return time.monotonic() - self.began
@@ -85,6 +86,7 @@ class SteadyLoad:
             task.add_done_callback(lambda t: tasks.discard(t))
             task.add_done_callback(functools.partial(self._finish, attempt, gate))
             serial += 1
+            self.started = serial
         await asyncio.gather(*tasks)
 
     def stop(self) -> None:
