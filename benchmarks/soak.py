@@ -28,6 +28,8 @@ from paspor.load.sessions import MAX_CAPACITY, office_days, set_capacities, slot
 from paspor.load.steady import LoadPlan, SteadyLoad, dev_token
 from paspor.natsserver import free_port
 from paspor.rush.http import Http
+from shared import clock
+from shared.runtime.settings import CommonSettings
 
 from .gateway_load import UNLIMITED, server_processes
 from .soak_chart import draw
@@ -107,6 +109,7 @@ def command(
     chart: Annotated[Path, typer.Option(help="The chart (PNG).")] = Path("docs/soak.png"),
 ) -> None:
     """Soak: a steady booking rate for --minutes; memory, open files, p50/p99, throughput each --sample-seconds."""
+    clock.use(CommonSettings().clock())  # the services' clock (PASPOR_CLOCK_START): tokens and days agree
     with contextlib.ExitStack() as stack:
         folder = Path(tempfile.mkdtemp(prefix="paspor-bench-soak-"))
         stack.callback(shutil.rmtree, folder, ignore_errors=True)

@@ -33,7 +33,10 @@ def command(
     from paspor.chaos.report import summary, write
     from paspor.chaos.run import ChaosRun, ChaosSettings
     from paspor.cluster.pgserver import PostgresUnavailable
+    from shared import clock
+    from shared.runtime.settings import CommonSettings
 
+    clock.use(CommonSettings().clock())  # the services' clock (PASPOR_CLOCK_START): tokens and days agree
     started = time.monotonic()
     settings = ChaosSettings(minutes, rate, seed, interval, patience, data_dir)
     try:

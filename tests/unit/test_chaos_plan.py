@@ -126,3 +126,14 @@ def test_a_broken_audit_fails_the_run_even_when_every_booking_is_there():
 def test_a_booking_never_answered_is_reported_but_not_judged():
     verdict = judge([Attempt(1, SLOT, failure="no answer in 120s")], audit_ok=True)
     assert verdict.ok and verdict.unanswered == 1
+
+
+@pytest.mark.parametrize("arguments", [["--rate", "0"], ["--minutes", "0"], ["--interval", "0.5"], ["--seed", "-1"]])
+def test_a_bad_chaos_option_is_refused_before_anything_starts(arguments):
+    from typer.testing import CliRunner
+
+    from paspor.cli import app
+
+    result = CliRunner().invoke(app, ["chaos", *arguments])
+    assert result.exit_code == 2
+    assert "Invalid value" in result.output
