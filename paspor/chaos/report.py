@@ -35,6 +35,8 @@ def summary(result: ChaosResult, say: Callable[[str], None]) -> dict:
         )
     for when, name, code in result.unexpected_exits:
         say(f"[red]unexpected exit[/red] at {when:.0f}s: {name} (code {code})")
+    if result.down_at_end:
+        say(f"[red]not running when the load was over:[/red] {', '.join(result.down_at_end)}")
     if result.not_recovered:
         say(f"[red]not recovered:[/red] {result.not_recovered}")
     averages = result.load_averages
@@ -62,6 +64,7 @@ def summary(result: ChaosResult, say: Callable[[str], None]) -> dict:
         "error_windows": [{"start": w.start, "seconds": w.seconds, "errors": w.errors} for w in windows],
         "unexpected_exits": result.unexpected_exits,
         "not_recovered": result.not_recovered,
+        "down_at_end": result.down_at_end,
         "load_average_mean": sum(averages) / len(averages) if averages else None,
         "load_average_max": max(averages, default=None),
         "audit_ok": verdict.audit_ok if verdict else False,

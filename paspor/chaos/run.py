@@ -47,6 +47,7 @@ class ChaosResult:
     attempts: list[Attempt] = field(default_factory=list)
     unexpected_exits: list[tuple[float, str, int]] = field(default_factory=list)
     not_recovered: str | None = None
+    down_at_end: list[str] = field(default_factory=list)  # processes not running when the load was over
     load_averages: list[float] = field(default_factory=list)  # the machine's, at each progress line
     audit_output: str = ""
     verdict: Verdict | None = None
@@ -64,7 +65,11 @@ class ChaosRun:
     def __init__(self, settings: ChaosSettings, say: Callable[[str], None]) -> None:
         self.settings, self.say, self.result = settings, say, ChaosResult()
         self.folder = settings.data_dir or Path(tempfile.mkdtemp(prefix="paspor-chaos-"))
-        self.stop_faults = threading.Event()
+        self.stop_faults = threading.Event()  # no fault after this
+        self.idle = threading.Event()  # set by the fault thread: no fault in progress, none to come
+        # The fault thread restarts processes, and a child dies with the *thread* that started it
+        # (PR_SET_PDEATHSIG, `die_with_parent`): the thread lives until the cluster is stopped.
+        self.release = threading.Event()
 
     def run(self) -> ChaosResult:
         postgres = PrivatePostgres().init().start()
@@ -74,10 +79,14 @@ class ChaosRun:
             cluster.start()
             self.say(f"cluster up: gateways {', '.join(cluster.gateway_urls)}")
             asyncio.run(self._load_and_faults(cluster, Injector(cluster, postgres, self.say)))
+            self.result.down_at_end = down(cluster)
             self.result.audit_output, audit_ok = self._audit(cluster)
-            self.result.verdict = judge(self.result.attempts, audit_ok and self.result.not_recovered is None)
+            healthy = self.result.not_recovered is None and not self.result.down_at_end
+            self.result.verdict = judge(self.result.attempts, audit_ok, healthy)
         finally:
+            self.stop_faults.set()
             cluster.stop()
+            self.release.set()
             postgres.remove()
         return self.result
 
@@ -104,7 +113,7 @@ class ChaosRun:
             faulting.start()
             await load.run(http, seconds)
             self.stop_faults.set()
-            await asyncio.to_thread(faulting.join)
+            await asyncio.to_thread(self.idle.wait)
             reporter.cancel()
             self.result.attempts += load.drain()
             self.say(f"load over: {Tally.of(self.result.attempts).line()}; reading every acknowledged booking back")
@@ -112,6 +121,13 @@ class ChaosRun:
         self.result.unexpected_exits = injector.unexpected_exits
 
     def _inject(self, faults: list[Fault], injector: Injector, load: SteadyLoad) -> None:
+        try:
+            self._play(faults, injector, load)
+        finally:
+            self.idle.set()
+        self.release.wait()  # the processes this thread restarted die with it
+
+    def _play(self, faults: list[Fault], injector: Injector, load: SteadyLoad) -> None:
         try:
             for fault in faults:
                 while load.now() < fault.at:
@@ -123,6 +139,8 @@ class ChaosRun:
                 back = injector.apply(fault)
                 self.result.faults.append((fault, began, back))
                 self.say(f"[{_clock(load.now())}] {fault.kind} {fault.target} back after {back:.1f}s")
+            while not self.stop_faults.wait(1.0):
+                injector.revive(load.now())
         except (
             RuntimeError,
             OSError,
@@ -163,6 +181,16 @@ class ChaosRun:
         for finding in found["findings"][:10]:
             text += f"\n  {finding['invariant']}: {finding['subject']}: {finding['detail']}"
         return text, result.returncode == 0
+
+
+def down(cluster: LocalCluster) -> list[str]:
+    """The cluster's processes that are not running."""
+    nodes = {name: node.process for name, node in cluster.nats.nodes.items()}
+    return sorted(
+        name
+        for name, process in (nodes | dict(cluster.processes)).items()
+        if process is None or process.poll() is not None
+    )
 
 
 async def _token(cluster: LocalCluster, subject: str) -> str:

@@ -21,13 +21,15 @@ class Verdict:
     changed: list[Attempt] = field(default_factory=list)
     doubled: list[tuple[tuple[str, str, str], int | None]] = field(default_factory=list)  # (session, queue number)
     unanswered: int = 0
+    healthy: bool = True  # every fault undone and every process running at the end
 
     @property
     def ok(self) -> bool:
-        return self.audit_ok and not self.lost and not self.changed and not self.doubled
+        return self.audit_ok and self.healthy and not self.lost and not self.changed and not self.doubled
 
     def lines(self) -> list[str]:
         said = [f"audit: {'clean' if self.audit_ok else 'BROKEN'}"]
+        said.append(f"every fault undone, every process running at the end: {'yes' if self.healthy else 'NO'}")
         said.append(f"acknowledged bookings lost: {len(self.lost)}")
         said += [f"  lost: booking {a.booking_id} (citizen {a.serial}): now {a.booking_status}" for a in self.lost[:20]]
         said.append(f"answered confirmed, read back otherwise: {len(self.changed)}")
@@ -38,7 +40,7 @@ class Verdict:
         return said
 
 
-def judge(attempts: list[Attempt], audit_ok: bool) -> Verdict:
+def judge(attempts: list[Attempt], audit_ok: bool, healthy: bool = True) -> Verdict:
     """Judge attempts whose acknowledged bookings were read back (`follow`)."""
     acknowledged = [a for a in attempts if a.acknowledged]
     numbers = Counter((a.slot, a.queue_number) for a in acknowledged if a.booking_status == "confirmed")
@@ -48,4 +50,5 @@ def judge(attempts: list[Attempt], audit_ok: bool) -> Verdict:
         changed=[a for a in acknowledged if a.answered_status == "confirmed" and a.booking_status != "confirmed"],
         doubled=sorted(key for key, count in numbers.items() if count > 1),
         unanswered=sum(1 for a in attempts if a.failure is not None),
+        healthy=healthy,
     )

@@ -36,5 +36,6 @@ def test_a_short_chaos_run_crashes_processes_loses_no_acknowledged_booking_and_p
     assert sum(found["faults"].values()) >= 2, found["fault_log"]
     assert all(fault["back_after"] is not None for fault in found["fault_log"])
     assert found["acknowledged"] > 20
+    assert found["down_at_end"] == []
     assert found["audit_ok"] and found["lost"] == [] and found["changed"] == [] and found["ok"]
     assert "fault" in result.stdout and "audit verdict ok" in result.stdout

@@ -137,3 +137,9 @@ def test_a_bad_chaos_option_is_refused_before_anything_starts(arguments):
     result = CliRunner().invoke(app, ["chaos", *arguments])
     assert result.exit_code == 2
     assert "Invalid value" in result.output
+
+
+def test_a_process_left_down_or_a_fault_not_undone_fails_the_run():
+    verdict = judge([answered(1, 201, "b1", "confirmed", "confirmed", 1)], audit_ok=True, healthy=False)
+    assert not verdict.ok
+    assert "every process running at the end: NO" in "\n".join(verdict.lines())
