@@ -139,9 +139,9 @@ class Relay:
             if moved:
                 read_log = self._gap  # a full batch from the log may have more behind it
                 continue
+            if self._saved_position != self.position:
+                await self._save_positions_or_later()
             try:
-                if self._saved_position != self.position:
-                    await self._save_positions()
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_wait)
                 read_log = self._gap
             except TimeoutError:
@@ -292,16 +292,26 @@ class Relay:
             self.positions[partition] = stored if stored is not None else legacy
         self.position = min(self.positions.values(), default=0)
 
+    async def _save_positions_or_later(self) -> None:
+        """Store the position; when NATS cannot take it now (a node lost, a leader being elected), the next
+        idle moment tries again. A position stored late only means a restart publishes again what the
+        stream's dedupe window and the idempotent consumers drop: it must not stop the relay."""
+        try:
+            await self._save_positions()
+        except (NatsError, OSError, TimeoutError) as error:
+            log.warning("relay %s: position %d not stored yet, tried again later: %r", self.name, self.position, error)
+
     async def _save_positions(self) -> None:
-        self._saved_at, self._saved_position = time.monotonic(), self.position
+        position, self._saved_at = self.position, time.monotonic()
         if self.scope is None:
-            await self._kv.put(self.name, str(self.position).encode())
-            return
-        for partition in self.scope.owned:
-            self.positions[partition] = max(self.positions[partition], self.position)
-        await asyncio.gather(
-            *(self._kv.put(self.scope.key(self.name, p), str(self.positions[p]).encode()) for p in self.scope.owned)
-        )
+            await self._kv.put(self.name, str(position).encode())
+        else:
+            for partition in self.scope.owned:
+                self.positions[partition] = max(self.positions[partition], position)
+            await asyncio.gather(
+                *(self._kv.put(self.scope.key(self.name, p), str(self.positions[p]).encode()) for p in self.scope.owned)
+            )
+        self._saved_position = position  # only once stored: an idle relay tries again until it is
 
     async def _publish(self, subject: str, message: Message, contexts: dict[str, str]) -> asyncio.Future:
         """Send without waiting for the ack (pipelined); the returned future is the PubAck."""

@@ -1,0 +1,1 @@
+"""A steady booking load (`paspor chaos`, `paspor bench soak`): new citizens booking at a fixed rate, tallied."""
