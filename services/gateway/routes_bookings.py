@@ -38,7 +38,12 @@ def refuse_at_once(gw: Gateway, who: Identity, key: str, body: BookingBody) -> N
         raise refusal(gw, reason)
 
 
-async def final_or_pending(gw: Gateway, who: Identity, booking: dict, wait: float) -> dict:
+def owned(who: Identity, device_id: str, booking_id: uuid.UUID | str) -> GetBooking:
+    """The query for one of the caller's bookings, read from the device their account is bound to."""
+    return GetBooking(booking_id=booking_id, account=who.account, device_id=device_id)
+
+
+async def final_or_pending(gw: Gateway, who: Identity, device_id: str, booking: dict, wait: float) -> dict:
     """The booking once decided, when that happens within `wait` seconds; else as it is."""
     if booking["status"] != "requested" or wait <= 0:
         return booking
@@ -46,8 +51,7 @@ async def final_or_pending(gw: Gateway, who: Identity, booking: dict, wait: floa
     gw.metrics.outcome_waits.labels("decided" if outcome else "timeout").inc()
     if outcome is None:
         return booking
-    query = GetBooking(booking_id=booking["booking_id"], account=who.account)
-    return (await gw.ask(Commands.GET_BOOKING, query))["booking"]
+    return (await gw.ask(Commands.GET_BOOKING, owned(who, device_id, booking["booking_id"])))["booking"]
 
 
 @router.post(
@@ -82,7 +86,7 @@ async def book(gw: Gateway, who: Identity, device_id: str, idempotency_key: str,
     booking = (await gw.ask(Commands.REQUEST_BOOKING, command))["booking"]
     answer = hops.start("gateway answer", hops.current(), wait="queue", booking=booking["booking_id"])
     hops.name_booking(booking["booking_id"])  # `paspor trace BOOKING-ID` finds the trace by it
-    booking = await final_or_pending(gw, who, booking, gw.outcome_wait)
+    booking = await final_or_pending(gw, who, device_id, booking, gw.outcome_wait)
     if answer is not None:
         answer.set_attribute("paspor.status", booking["status"])
         answer.end()
@@ -103,6 +107,7 @@ async def get_booking(
     booking_id: uuid.UUID,
     gw: GatewayDep,
     who: Who,
+    device_id: DeviceId,
     wait: Annotated[
         float,
         Query(
@@ -113,8 +118,8 @@ async def get_booking(
         ),
     ] = 0,
 ) -> dict:
-    booking = (await gw.ask(Commands.GET_BOOKING, GetBooking(booking_id=booking_id, account=who.account)))["booking"]
-    return await final_or_pending(gw, who, booking, wait)
+    booking = (await gw.ask(Commands.GET_BOOKING, owned(who, device_id, booking_id)))["booking"]
+    return await final_or_pending(gw, who, device_id, booking, wait)
 
 
 @router.post("/bookings/{booking_id}/cancel", summary="Cancel my upcoming booking")

@@ -51,6 +51,7 @@ class Commands:
     GET_TERMS = "paspor.cmd.booking.terms.get"
     ACCEPT_TERMS = "paspor.cmd.booking.terms.accept"
     GET_REGISTRATIONS = "paspor.cmd.booking.registrations"
+    MOVE_DEVICE = "paspor.cmd.booking.device.move"
     GET_CALENDAR = "paspor.cmd.quota.calendar"
     # Operator commands go to the one worker that owns the office's partition (single writer).
     CHANGE_CAPACITY = "paspor.cmd.quota.p{partition:02d}.capacity"
