@@ -101,6 +101,7 @@ class BookingLedger:
         self.accounts: dict[str, AccountTrail] = {}
         self.nik_holder: dict[str, str] = {}  # NIK -> the last booking that named it
         self.last_move: dict[str, dt.datetime] = {}  # account -> when it last moved to a new device
+        self.devices_of: dict[str, set[object]] = {}  # account -> the devices it moved from or to
 
     def apply(self, record: Record) -> None:
         kind = record.kind
@@ -126,13 +127,18 @@ class BookingLedger:
                 "position": record.position,
             }
         )
+        known = self.devices_of.setdefault(account, set())
+        known.add(state.get("from_device"))
+        if state.get("device_id") in known:
+            return  # back to a device the account had: not limited (an owner taking it back from a thief)
+        known.add(state.get("device_id"))
         earlier = self.last_move.get(account)
         if earlier is not None and at < earlier + dt.timedelta(days=self.rules.device_move_days):
             self.result.add(
                 "device_moved_too_often",
                 f"account {account}",
-                f"moved at {at:%Y-%m-%d %H:%M}, {(at - earlier).days} days after the last move "
-                f"(at most one per {self.rules.device_move_days} days)",
+                f"moved to a new device at {at:%Y-%m-%d %H:%M}, {(at - earlier).days} days after the last "
+                f"(at most one new device per {self.rules.device_move_days} days)",
                 record,
             )
         self.last_move[account] = at

@@ -29,7 +29,7 @@ INVARIANTS: dict[str, str] = {
     "spacing_violated": "an account registered again before the spacing elapsed",
     "cooldown_violated": "an account registered again during its cooldown after a cancellation",
     "two_active_bookings": "an account started a registration while another was upcoming",
-    "device_moved_too_often": "an account moved to a new device more often than the rule allows",
+    "device_moved_too_often": "an account moved to devices new to it more often than the rule allows",
     "nik_in_two_upcoming_bookings": "a NIK appeared in two upcoming bookings",
     "ticket_without_confirmed_booking": "a ticket for a booking that was never confirmed",
     "ticket_mismatch": "a ticket's slot or queue number differs from its booking's confirmation",

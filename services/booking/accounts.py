@@ -196,11 +196,15 @@ class Account(Aggregate):
         self.device_id = device_id
 
     @event("DeviceMoved")
-    def move_device(self, from_device: str, device_id: str, at: dt.datetime) -> None:
-        """The recovery step of a lost or replaced phone: the account now belongs to `device_id`."""
+    def move_device(self, from_device: str, device_id: str, at: dt.datetime, new_device: bool = True) -> None:
+        """The recovery step of a lost or replaced phone: the account now belongs to `device_id`.
+
+        Only a move to a device `new_device` to the account counts towards the limit on how often it moves.
+        """
         self.device_id = device_id
         self.previous_device_id = from_device
-        self.device_moved_at = at
+        if new_device:
+            self.device_moved_at = at
 
     @event("TermsAccepted")
     def accept_terms(self, version: str, at: dt.datetime) -> None:

@@ -39,14 +39,16 @@ def move_device(unit: Unit, caller: Caller, now: dt.datetime, rules: Rules) -> D
     if old_device is None:
         account.bind_device(caller.device_id)
     else:
-        account.check_can_move_device(now, rules)
+        known = getattr(new, "revoked", False)  # back to a phone it had: never limited (a thief cannot lock
+        if known:  # its owner out); a device new to the account: at most one per period
+            new.reinstate(now)
+        else:
+            account.check_can_move_device(now, rules)
         old = unit.find(DeviceBinding.id_for(old_device))
         if isinstance(old, DeviceBinding):
             old.revoke(now)
             unit.add(old)
-        if getattr(new, "revoked", False):
-            new.reinstate(now)
-        account.move_device(old_device, caller.device_id, now)
+        account.move_device(old_device, caller.device_id, now, new_device=not known)
     unit.add(account, new)
     return device_view(account, rules)
 

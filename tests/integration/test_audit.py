@@ -187,7 +187,8 @@ def test_a_move_to_a_new_phone_is_reported_and_a_move_behind_the_rules_back_is_c
     new_phone = citizen(2).model_copy(update={"device_id": "new-phone-of-citizen-2"})
     booking.accounts.move_device(new_phone, now)
     account = booking.repository.get(Account.id_for("sample", "citizen-2"))
-    account.move_device("new-phone-of-citizen-2", "a-third-phone-0001", now)  # the next day's rule skipped
+    account.move_device("new-phone-of-citizen-2", "a-third-phone-0001", now)  # the rule skipped
+    account.move_device("a-third-phone-0001", "new-phone-of-citizen-2", now)  # back to a phone it had: allowed
     booking.save(account)
 
     result = run_audit(history.settings, SETTLED)
@@ -198,7 +199,11 @@ def test_a_move_to_a_new_phone_is_reported_and_a_move_behind_the_rules_back_is_c
     )
 
     moves = [(m["account"], m["from_device"], m["to_device"]) for m in result.device_moves]
-    assert moves == [(account.id.hex, "device-0…", "new-phon…"), (account.id.hex, "new-phon…", "a-third-…")]
-    assert result.totals["device_moves"] == 2 and result.broken() == {"device_moved_too_often": 1}
-    assert "Accounts moved to a new device (2)" in terminal.stdout and "device_moved_too_often" in terminal.stdout
+    assert moves == [
+        (account.id.hex, "device-0…", "new-phon…"),
+        (account.id.hex, "new-phon…", "a-third-…"),
+        (account.id.hex, "a-third-…", "new-phon…"),
+    ]
+    assert result.totals["device_moves"] == 3 and result.broken() == {"device_moved_too_often": 1}
+    assert "Accounts moved to a new device (3)" in terminal.stdout and "device_moved_too_often" in terminal.stdout
     assert not result.unknown, "the audit knows every event of a move"

@@ -53,17 +53,22 @@ def test_moving_to_a_new_phone_moves_every_read_and_act_and_leaves_the_old_phone
         world.app.accounts.bookings(siti)
 
 
-def test_a_move_is_limited_in_frequency_and_may_come_back_to_the_old_phone_later():
+def test_moves_to_new_devices_are_limited_in_frequency_but_going_back_to_an_old_phone_is_not():
+    """A thief with a freshly stolen token who moves the account cannot lock its owner out for a week."""
     world = World()
     siti, booking = booked(world)
     world.app.accounts.move_device(world.caller("siti", NEW_PHONE), world.now)
     with pytest.raises(DeviceMoveTooSoon) as refused:
-        world.app.accounts.move_device(siti, world.now + dt.timedelta(days=1))
+        world.app.accounts.move_device(world.caller("siti", "a-third-phone"), world.now + dt.timedelta(days=1))
     assert refused.value.retry_after == world.now + dt.timedelta(days=7)
-    world.now += dt.timedelta(days=7)
-    assert world.app.accounts.move_device(siti, world.now).device_id == siti.device_id  # the phone was found
+    back = world.app.accounts.move_device(siti, world.now + dt.timedelta(hours=1))  # her own phone, taken back
+    assert (back.device_id, back.previous_device_id) == (siti.device_id, NEW_PHONE)
     account = world.app.booking(booking.booking_id).account_id
     assert world.app.stored_view(booking.booking_id, account, siti.device_id).status == booking.status
+    with pytest.raises(AccountBoundToOtherDevice):
+        world.app.stored_view(booking.booking_id, account, NEW_PHONE)
+    world.now += dt.timedelta(days=7)
+    assert world.app.accounts.move_device(world.caller("siti", "a-third-phone"), world.now).device_id == "a-third-phone"
 
 
 def test_a_phone_bound_to_another_account_cannot_be_taken_over_by_a_move():
