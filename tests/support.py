@@ -97,10 +97,15 @@ def booking_body(office: str, day: dt.date, session: str, serial: int, applicant
 DEVICES: dict[str, DeviceKey] = {}  # every device key a test made, by its thumbprint (the device id)
 
 
+NAMED: dict[str, DeviceKey] = {}  # the same keys, by the names tests gave them
+
+
 def device_key(name: str) -> DeviceKey:
     """The key of the device called `name` (the same every time), known to `sign_proofs` from now on."""
-    key = DeviceKey.named(name)
-    DEVICES[key.thumbprint] = key
+    key = NAMED.get(name)
+    if key is None:
+        key = NAMED[name] = DeviceKey.named(name)
+        DEVICES[key.thumbprint] = key
     return key
 
 

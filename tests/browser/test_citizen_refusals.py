@@ -16,7 +16,7 @@ from catalogue import say
 from citizens import Citizen, operator_headers
 from conftest import beside_playwright, embedded
 from playwright.sync_api import expect
-from support import bookable_day, nik
+from support import bookable_day, device_key, nik, signing
 
 RATE_PER_ACCOUNT = 5
 
@@ -126,7 +126,7 @@ def test_too_many_requests_are_refused_with_a_wait_and_the_same_tap_later_works(
     hammering.set()
 
     def hammer() -> None:  # another tab, a script: it takes each request the account is allowed
-        with httpx.Client(base_url=system.gateway_url) as client:
+        with signing(httpx.Client(base_url=system.gateway_url)) as client:
             while hammering.is_set():
                 client.get("/v1/me/terms", headers=citizen.headers())
 
@@ -182,9 +182,9 @@ def new_terms(system, version: str) -> None:
     beside_playwright(restart)
     probe = Citizen.__new__(Citizen)
     deadline = time.monotonic() + 30
-    with httpx.Client(base_url=system.gateway_url, timeout=5) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=5)) as client:
         token = client.post("/v1/dev/token", json={"subject": "terms-probe@example.com"}).json()["access_token"]
-        probe.token, probe.device = token, "web-terms-probe-device"
+        probe.token, probe.device = token, device_key("web-terms-probe-device").thumbprint
         while time.monotonic() < deadline:
             answer = client.get("/v1/me/terms", headers=probe.headers())
             if answer.status_code == 200 and answer.json()["current_version"] == version:

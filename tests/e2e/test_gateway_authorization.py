@@ -109,7 +109,7 @@ def foreign_token() -> str:
 @pytest.fixture(scope="module")
 def callers(system) -> dict[str, dict[str, str]]:
     dev = DevIssuer(Path(system.data_dir) / "keys")  # the running system's development issuer
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as client:
         citizen, neighbour = (
             sign_in(client, "matrix-citizen@example.com"),
             sign_in(client, "matrix-neighbour@example.com"),

@@ -16,7 +16,7 @@ import httpx
 import nats
 import pytest
 from nats.aio.client import Client
-from support import PROBE, bookable_day, booking_body, sign_in, until
+from support import PROBE, bookable_day, booking_body, sign_in, signing, until
 
 from paspor.embedded import EmbeddedSystem
 from shared.events import BookingRequested, Commands, GetBooking, Slot, partition_of, partition_subject, subject_for
@@ -112,7 +112,7 @@ async def ask(system: EmbeddedSystem, query: GetBooking) -> dict[str, Any]:
 
 
 def test_a_booking_is_read_by_its_owner_or_by_an_explicit_staff_role_never_by_a_missing_account(system):
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as client:
         lina = sign_in(client, "lina-permissions@example.com")
         response = client.post(
             "/v1/bookings",
