@@ -172,3 +172,15 @@ def _b64(data: bytes) -> str:
     import base64
 
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_the_gateway_proves_devices_by_default_and_says_so_when_the_operator_chooses_the_header(caplog, tmp_path):
+    from services.gateway.main import device_proofs
+    from services.gateway.settings import GatewaySettings
+
+    assert device_proofs(GatewaySettings(data_dir=tmp_path)) is not None
+    with caplog.at_level("WARNING", logger="services.gateway.main"):
+        assert device_proofs(GatewaySettings(data_dir=tmp_path, gateway_device_proof="header")) is None
+    assert "X-Device-Id" in caplog.text and "API clients only" in caplog.text
+    with pytest.raises(ValueError, match="gateway_device_proof"):
+        GatewaySettings(data_dir=tmp_path, gateway_device_proof="none")
