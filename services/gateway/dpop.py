@@ -134,7 +134,7 @@ class ProofChecker:
         if header.get("typ") != "dpop+jwt":
             raise ProofRefused("the proof's typ must be dpop+jwt")
         alg, jwk = header.get("alg"), header.get("jwk")
-        if alg not in ALGORITHM_KEYS:
+        if not isinstance(alg, str) or alg not in ALGORITHM_KEYS:
             raise ProofRefused(f"the proof's alg {str(alg)[:20]!r} is not accepted (ES256 or EdDSA only)")
         if not isinstance(jwk, dict):
             raise ProofRefused("the proof's header has no jwk (the device's public key)")
@@ -157,7 +157,7 @@ class ProofChecker:
         if not isinstance(htu, str) or not same_url(htu, url):
             raise ProofRefused(f"the proof is for another URL than {url.split('?')[0]}")
         iat = claims.get("iat")
-        if not isinstance(iat, int | float) or isinstance(iat, bool) or abs(iat - at) > self.window:
+        if not isinstance(iat, int | float) or isinstance(iat, bool) or not at - self.window <= iat <= at + self.window:
             raise ProofRefused(f"the proof's iat is not within {self.window:g} s of the server's clock")
         jti = claims.get("jti")
         if not isinstance(jti, str) or not 1 <= len(jti) <= MAX_JTI_CHARS:
@@ -182,12 +182,16 @@ class ProofChecker:
 
 def _json(part: str) -> dict[str, Any]:
     try:
-        value = json.loads(unb64url(part))
-    except (ValueError, UnicodeDecodeError):
+        value = json.loads(unb64url(part), parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; nesting past the stack, too deep
         raise ProofRefused("the proof's header or claims are not JSON") from None
     if not isinstance(value, dict):
         raise ProofRefused("the proof's header and claims must be JSON objects")
     return value
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")  # Python's json takes NaN and Infinity; a proof may not
 
 
 def _public_key(jwk: Mapping[str, Any]) -> PublicKey:

@@ -12,6 +12,8 @@ import uuid
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import NOW
 
 from services.gateway.dpop import ProofChecker, ProofRefused, thumbprint, token_hash
@@ -19,6 +21,7 @@ from shared.clock import FixedClock
 from shared.device_keys import DeviceKey
 
 URL = "http://gateway/v1/bookings/5b0b5c2e-0d6c-4c47-9d0e-3a4d0b6a7e11"
+NAN_IAT = b'{"iat": NaN}'  # Python's json reads NaN; a proof may not carry it (it passes every comparison)
 TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJzaXRpIn0.c2lnbmF0dXJl"
 
 
@@ -135,6 +138,8 @@ def test_a_stolen_device_key_id_without_the_private_key_proves_nothing():
         ("x" * 3000, "too large"),
         ("!!!.e30.e30", "base64url"),
         (f"{b64(b'[1]')}.e30.e30", "JSON objects"),
+        (f"{b64(b'[' * 1500)}.e30.e30", "not JSON"),
+        (f"e30.{b64(NAN_IAT)}.e30", "not JSON"),
         (f"{part({'typ': 'JWT', 'alg': 'ES256'})}.e30.e30", "typ"),
         (f"{part({'typ': 'dpop+jwt', 'alg': 'ES256'})}.e30.e30", "no jwk"),
         (
@@ -161,3 +166,22 @@ def test_the_replay_memory_is_bounded_and_forgets_expired_proofs():
     clock.advance(dt.timedelta(seconds=121))
     verifier.verify(phone.proof("GET", URL, TOKEN, clock()), "GET", URL, TOKEN)
     assert len(verifier.replays.seen) == 1, "proofs past their window are forgotten"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+MEMBERS = st.sampled_from(["typ", "alg", "jwk", "kty", "crv", "x", "y", "d", "htm", "htu", "iat", "jti", "ath"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    header=st.dictionaries(MEMBERS, JSON | st.just("dpop+jwt") | st.just("ES256"), max_size=5),
+    body=st.dictionaries(MEMBERS, JSON, max_size=6),
+    signature=st.binary(max_size=80),
+)
+def test_whatever_a_proof_holds_it_is_refused_with_a_reason_never_an_error(header, body, signature):
+    with pytest.raises(ProofRefused):
+        checker().verify(f"{part(header)}.{part(body)}.{b64(signature)}", "GET", URL, TOKEN)
