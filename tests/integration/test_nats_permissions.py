@@ -126,8 +126,14 @@ def test_a_booking_is_read_by_its_owner_or_by_an_explicit_staff_role_never_by_a_
     assert anonymous["problem"]["code"] == "account_required", anonymous
     assert "staff" in anonymous["problem"]["message_en"] and anonymous["problem"]["message_id"]
 
-    someone_else = asyncio.run(ask(system, GetBooking(booking_id=booking_id, account="dev:someone-else@example.com")))
-    assert someone_else["problem"]["code"] == "booking_not_found"
+    someone_else = GetBooking(booking_id=booking_id, account="dev:someone-else@example.com", device_id="their-phone-01")
+    assert asyncio.run(ask(system, someone_else))["problem"]["code"] == "booking_not_found"
+    no_device = asyncio.run(ask(system, GetBooking(booking_id=booking_id, account=f"dev:{lina.subject}")))
+    assert no_device["problem"]["code"] == "account_required", "a citizen's query names the device too"
+    copied = GetBooking(booking_id=booking_id, account=f"dev:{lina.subject}", device_id="not-linas-phone")
+    assert asyncio.run(ask(system, copied))["problem"]["code"] == "account_bound_to_other_device"
+    hers = GetBooking(booking_id=booking_id, account=f"dev:{lina.subject}", device_id=lina.device)
+    assert asyncio.run(ask(system, hers))["booking"]["booking_id"] == str(booking_id)
 
     officer = asyncio.run(ask(system, GetBooking(booking_id=booking_id, role="officer")))
     assert officer["booking"]["booking_id"] == str(booking_id)
