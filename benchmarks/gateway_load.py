@@ -35,6 +35,8 @@ def conventional_gateway(system: EmbeddedSystem, folder: Path) -> tuple[subproce
         | UNLIMITED
         | {
             "PASPOR_NATS_URL": system.nats.url,
+            "PASPOR_NATS_USER": "gateway",  # NATS authentication is on: the gateway's own key
+            "PASPOR_NATS_NKEY_FILE": str(system.keys.path("gateway")),
             "PASPOR_DATA_DIR": str(system.data_dir),
             "PASPOR_GATEWAY_PORT": str(port),
             "PASPOR_GATEWAY_DEV_ISSUER": "true",
