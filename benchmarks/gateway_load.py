@@ -16,6 +16,8 @@ import httpx
 
 from paspor.embedded import EmbeddedSystem, die_with_parent
 from paspor.natsserver import free_port
+from shared import clock
+from shared.device_keys import DeviceKey
 
 UNLIMITED = {
     "PASPOR_GATEWAY_RATE_ADDRESS": "1000000",
@@ -40,6 +42,8 @@ def conventional_gateway(
         | system.extra_env
         | {
             "PASPOR_NATS_URL": system.nats.url,
+            "PASPOR_NATS_USER": "gateway",  # NATS authentication is on: the gateway's own key
+            "PASPOR_NATS_NKEY_FILE": str(system.keys.path("gateway")),
             "PASPOR_DATA_DIR": str(system.data_dir),
             "PASPOR_GATEWAY_PORT": str(port),
             "PASPOR_GATEWAY_DEV_ISSUER": "true",
@@ -116,6 +120,10 @@ class Connection:
         return cls(*await asyncio.open_connection(host, int(port)), host)
 
     async def send(self, method: str, target: str, headers: dict[str, str], body: bytes) -> int:
+        key = DEVICES.get(headers.get("X-Device-Id", ""))
+        if key is not None:  # a citizen's phone signs each request anew (its CPU is the client's)
+            token = headers["Authorization"][7:]
+            headers = headers | {"DPoP": key.proof(method, f"http://{self.host}{target}", token, clock.now())}
         lines = [
             f"{method} {target} HTTP/1.1",
             f"Host: {self.host}",
@@ -177,15 +185,34 @@ async def burst(
     return result
 
 
+DEVICES: dict[str, DeviceKey] = {}  # the citizens' device keys, by device id (their thumbprints)
+
+
+def signed(request: httpx.Request) -> None:
+    """httpx hook: a device proof for a request of a bench citizen (its key named by X-Device-Id)."""
+    key = DEVICES.get(request.headers.get("X-Device-Id", ""))
+    if key is not None:
+        token = request.headers["Authorization"][7:]
+        request.headers["DPoP"] = key.proof(request.method, str(request.url), token, clock.now())
+
+
+async def _signed(request: httpx.Request) -> None:
+    signed(request)
+
+
 async def citizens(client: httpx.AsyncClient, count: int, prefix: str, concurrency: int = 16) -> list[dict[str, str]]:
-    """Signed-in citizens (token, device, terms accepted): their headers."""
+    """Signed-in citizens (token, device key, terms accepted): their headers (requests sent are signed)."""
+    if _signed not in client.event_hooks["request"]:
+        client.event_hooks = {**client.event_hooks, "request": [*client.event_hooks["request"], _signed]}
     signed: list[dict[str, str]] = []
     gate = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:
         async with gate:
             token = (await client.post("/v1/dev/token", json={"subject": f"{prefix}-{i}@bench"})).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}", "X-Device-Id": f"bench-{prefix}-device-{i:06d}"}
+            key = DeviceKey.named(f"bench-{prefix}-device-{i:06d}")
+            DEVICES[key.thumbprint] = key
+            headers = {"Authorization": f"Bearer {token}", "X-Device-Id": key.thumbprint}
             terms = (await client.get("/v1/me/terms", headers=headers)).json()["current_version"]
             (await client.post("/v1/me/terms", json={"version": terms}, headers=headers)).raise_for_status()
             signed.append(headers)

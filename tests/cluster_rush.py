@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
-from support import booking_body
+from support import booking_body, device_key, signing
 
 FINAL = ("confirmed", "rejected")
 
@@ -34,7 +34,8 @@ class Citizen:
     queue_number: int | None = None
 
     def headers(self, key: str | None = None) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.token}", "X-Device-Id": self.device or f"dev-{self.subject}"}
+        phone = device_key(self.device or f"dev-{self.subject}").thumbprint  # proofs signed by a `signing` client
+        headers = {"Authorization": f"Bearer {self.token}", "X-Device-Id": phone}
         return headers | ({"Idempotency-Key": key} if key else {})
 
 
@@ -62,7 +63,7 @@ def make_rush(cluster, sessions: list[tuple[str, dt.date, str]], per_session: in
 
 
 async def accept_terms(rush: Rush) -> None:
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with signing(httpx.AsyncClient(timeout=30)) as client:
 
         async def one(citizen: Citizen) -> None:
             terms = await _answered(lambda: client.get(f"{citizen.gateway}/v1/me/terms", headers=citizen.headers()))
@@ -78,7 +79,7 @@ async def accept_terms(rush: Rush) -> None:
 
 async def book_all(rush: Rush, concurrency: int = 6, pause: float = 0.05) -> None:
     """Every citizen books once (retrying failed calls with the same key); paced to last a few seconds."""
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with signing(httpx.AsyncClient(timeout=30)) as client:
 
         async def one(citizen: Citizen) -> None:
             headers = citizen.headers(f"key-{citizen.subject}")
@@ -102,7 +103,7 @@ async def book_all(rush: Rush, concurrency: int = 6, pause: float = 0.05) -> Non
 async def final_outcomes(rush: Rush, timeout: float = 90) -> None:
     """Follow every booking until it is confirmed or rejected (or time runs out)."""
     deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with signing(httpx.AsyncClient(timeout=30)) as client:
 
         async def one(citizen: Citizen) -> None:
             while citizen.booking_id and citizen.status not in FINAL and time.monotonic() < deadline:

@@ -58,7 +58,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]
     that talks to NATS itself logs in as one of the system's users (`running.login(user)`). At the
     end, no service may have been refused anything it tried (its grant would be missing a subject).
     """
-    running = EmbeddedSystem(tmp_path_factory.mktemp("system"), gateway_port=free_port())
+    proofs = {"PASPOR_GATEWAY_DEVICE_PROOF": "dpop"}  # citizens' devices prove their keys (the default, stated)
+    running = EmbeddedSystem(tmp_path_factory.mktemp("system"), gateway_port=free_port(), env=proofs)
     running.start()
     yield running
     running.stop()

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
-from support import booking_body
+from support import booking_body, device_key, signing
 
 FINAL = ("confirmed", "rejected")
 RETRIED = {429, 500, 502, 503, 504}
@@ -42,7 +42,8 @@ class Citizen:
 
     def headers(self, idempotent: bool = False) -> dict[str, str]:
         """The citizen's token and phone; for booking, their one Idempotency-Key (every retry sends the same)."""
-        headers = {"Authorization": f"Bearer {self.token}", "X-Device-Id": f"phone-of-{self.subject}"}
+        phone = device_key(f"phone-of-{self.subject}").thumbprint  # its proofs signed by a `signing` client
+        headers = {"Authorization": f"Bearer {self.token}", "X-Device-Id": phone}
         return headers | ({"Idempotency-Key": f"key-of-{self.subject}"} if idempotent else {})
 
     def decided(self, booking: dict) -> None:
@@ -60,6 +61,8 @@ def citizens_for(demand: dict[tuple[str, dt.date, str], int], serial: int) -> li
 
 
 async def sign_up(client: httpx.AsyncClient, citizens: list[Citizen]) -> None:
+    signing(client)  # each citizen's phone signs its device proofs
+
     async def one(citizen: Citizen) -> None:
         token = await answered(lambda: client.post("/v1/dev/token", json={"subject": citizen.subject}))
         citizen.token = token.json()["access_token"]
@@ -74,6 +77,7 @@ async def sign_up(client: httpx.AsyncClient, citizens: list[Citizen]) -> None:
 
 
 async def book_all(client: httpx.AsyncClient, citizens: list[Citizen], in_flight: int) -> None:
+    signing(client)
     await bounded(citizens, lambda citizen: book(client, citizen), in_flight)
 
 

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from shared import clock
 from shared.calendar import is_office_day
+from shared.device_keys import DeviceKey
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -92,12 +94,57 @@ def booking_body(office: str, day: dt.date, session: str, serial: int, applicant
     }
 
 
-class Citizen:
-    """A signed-in user of the development issuer, with their device."""
+DEVICES: dict[str, DeviceKey] = {}  # every device key a test made, by its thumbprint (the device id)
 
-    def __init__(self, client: httpx.Client | httpx.AsyncClient, subject: str, token: str):
-        self.client, self.subject, self.token = client, subject, token
-        self.device = f"device-{uuid.uuid5(uuid.NAMESPACE_URL, subject).hex[:16]}"
+
+NAMED: dict[str, DeviceKey] = {}  # the same keys, by the names tests gave them
+
+
+def device_key(name: str) -> DeviceKey:
+    """The key of the device called `name` (the same every time), known to `sign_proofs` from now on."""
+    key = NAMED.get(name)
+    if key is None:
+        key = NAMED[name] = DeviceKey.named(name)
+        DEVICES[key.thumbprint] = key
+    return key
+
+
+def sign_proofs(request: httpx.Request) -> None:
+    """httpx request hook: a DPoP proof for each request from a device a test made (named by X-Device-Id).
+
+    A request that carries its own `DPoP` header (a test forging or replaying one) is left as it is.
+    """
+    key = DEVICES.get(request.headers.get("X-Device-Id", ""))
+    if key is None or "DPoP" in request.headers:
+        return
+    token = request.headers.get("Authorization", "")[7:].strip()
+    request.headers["DPoP"] = key.proof(request.method, str(request.url), token, clock.now())
+
+
+async def _sign_proofs_async(request: httpx.Request) -> None:
+    sign_proofs(request)
+
+
+def signing(client: httpx.Client | httpx.AsyncClient) -> httpx.Client | httpx.AsyncClient:
+    """The client, signing device proofs for the devices tests made (once, however often it is asked)."""
+    hook: Any = _sign_proofs_async if isinstance(client, httpx.AsyncClient) else sign_proofs
+    hooks = client.event_hooks
+    if hook not in hooks["request"]:
+        client.event_hooks = {**hooks, "request": [*hooks["request"], hook]}
+    return client
+
+
+class Citizen:
+    """A signed-in user of the development issuer, with their device: a key whose proofs the client signs.
+
+    `device` is the key's thumbprint, sent as X-Device-Id too, so the same story runs whether the gateway
+    checks proofs (dpop, the default) or takes the header (header mode).
+    """
+
+    def __init__(self, client: httpx.Client | httpx.AsyncClient, subject: str, token: str, device: str = ""):
+        self.client, self.subject, self.token = signing(client), subject, token
+        self.key = device_key(device or f"device-{uuid.uuid5(uuid.NAMESPACE_URL, subject).hex[:16]}")
+        self.device = self.key.thumbprint
 
     def headers(self, idempotency_key: str | None = None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.token}", "X-Device-Id": self.device}

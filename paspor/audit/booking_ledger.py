@@ -21,6 +21,8 @@ IGNORED = frozenset(
         "Account.TermsAccepted",
         "Account.ProfileUpdated",
         "DeviceBinding.Bound",
+        "DeviceBinding.Revoked",
+        "DeviceBinding.Reinstated",
         "NikClaim.Opened",
         "NikClaim.Claimed",
         "NikClaim.Freed",
@@ -39,6 +41,8 @@ class AccountRules(Protocol):
     def spacing_days(self) -> int: ...
     @property
     def cooldown_days(self) -> int: ...
+    @property
+    def device_move_days(self) -> int: ...
 
 
 @dataclass
@@ -88,6 +92,7 @@ class BookingLedger:
                 "Account.RegistrationReturned",
                 "Account.RegistrationCancelled",
                 "Account.RegistrationEnded",
+                "Account.DeviceMoved",
             }
         )
         | IGNORED
@@ -98,6 +103,8 @@ class BookingLedger:
         self.bookings: dict[str, BookingTrail] = {}
         self.accounts: dict[str, AccountTrail] = {}
         self.nik_holder: dict[str, str] = {}  # NIK -> the last booking that named it
+        self.last_move: dict[str, dt.datetime] = {}  # account -> when it last moved to a new device
+        self.devices_of: dict[str, set[object]] = {}  # account -> the devices it moved from or to
 
     def apply(self, record: Record) -> None:
         kind = record.kind
@@ -107,6 +114,37 @@ class BookingLedger:
             self._booking(kind, record)
         elif kind.startswith("Account.Registration"):
             self._account(kind, record)
+        elif kind == "Account.DeviceMoved":
+            self._device_moved(record)
+
+    def _device_moved(self, record: Record) -> None:
+        """A recovery step (a new phone): reported, and checked against the rule on how often it may happen."""
+        account, state = record.aggregate_id, record.state
+        at = plain(state["at"])
+        self.result.device_moves.append(
+            {
+                "account": str(account),
+                "from_device": short_device(state.get("from_device")),
+                "to_device": short_device(state.get("device_id")),
+                "at": at,
+                "position": record.position,
+            }
+        )
+        known = self.devices_of.setdefault(account, set())
+        known.add(state.get("from_device"))
+        if state.get("device_id") in known:
+            return  # back to a device the account had: not limited (an owner taking it back from a thief)
+        known.add(state.get("device_id"))
+        earlier = self.last_move.get(account)
+        if earlier is not None and at < earlier + dt.timedelta(days=self.rules.device_move_days):
+            self.result.add(
+                "device_moved_too_often",
+                f"account {account}",
+                f"moved to a new device at {at:%Y-%m-%d %H:%M}, {(at - earlier).days} days after the last "
+                f"(at most one new device per {self.rules.device_move_days} days)",
+                record,
+            )
+        self.last_move[account] = at
 
     def _booking(self, kind: str, record: Record) -> None:
         booking_id, state = record.aggregate_id, record.state
@@ -201,6 +239,12 @@ class BookingLedger:
 
     def in_scope(self) -> list[tuple[str, BookingTrail]]:
         return [(b, t) for b, t in self.bookings.items() if self.scope.covers(t.office, t.day)]
+
+
+def short_device(device: object) -> str:
+    """A device id shortened for a report (a key's thumbprint is no secret, but a whole one is noise)."""
+    text = str(device or "")
+    return text if len(text) <= 12 else f"{text[:8]}…"
 
 
 def state_booking(record: Record) -> str:

@@ -29,6 +29,7 @@ INVARIANTS: dict[str, str] = {
     "spacing_violated": "an account registered again before the spacing elapsed",
     "cooldown_violated": "an account registered again during its cooldown after a cancellation",
     "two_active_bookings": "an account started a registration while another was upcoming",
+    "device_moved_too_often": "an account moved to devices new to it more often than the rule allows",
     "nik_in_two_upcoming_bookings": "a NIK appeared in two upcoming bookings",
     "ticket_without_confirmed_booking": "a ticket for a booking that was never confirmed",
     "ticket_mismatch": "a ticket's slot or queue number differs from its booking's confirmation",
@@ -126,6 +127,7 @@ class AuditResult:
     skipped_stores: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     scope: dict[str, Any] = field(default_factory=dict)
+    device_moves: list[dict[str, Any]] = field(default_factory=list)  # recovery steps: account, devices, when
 
     @property
     def ok(self) -> bool:
@@ -156,4 +158,5 @@ class AuditResult:
             "unknown_event_types": dict(self.unknown),
             "skipped_stores": self.skipped_stores,
             "findings": [f.as_dict() for f in self.findings],
+            "device_moves": self.device_moves,
         }

@@ -53,6 +53,8 @@ def save_summary(result: AuditResult, data_dir: Path, jetstream: bool) -> Path:
 def print_report(result: AuditResult, console: Console, limit: int = 50) -> None:
     """Summary, invariants, and the first `limit` findings with their events."""
     console.print(Group(_read(result), _totals(result), _invariants(result)))
+    if result.device_moves:
+        console.print(_device_moves(result, limit))
     if result.findings:
         console.print(_findings(result, limit))
     for name, why in result.skipped_stores.items():
@@ -92,6 +94,20 @@ def _totals(result: AuditResult) -> Table:
     table.add_column("count", justify="right")
     for what, count in result.totals.items():
         table.add_row(what.replace("_", " "), f"{count:,}")
+    return table
+
+
+def _device_moves(result: AuditResult, limit: int) -> Table:
+    """The recovery steps taken: each account that moved to a new device, from which, to which, when."""
+    moves = result.device_moves
+    table = Table(title=f"Accounts moved to a new device ({len(moves)})", title_justify="left")
+    for column in ("account", "from device", "to device", "at", "booking store #"):
+        table.add_column(column)
+    for move in moves[:limit]:
+        at = move["at"]
+        table.add_row(
+            move["account"], move["from_device"], move["to_device"], f"{at:%Y-%m-%d %H:%M:%S}", str(move["position"])
+        )
     return table
 
 

@@ -139,4 +139,5 @@ def booking_totals(bookings: BookingLedger) -> dict[str, int]:
         "rejected": count("rejected"),
         "requested": count("requested"),
         "accounts": len(bookings.accounts),
+        "device_moves": len(bookings.result.device_moves),
     }

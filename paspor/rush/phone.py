@@ -1,14 +1,19 @@
 """The mobile app, as the rush drives it: sign up, book (following a pending booking to its outcome), cancel.
 
 Both systems under test speak the same public API (the conventional baseline copies the gateway's):
-`POST /v1/dev/token`, `GET`/`POST /v1/me/terms`, `POST /v1/bookings` with a bearer token, a device id
-and an idempotency key, `GET /v1/bookings/{id}` (and its `/events` stream), `POST .../cancel`. So
+`POST /v1/dev/token`, `GET`/`POST /v1/me/terms`, `POST /v1/bookings` with a bearer token, a device
+proof (DPoP, signed by the phone's key: its thumbprint is the device id, sent as X-Device-Id too) and an
+idempotency key, `GET /v1/bookings/{id}` (and its `/events` stream), `POST .../cancel`. So
 the same client code, at the same cost, measures both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+
+from shared import clock
+from shared.device_keys import DeviceKey
 
 from .http import Http, Reply, TransportError
 from .identities import Identities
@@ -38,6 +43,8 @@ class Phone:
         self.retries, self.patience = retries, patience
         self.identities = Identities(run)
         self.headers: dict[int, dict[str, str]] = {}
+        self.keys: dict[str, DeviceKey] = {}  # each phone's key, by its device id (the key's thumbprint)
+        self.skew: dt.timedelta | None = None  # the system's clock minus ours (its /v1/config), None: not asked
         self.terms_version: str | None = None
 
     def account(self, user: User) -> str:
@@ -45,6 +52,8 @@ class Phone:
 
     async def sign_up(self, http: Http, user: User) -> None:
         """A token from the development issuer, then the terms accepted (before the release: not measured)."""
+        if self.skew is None:
+            self.skew = await self._skew(http)
         base = self._base_headers(user)
         token = await self._send(http, "POST", "/v1/dev/token", base, {"subject": self.account(user)})
         headers = base | {"Authorization": f"Bearer {token.body['access_token']}"}
@@ -56,7 +65,27 @@ class Phone:
     def _base_headers(self, user: User) -> dict[str, str]:
         # Each simulated phone has its own address (the gateway limits requests per address).
         address = f"10.{user.serial >> 16 & 255}.{user.serial >> 8 & 255}.{user.serial & 255}"
-        return {"X-Device-Id": f"rush-{self.run}-device-{user.serial:08d}", "X-Forwarded-For": address}
+        key = DeviceKey.named(f"rush-{self.run}-device-{user.serial:08d}")
+        self.keys[key.thumbprint] = key
+        return {"X-Device-Id": key.thumbprint, "X-Forwarded-For": address}
+
+    def signed(self, method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
+        """The headers with this very request's device proof (a fresh one for every call and retry)."""
+        key = self.keys.get(headers.get("X-Device-Id", ""))
+        if key is None or "Authorization" not in headers:
+            return headers
+        at = clock.now() + (self.skew or dt.timedelta(0))
+        return headers | {"DPoP": key.proof(method, url, headers["Authorization"][7:], at)}
+
+    async def _skew(self, http: Http) -> dt.timedelta:
+        """How far the system's clock is from ours (proofs are dated by its clock); none if it does not say."""
+        try:
+            reply = await http.call("GET", f"{self.url}/v1/config")
+        except TransportError:
+            return dt.timedelta(0)
+        if reply.status != 200 or not isinstance(reply.body, dict) or "now" not in reply.body:
+            return dt.timedelta(0)
+        return dt.datetime.fromisoformat(reply.body["now"].replace("Z", "+00:00")) - clock.now()
 
     async def book(self, http: Http, user: User, slot: Slot, key: str) -> Answer:
         """One booking attempt, from the request to its final outcome (retries and follow-ups counted)."""
@@ -74,7 +103,8 @@ class Phone:
         while True:
             calls += 1
             try:
-                reply: Reply | None = await http.call("POST", f"{self.url}/v1/bookings", json=body, headers=headers)
+                url = f"{self.url}/v1/bookings"
+                reply: Reply | None = await http.call("POST", url, json=body, headers=self.signed("POST", url, headers))
             except TransportError:
                 reply = None
             if reply is not None and not _retryable(reply):
@@ -106,14 +136,17 @@ class Phone:
             began = clock()
             if stream:
                 calls += 1
-                settled = await http.follow(f"{location}/events", headers, _decided, min(left, STREAM_SECONDS))
+                events = f"{location}/events"
+                settled = await http.follow(
+                    events, self.signed("GET", events, headers), _decided, min(left, STREAM_SECONDS)
+                )
                 if settled is not None:
                     return _answer(settled, calls, retries, retried_for)
             if not stream or clock() - began < 1.0:  # polling, or a stream refused at once: wait as told
                 await asyncio.sleep(min(_retry_after(reply, 0, otherwise=1.0), max(deadline - clock(), 0)))
             calls += 1  # the stream ended or missed the change (or there is none): look for itself
             try:
-                polled = await http.call("GET", location, headers=headers)
+                polled = await http.call("GET", location, headers=self.signed("GET", location, headers))
             except TransportError:
                 continue
             if polled.status == 200 and isinstance(polled.body, dict):
@@ -134,7 +167,8 @@ class Phone:
         reply: Reply | None = None
         for attempt in range(1, attempts + 1):
             try:
-                reply = await http.call(method, f"{self.url}{path}", json=json, headers=headers)
+                url = f"{self.url}{path}"
+                reply = await http.call(method, url, json=json, headers=self.signed(method, url, headers))
             except TransportError as error:
                 if attempt == attempts:
                     raise SignUpFailed(str(error)) from None

@@ -7,10 +7,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from shared.events import AcceptTerms, BookingView, Caller, ProfileView, RegistrationsView, TermsView, UpdateProfile
+from shared.events import (
+    AcceptTerms,
+    BookingView,
+    Caller,
+    DeviceView,
+    ProfileView,
+    RegistrationsView,
+    TermsView,
+    UpdateProfile,
+)
 
 from .accounts import Account, UnknownTermsVersion
 from .callers import bind, caller_in
+from .devices import move_device
 from .domain import Rules
 from .errors import BookingError
 from .identity import check_birth_date, check_email, check_kk, check_name, check_nik, normalise_phone
@@ -79,6 +89,10 @@ class AccountActions:
             return terms_view(account, current)
 
         return act
+
+    def move_device(self, caller: Caller, now: dt.datetime) -> DeviceView:
+        """The recovery step of a new phone: the account moves to the caller's device (see `devices`)."""
+        return self.writer.decide(lambda unit: move_device(unit, caller, now, self.rules))
 
     def registrations(self, caller: Caller, now: dt.datetime) -> RegistrationsView:
         account, _ = caller_in(self.writer.unit(), caller)

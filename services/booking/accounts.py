@@ -39,6 +39,14 @@ class AccountBoundToOtherDevice(BookingError):
     message_en = "This account is bound to another device; use that device."
 
 
+class DeviceMoveTooSoon(BookingError):
+    """The account moved to a new device too recently."""
+
+    code = "device_move_too_soon"
+    message_id = "Akun ini baru saja dipindahkan ke perangkat lain; coba lagi setelah {retry_after}."
+    message_en = "This account moved to a new device recently; try again after {retry_after}."
+
+
 class TermsNotAccepted(BookingError):
     """The current terms and conditions were not accepted yet."""
 
@@ -82,10 +90,26 @@ class DeviceBinding(Aggregate):
     @event("Bound")
     def __init__(self, device_id: str, account_id: UUID) -> None:
         self.account_id = account_id
+        self.revoked = False  # the account moved to another device: this one stays its, but reads nothing
 
     def check_account(self, account_id: UUID) -> None:
         if self.account_id != account_id:
             raise DeviceBoundToOtherAccount()
+
+    def check_reads_for(self, account_id: UUID) -> None:
+        """This device may read the account's data: it is that account's, and still its current device."""
+        self.check_account(account_id)
+        if getattr(self, "revoked", False):
+            raise AccountBoundToOtherDevice()
+
+    @event("Revoked")
+    def revoke(self, at: dt.datetime) -> None:
+        self.revoked = True
+
+    @event("Reinstated")
+    def reinstate(self, at: dt.datetime) -> None:
+        """The account moved back to this device (a phone found again)."""
+        self.revoked = False
 
 
 RECENT_BOOKINGS = 5  # booking ids an account keeps; the rest of its history is read from its events, a page at a time
@@ -126,6 +150,11 @@ class Account(Aggregate):
         if self.device_id is not None and self.device_id != device_id:
             raise AccountBoundToOtherDevice()
 
+    def check_can_move_device(self, now: dt.datetime, rules: Rules) -> None:
+        moved = getattr(self, "device_moved_at", None)  # accounts saved before moves existed have none
+        if moved is not None and now < moved + dt.timedelta(days=rules.device_move_days):
+            raise DeviceMoveTooSoon(retry_after=moved + dt.timedelta(days=rules.device_move_days))
+
     def check_terms(self, version: str) -> None:
         if version and (self.terms is None or self.terms[0] != version):
             raise TermsNotAccepted(version=version)
@@ -165,6 +194,17 @@ class Account(Aggregate):
     @event("DeviceBound")
     def bind_device(self, device_id: str) -> None:
         self.device_id = device_id
+
+    @event("DeviceMoved")
+    def move_device(self, from_device: str, device_id: str, at: dt.datetime, new_device: bool = True) -> None:
+        """The recovery step of a lost or replaced phone: the account now belongs to `device_id`.
+
+        Only a move to a device `new_device` to the account counts towards the limit on how often it moves.
+        """
+        self.device_id = device_id
+        self.previous_device_id = from_device
+        if new_device:
+            self.device_moved_at = at
 
     @event("TermsAccepted")
     def accept_terms(self, version: str, at: dt.datetime) -> None:

@@ -22,6 +22,7 @@ from .account_actions import AccountActions
 from .accounts import Account
 from .billing import PaymentPolicy
 from .callers import bind, caller_in
+from .devices import check_reading_device
 from .domain import Booking, NikClaim, Rules
 from .errors import (
     ActiveBookingExists,
@@ -181,8 +182,12 @@ class BookingApplication(RecordingApplication):
         """A booking as its owner sees it (on the writer, after a save)."""
         return booking_view(self.booking(booking_id), self.rules)
 
-    def stored_view(self, booking_id: UUID, account_id: UUID | None = None) -> BookingView:
+    def stored_view(
+        self, booking_id: UUID, account_id: UUID | None = None, device_id: str | None = None
+    ) -> BookingView:
         """A booking as stored, read past the cache: safe from any thread, never ahead of a save.
+
+        With `device_id`, only from the device the owner's account is bound to now.
 
         Reads do not queue behind the writer: SQLite (WAL) and PostgreSQL both serve readers while a
         save runs, and what a group is still deciding in the cache is not shown.
@@ -190,6 +195,8 @@ class BookingApplication(RecordingApplication):
         booking: object = project_aggregate(None, self.repository.event_store.get(booking_id))
         if not isinstance(booking, Booking) or (account_id and booking.account_id != account_id):
             raise BookingNotFound()
+        if device_id is not None:
+            check_reading_device(self.repository.event_store, booking.account_id, device_id)
         return booking_view(booking, self.rules)
 
     def _owned(self, unit: Unit, booking_id: UUID, account_id: UUID | None) -> Booking:

@@ -29,6 +29,7 @@ class Rules:
     max_registrations: int = 5
     spacing_days: int = 30
     cooldown_days: int = 30
+    device_move_days: int = 7  # between two moves of an account to a new device (a lost phone)
     window_days: int = 60  # the quota's release window (PASPOR_QUOTA_WINDOW_DAYS)
     release_time: dt.time = dt.time(0, 0)  # local time a date opens, window_days before it
     terms_version: str = "2026.1"  # empty: no terms to accept

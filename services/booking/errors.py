@@ -85,13 +85,15 @@ class BookingNotFound(BookingError):
 
 
 class AccountRequired(BookingError):
-    """A citizen's query without the account it is for (staff queries name their role instead)."""
+    """A citizen's query without the account and device it is for (staff queries name their role instead)."""
 
     code = "account_required"
     message_id = (
         "Permintaan tanpa akun: hanya petugas (peran officer atau operator) yang boleh melihat jadwal siapa pun."
     )
-    message_en = "A query without an account: only staff (role officer or operator) may read anyone's booking."
+    message_en = (
+        "A query without an account and its device: only staff (role officer or operator) may read anyone's booking."
+    )
 
 
 class NotCancellable(BookingError):

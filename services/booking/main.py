@@ -42,6 +42,9 @@ class BookingSettings(CommonSettings):
     booking_max_registrations: int = Field(default=5, ge=1, le=100, description="Registrations per account, ever.")
     booking_spacing_days: int = Field(default=30, ge=0, le=365, description="Days between two registrations.")
     booking_cooldown_days: int = Field(default=30, ge=0, le=365, description="Days after a cancellation.")
+    booking_device_move_days: int = Field(
+        default=7, ge=0, le=365, description="Days between two moves of an account to a new device."
+    )
     booking_terms_version: str = Field(
         default="2026.1",
         max_length=40,
@@ -127,6 +130,7 @@ def rules_from(settings: BookingSettings) -> Rules:
         max_registrations=settings.booking_max_registrations,
         spacing_days=settings.booking_spacing_days,
         cooldown_days=settings.booking_cooldown_days,
+        device_move_days=settings.booking_device_move_days,
         window_days=settings.quota_window_days,
         release_time=settings.quota_release_time,
         terms_version=settings.booking_terms_version,

@@ -30,6 +30,7 @@ from shared.events import (
     GetTerms,
     ListBookings,
     Message,
+    MoveDevice,
     RecordPayment,
     RequestBooking,
     Slot,
@@ -172,8 +173,15 @@ def register_commands(
 
     serve(broker, Commands.ACCEPT_TERMS, AcceptTerms, accept_terms, queue="booking", max_workers=limits.requests)
     answer(
-        Commands.GET_BOOKING, GetBooking, "booking", lambda q: app.stored_view(q.booking_id, _owner(q)), readers, False
+        Commands.GET_BOOKING,
+        GetBooking,
+        "booking",
+        lambda q: app.stored_view(q.booking_id, *_owner(q)),
+        readers,
+        saves=False,
     )
+    move = lambda c: accounts.move_device(c.caller, utcnow())  # noqa: E731
+    answer(Commands.MOVE_DEVICE, MoveDevice, "device", move, writer, saves=True)
     answer(
         Commands.LIST_BOOKINGS,
         ListBookings,
@@ -210,14 +218,15 @@ def ask_over(nc: Client | None) -> Ask:
     return ask
 
 
-def _owner(query: GetBooking) -> Any:
-    """Whose booking the query may read: anyone's for staff (an explicit role), else the caller's own."""
+def _owner(query: GetBooking) -> tuple[Any, str | None]:
+    """Whose booking the query may read, and from which device: anyone's for staff (an explicit role),
+    else the caller's own, from the device their account is bound to."""
     if query.role in STAFF_ROLES:
-        return None
+        return None, None
     provider, _, subject = (query.account or "").partition(":")
-    if not provider or not subject:
+    if not provider or not subject or query.device_id is None:
         raise AccountRequired()
-    return Account.id_for(provider, subject)
+    return Account.id_for(provider, subject), query.device_id
 
 
 def outcome_handler(app: BookingApplication, writer: Executor, on_saved: Callable[[], None]):

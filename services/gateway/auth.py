@@ -43,6 +43,7 @@ class Identity:
     name: str = ""
     role: str = "citizen"  # citizen, officer or operator
     office: str | None = None  # an officer's office
+    issued_at: float | None = None  # the token's iat (Unix seconds), if it has one: how fresh a sign-in is
 
     @property
     def account(self) -> str:
@@ -214,4 +215,6 @@ def _identity(issuer: Issuer, claims: dict[str, Any]) -> Identity:
         raise Unauthenticated(f"unknown role {role[:20]!r}")
     if role == "officer" and office is None:
         raise Unauthenticated("an officer's token must name their office")
-    return Identity(issuer.provider, str(claims["sub"]), str(claims.get("name", ""))[:120], role, office)
+    iat = claims.get("iat")
+    issued = float(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None
+    return Identity(issuer.provider, str(claims["sub"]), str(claims.get("name", ""))[:120], role, office, issued)

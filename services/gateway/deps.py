@@ -15,6 +15,7 @@ from .admission import Admission
 from .auth import DevIssuer, Identity, TokenVerifier, Unauthenticated
 from .availability import AvailabilityView
 from .callbacks import CallbackCheck
+from .dpop import ProofChecker, ProofRefused
 from .idempotency import SharedKeys
 from .messaging import Changes, Outcomes, ServiceUnavailable
 from .metrics import Metrics
@@ -50,6 +51,9 @@ class Gateway:
     shared_keys: SharedKeys | None = None  # the other replicas' decisions (None: this gateway alone)
     payments: CallbackCheck = field(default_factory=CallbackCheck)  # the payment provider's signed callbacks
     admission: Admission | None = None  # the booking path's budgets (None: none beyond the rate limits)
+    proofs: ProofChecker | None = field(default_factory=ProofChecker)  # None: devices named by X-Device-Id
+    public_url: str = ""  # the origin device proofs name (empty: each request's own)
+    device_move_token_age: float = 600.0  # seconds: how fresh a token moving an account to a new device must be
 
     async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]:
         """A service's reply, or the service's refusal raised as a problem."""
@@ -120,15 +124,51 @@ def _role(*allowed: str):
     return check
 
 
+PROVEN = "paspor.device"  # the scope key where the door leaves a device it already proved
+
+
 async def device(
     request: Request,
+    dpop: Annotated[
+        str | None,
+        Header(alias="DPoP", description="A proof signed by the device's key (RFC 9449); the device is the key."),
+    ] = None,
     x_device_id: Annotated[
-        str,
-        Header(min_length=8, max_length=128, description="The device's stable id (an account is bound to one device)."),
-    ],
+        str | None,
+        Header(description="Only when the gateway runs with PASPOR_GATEWAY_DEVICE_PROOF=header: the device's id."),
+    ] = None,
 ) -> str:
-    request.app.state.gateway.limits.device.check("device", x_device_id)
-    return x_device_id
+    """The caller's device: the key its proof proves (or, in header mode, the id it names)."""
+    gw: Gateway = request.app.state.gateway
+    if gw.proofs is None:
+        if x_device_id is None or not 8 <= len(x_device_id) <= 128:
+            raise ProblemError(
+                "invalid_request",
+                "The X-Device-Id header is required: the device's id, 8 to 128 characters.",
+                "Header X-Device-Id wajib: id perangkat, 8 sampai 128 karakter.",
+                status=422,
+            )
+        found = x_device_id
+    else:
+        found = request.scope.get(PROVEN) or proven_device(gw, dpop, request)
+    gw.limits.device.check("device", found)
+    return found
+
+
+def proven_device(gw: Gateway, proof: str | None, request: Request) -> str:
+    """The device a request's DPoP proof proves, or the refusal as a 401 problem."""
+    assert gw.proofs is not None, "only in dpop mode"
+    url = gw.public_url.rstrip("/") + request.url.path if gw.public_url else str(request.url)
+    token = (request.headers.get("authorization") or "")[7:].strip()
+    try:
+        return gw.proofs.verify(proof, request.method, url, token)
+    except ProofRefused as refused:
+        raise ProblemError(
+            "invalid_device_proof",
+            f"Device proof refused: {refused}.",
+            "Bukti perangkat (DPoP) ditolak; muat ulang aplikasi lalu coba lagi.",
+            status=401,
+        ) from None
 
 
 GatewayDep = Annotated[Gateway, Depends(gateway)]

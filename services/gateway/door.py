@@ -13,6 +13,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from pydantic import ValidationError
+from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,7 +21,8 @@ from shared.offices import UnknownOffice, office_by_code
 
 from .admission import admitted
 from .auth import Unauthenticated
-from .deps import Gateway
+from .deps import PROVEN, Gateway
+from .dpop import ProofRefused
 from .problems import ProblemError, problem_response
 from .refusals import BookingBody, at_once, refusal
 
@@ -52,11 +54,13 @@ class Door:
         if gw.availability is None or gw.verifier.may_block:
             return None
         headers = dict(scope["headers"])
-        device, key = headers.get(b"x-device-id", b"").decode(), headers.get(b"idempotency-key", b"").decode()
-        if not (8 <= len(device) <= 128 and 8 <= len(key) <= 128):
+        device = headers.get(b"x-device-id", b"").decode("latin-1")
+        key = headers.get(b"idempotency-key", b"").decode("latin-1")
+        if not ((gw.proofs is not None or 8 <= len(device) <= 128) and 8 <= len(key) <= 128):
             return None
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
         try:
-            who = gw.verifier.verify(headers.get(b"authorization", b"").decode())
+            who = gw.verifier.verify(authorization)
             wanted = BookingBody.model_validate_json(body)
             office = office_by_code(wanted.office)
         except (Unauthenticated, ValidationError, UnknownOffice, UnicodeDecodeError):
@@ -71,6 +75,10 @@ class Door:
             return None  # sent on before (here or by another replica): the route gets its booking
         if not known and gw.availability.full_or_closed(office, wanted.date, wanted.session.value) is None:
             return None  # a session with room: the route sends it on (and remembers that)
+        if gw.proofs is not None:  # the device is the key its proof proves: checked here as in the route
+            device = self._proven(scope, headers, authorization)
+            if device is None:
+                return None  # the router refuses it, saying why
         try:
             gw.limits.account.check("account", who.account)
             gw.limits.device.check("device", device)
@@ -78,6 +86,18 @@ class Door:
             return limited
         reason = at_once(gw, who.account, key, office, wanted.date, wanted.session.value)
         return refusal(gw, reason) if reason is not None else None
+
+    def _proven(self, scope: Scope, headers: dict[bytes, bytes], authorization: str) -> str | None:
+        """The device the request's proof proves (left in the scope: the route must not see it as a replay)."""
+        assert self.gw.proofs is not None
+        url = self.gw.public_url.rstrip("/") + scope["path"] if self.gw.public_url else str(URL(scope=scope))
+        try:
+            proof = headers.get(b"dpop", b"").decode("latin-1")
+            device = self.gw.proofs.verify(proof, "POST", url, authorization[7:].strip())
+        except ProofRefused:
+            return None
+        scope[PROVEN] = device
+        return device
 
 
 async def _whole_body(receive: Receive) -> tuple[bytes, bool]:

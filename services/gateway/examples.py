@@ -173,6 +173,12 @@ ANSWERS: dict[str, Any] = {  # "METHOD /path" -> example of the success answer
     "GET /v1/me/terms": TERMS,
     "POST /v1/me/terms": TERMS,
     "GET /v1/me/registrations": REGISTRATIONS,
+    "POST /v1/me/device": {
+        "device_id": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+        "previous_device_id": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+        "moved_at": "2026-12-02T03:15:00Z",
+        "next_move_at": "2026-12-09T03:15:00Z",
+    },
     "PUT /v1/operator/offices/{code}/capacity": CAPACITY,
     "POST /v1/operator/offices/{code}/closures": {
         "sessions": [CAPACITY["sessions"][0] | {"capacity": 100, "remaining": 0, "closed": True}]

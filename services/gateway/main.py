@@ -27,6 +27,7 @@ from .availability import AvailabilityView
 from .callbacks import PAYMENT_SECRET_FILE, CallbackCheck
 from .clients import TrustedProxies
 from .deps import Gateway
+from .dpop import ProofChecker
 from .idempotency import SharedKeys
 from .jwks import JwksSource
 from .messaging import Bus
@@ -80,6 +81,18 @@ def admission(settings: GatewaySettings, metrics: Metrics) -> Admission:
     )
 
 
+def device_proofs(settings: GatewaySettings) -> ProofChecker | None:
+    """The device-proof verifier (DPoP), or None when the operator chose devices named by a header."""
+    if settings.gateway_device_proof == "header":
+        log.warning(
+            "gateway: citizens' devices are named by the X-Device-Id header (PASPOR_GATEWAY_DEVICE_PROOF=header): "
+            "whoever learns a device id can use it; for API clients only, never for the public app"
+        )
+        return None
+    log.info("gateway: citizens' devices prove their keys (DPoP proofs, %g s window)", settings.gateway_dpop_window)
+    return ProofChecker(window=settings.gateway_dpop_window)
+
+
 def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
     """The API and its bus, from settings."""
     broker = NatsBroker(
@@ -117,6 +130,9 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         shared_keys=SharedKeys() if availability is not None else None,  # answered at once: shared with replicas
         payments=payment_callbacks(settings),
         admission=admission(settings, metrics),
+        proofs=device_proofs(settings),
+        public_url=settings.gateway_public_url,
+        device_move_token_age=settings.gateway_device_move_token_age,
     )
     providers, rules = sign_in_providers(settings.gateway_issuers), frontend_rules(settings)
     proxies = TrustedProxies(settings.gateway_trusted_proxies)

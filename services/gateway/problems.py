@@ -52,6 +52,9 @@ STATUS = {
     "wrong_office": 403,
     "internal_error": 500,
     "unauthenticated": 401,
+    "invalid_device_proof": 401,
+    "fresh_sign_in_required": 401,
+    "device_move_too_soon": 409,
     "forbidden": 403,
     "service_unavailable": 503,
 }

@@ -10,15 +10,17 @@ from shared.events import (
     AcceptTerms,
     Caller,
     Commands,
+    DeviceView,
     GetProfile,
     GetRegistrations,
     GetTerms,
     ListBookings,
+    MoveDevice,
     UpdateProfile,
 )
 
 from .auth import Identity
-from .deps import DeviceId, GatewayDep, Who
+from .deps import DeviceId, Gateway, GatewayDep, Who
 from .problems import ProblemError
 
 router = APIRouter(prefix="/v1", tags=["account"])
@@ -97,3 +99,33 @@ async def my_bookings(
         response.headers["X-Next-Cursor"] = str(after)
         response.headers["Link"] = f'</v1/bookings?limit={limit}&cursor={after}>; rel="next"'
     return reply["bookings"]
+
+
+@router.post(
+    "/me/device",
+    response_model=DeviceView,
+    summary="Move my account to this device (a new phone): sign in again on it first",
+    responses={
+        401: {"description": "The token was not issued recently enough: sign in again on this device."},
+        409: {"description": "The account moved recently (at most once per PASPOR_BOOKING_DEVICE_MOVE_DAYS)."},
+    },
+)
+async def move_device(gw: GatewayDep, who: Who, device_id: DeviceId) -> dict[str, Any]:
+    """The recovery step of a lost or replaced phone: the account leaves its old device for this one.
+
+    Called from the new device, with its proof and a token issued in the last minutes. The old device
+    reads nothing from then on; the move is an event on the account that `paspor audit` reports.
+    """
+    check_fresh_sign_in(gw, who)
+    return (await gw.ask(Commands.MOVE_DEVICE, MoveDevice(caller=caller(who, device_id))))["device"]
+
+
+def check_fresh_sign_in(gw: Gateway, who: Identity) -> None:
+    age = gw.verifier.clock().timestamp() - who.issued_at if who.issued_at is not None else None
+    if age is None or age > gw.device_move_token_age:
+        limit = f"{gw.device_move_token_age:g}"
+        raise ProblemError(
+            "fresh_sign_in_required",
+            f"Moving the account to this device needs a sign-in from the last {limit} seconds: sign in again here.",
+            f"Memindahkan akun ke perangkat ini memerlukan masuk ulang ({limit} detik terakhir): masuk lagi di sini.",
+        )

@@ -11,19 +11,21 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from shared.events import Commands, GetBooking
+from shared.events import Commands
 
 from .auth import Identity
-from .deps import Gateway, GatewayDep, Who
+from .deps import DeviceId, Gateway, GatewayDep, Who
 from .problems import ProblemError
+from .routes_bookings import owned
 
 router = APIRouter(prefix="/v1", tags=["bookings"])
 SETTLED = {"rejected", "cancelled", "checked_in", "no_show"}
 KEEP_ALIVE_SECONDS = 15.0
 
 
-async def current(gw: Gateway, who: Identity, booking_id: uuid.UUID) -> dict:
-    return (await gw.ask(Commands.GET_BOOKING, GetBooking(booking_id=booking_id, account=who.account)))["booking"]
+async def current(gw: Gateway, who: Identity, device: str, booking_id: uuid.UUID) -> dict:
+    """The booking now, read as its owner from their bound device (checked again at every change)."""
+    return (await gw.ask(Commands.GET_BOOKING, owned(who, device, booking_id)))["booking"]
 
 
 def sse(event: str, data: dict) -> str:
@@ -31,7 +33,7 @@ def sse(event: str, data: dict) -> str:
 
 
 async def status_events(
-    gw: Gateway, who: Identity, booking_id: uuid.UUID, changed: asyncio.Event, first: dict
+    gw: Gateway, who: Identity, device: str, booking_id: uuid.UUID, changed: asyncio.Event, first: dict
 ) -> AsyncIterator[str]:
     booking, deadline = first, time.monotonic() + gw.sse_seconds
     yield sse("status", booking)
@@ -42,7 +44,7 @@ async def status_events(
             yield ": keep-alive\n\n"
         changed.clear()
         try:
-            latest = await current(gw, who, booking_id)
+            latest = await current(gw, who, device, booking_id)
         except ProblemError as error:
             yield sse("problem", {"code": error.code, "detail": error.message_en, "detail_id": error.message_id})
             return
@@ -64,17 +66,17 @@ async def status_events(
         }
     },
 )
-async def booking_events(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> StreamingResponse:
+async def booking_events(booking_id: uuid.UUID, gw: GatewayDep, who: Who, device: DeviceId) -> StreamingResponse:
     changed = gw.bus.changes.follow(booking_id)  # before the first look, so that no change slips between
     try:
-        first = await current(gw, who, booking_id)
+        first = await current(gw, who, device, booking_id)
     except ProblemError:
         gw.bus.changes.unfollow(booking_id, changed)
         raise
 
     async def events() -> AsyncIterator[str]:
         try:
-            async for chunk in status_events(gw, who, booking_id, changed, first):
+            async for chunk in status_events(gw, who, device, booking_id, changed, first):
                 yield chunk
         finally:
             gw.bus.changes.unfollow(booking_id, changed)

@@ -46,7 +46,12 @@ def refuse_at_once(gw: Gateway, who: Identity, key: str, body: BookingBody) -> N
         raise refusal(gw, reason)
 
 
-async def final_or_pending(gw: Gateway, who: Identity, booking: dict, wait: float) -> dict:
+def owned(who: Identity, device_id: str, booking_id: uuid.UUID | str) -> GetBooking:
+    """The query for one of the caller's bookings, read from the device their account is bound to."""
+    return GetBooking(booking_id=booking_id, account=who.account, device_id=device_id)
+
+
+async def final_or_pending(gw: Gateway, who: Identity, device_id: str, booking: dict, wait: float) -> dict:
     """The booking once decided, when that happens within `wait` seconds; else as it is."""
     if booking["status"] != "requested" or wait <= 0:
         return booking
@@ -54,8 +59,7 @@ async def final_or_pending(gw: Gateway, who: Identity, booking: dict, wait: floa
     gw.metrics.outcome_waits.labels("decided" if outcome else "timeout").inc()
     if outcome is None:
         return booking
-    query = GetBooking(booking_id=booking["booking_id"], account=who.account)
-    return (await gw.ask(Commands.GET_BOOKING, query))["booking"]
+    return (await gw.ask(Commands.GET_BOOKING, owned(who, device_id, booking["booking_id"])))["booking"]
 
 
 @router.post(
@@ -96,7 +100,8 @@ async def book(gw: Gateway, who: Identity, device_id: str, idempotency_key: str,
     answer = hops.start("gateway answer", hops.current(), wait="queue", booking=booking["booking_id"])
     hops.name_booking(booking["booking_id"])  # `paspor trace BOOKING-ID` finds the trace by it
     # In its date's waiting room it is decided when the release draw is made: answer 202 at once.
-    booking = await final_or_pending(gw, who, booking, 0 if booking.get("waiting_for_draw") else gw.outcome_wait)
+    wait = 0 if booking.get("waiting_for_draw") else gw.outcome_wait
+    booking = await final_or_pending(gw, who, device_id, booking, wait)
     if answer is not None:
         answer.set_attribute("paspor.status", booking["status"])
         answer.end()
@@ -117,6 +122,7 @@ async def get_booking(
     booking_id: uuid.UUID,
     gw: GatewayDep,
     who: Who,
+    device_id: DeviceId,
     wait: Annotated[
         float,
         Query(
@@ -127,8 +133,8 @@ async def get_booking(
         ),
     ] = 0,
 ) -> dict:
-    booking = (await gw.ask(Commands.GET_BOOKING, GetBooking(booking_id=booking_id, account=who.account)))["booking"]
-    return await final_or_pending(gw, who, booking, wait)
+    booking = (await gw.ask(Commands.GET_BOOKING, owned(who, device_id, booking_id)))["booking"]
+    return await final_or_pending(gw, who, device_id, booking, wait)
 
 
 @router.post("/bookings/{booking_id}/cancel", summary="Cancel my upcoming booking")

@@ -9,13 +9,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
-from shared.events import CheckIn, Commands, GetBooking, GetTicket
+from shared.events import CheckIn, Commands, GetTicket
 from shared.qr import NoQrCode, read_qr
 
 from .auth import Identity
-from .deps import Gateway, GatewayDep, Officer, Who
+from .deps import DeviceId, Gateway, GatewayDep, Officer, Who
 from .messaging import ServiceUnavailable
 from .problems import ProblemError
+from .routes_bookings import owned
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
 CHECKIN_PATH = "/v1/checkin"
@@ -37,15 +38,15 @@ CHECKIN_STATUS = {
 }
 
 
-async def owned_ticket(gw: Gateway, booking_id: uuid.UUID, who: Identity, fmt: str) -> dict[str, Any]:
-    await gw.ask(Commands.GET_BOOKING, GetBooking(booking_id=booking_id, account=who.account))  # ownership
+async def owned_ticket(gw: Gateway, booking_id: uuid.UUID, who: Identity, device: str, fmt: str) -> dict[str, Any]:
+    await gw.ask(Commands.GET_BOOKING, owned(who, device, booking_id))  # the owner, on their bound device
     return await gw.ask(Commands.GET_TICKET, GetTicket(booking_id=booking_id, format=fmt))
 
 
 @router.get("/bookings/{booking_id}/ticket")
-async def ticket(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> dict[str, Any]:
+async def ticket(booking_id: uuid.UUID, gw: GatewayDep, who: Who, device: DeviceId) -> dict[str, Any]:
     """The signed ticket, with what its booking owes (billing code, amount, deadline) while it is held."""
-    booking = await gw.ask(Commands.GET_BOOKING, GetBooking(booking_id=booking_id, account=who.account))
+    booking = await gw.ask(Commands.GET_BOOKING, owned(who, device, booking_id))  # the owner, on their bound device
     issued = (await gw.ask(Commands.GET_TICKET, GetTicket(booking_id=booking_id, format="json")))["ticket"]
     payment = booking["booking"].get("payment")
     return issued | {"payment": payment} if payment else issued
@@ -54,27 +55,27 @@ async def ticket(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> dict[str, A
 @router.get(
     "/bookings/{booking_id}/ticket.png", response_class=Response, responses={200: {"content": {"image/png": {}}}}
 )
-async def ticket_png(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> Response:
+async def ticket_png(booking_id: uuid.UUID, gw: GatewayDep, who: Who, device: DeviceId) -> Response:
     """The QR code with the schedule beside it."""
-    reply = await owned_ticket(gw, booking_id, who, "png")
+    reply = await owned_ticket(gw, booking_id, who, device, "png")
     return Response(base64.b64decode(reply["png"]), media_type="image/png", headers=PRIVATE)
 
 
 @router.get(
     "/bookings/{booking_id}/ticket.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}}
 )
-async def ticket_svg(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> Response:
+async def ticket_svg(booking_id: uuid.UUID, gw: GatewayDep, who: Who, device: DeviceId) -> Response:
     """The QR code with the schedule beside it, as a vector image."""
-    reply = await owned_ticket(gw, booking_id, who, "svg")
+    reply = await owned_ticket(gw, booking_id, who, device, "svg")
     return Response(reply["svg"], media_type="image/svg+xml", headers=PRIVATE)
 
 
 @router.get(
     "/bookings/{booking_id}/ticket.ics", response_class=Response, responses={200: {"content": {"text/calendar": {}}}}
 )
-async def ticket_ics(booking_id: uuid.UUID, gw: GatewayDep, who: Who) -> Response:
+async def ticket_ics(booking_id: uuid.UUID, gw: GatewayDep, who: Who, device: DeviceId) -> Response:
     """The appointment as a calendar file."""
-    reply = await owned_ticket(gw, booking_id, who, "ics")
+    reply = await owned_ticket(gw, booking_id, who, device, "ics")
     headers = PRIVATE | {"Content-Disposition": f'attachment; filename="paspor-{booking_id.hex[:8]}.ics"'}
     return Response(reply["ics"], media_type="text/calendar; charset=utf-8", headers=headers)
 

@@ -21,20 +21,20 @@ from .routes_offices import known_office
 router = APIRouter(prefix="/v1", tags=["waitlist"])
 
 
-async def past_requested(gw: Gateway, who: Identity, booking: dict, wait: float) -> dict:
+async def past_requested(gw: Gateway, who: Identity, device: str, booking: dict, wait: float) -> dict:
     """The booking once quota placed it (waitlisted, or reserved at once), or as it is after `wait` seconds."""
     if booking["status"] != "requested" or wait <= 0:
         return booking
     booking_id = uuid.UUID(booking["booking_id"])
     changed = gw.bus.changes.follow(booking_id)  # before the look, so that no change slips between
     try:
-        latest = await current(gw, who, booking_id)
+        latest = await current(gw, who, device, booking_id)
         if latest["status"] == "requested":
             try:
                 await asyncio.wait_for(changed.wait(), wait)
             except TimeoutError:
                 return latest
-            latest = await current(gw, who, booking_id)
+            latest = await current(gw, who, device, booking_id)
         return latest
     finally:
         gw.bus.changes.unfollow(booking_id, changed)
@@ -68,7 +68,7 @@ async def join_waitlist(
         waitlist=True,
     )
     booking = (await gw.ask(Commands.REQUEST_BOOKING, command))["booking"]
-    booking = await past_requested(gw, who, booking, gw.outcome_wait)
+    booking = await past_requested(gw, who, device_id, booking, gw.outcome_wait)
     location = f"/v1/bookings/{booking['booking_id']}"
     headers = {"Location": location, "Link": f"<{location}/events>; rel=monitor"}
     waiting = booking["status"] in ("requested", "waitlisted", "offered")

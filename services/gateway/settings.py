@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -96,6 +97,26 @@ class GatewaySettings(CommonSettings):
         gt=0,
         le=10,
         description="Seconds to wait for the bucket before counting on this replica's own budgets instead.",
+    )
+    gateway_device_proof: Literal["dpop", "header"] = Field(
+        default="dpop",
+        description="How a citizen's device is known: dpop (a signed proof of the device's key on each request, "
+        "RFC 9449) or header (X-Device-Id as the client names it: API clients only, when the operator chooses it).",
+    )
+    gateway_dpop_window: float = Field(
+        default=60, ge=5, le=600, description="Seconds a device proof's iat may be from the gateway's clock."
+    )
+    gateway_public_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/?#]+)?$",
+        description="The origin citizens reach the gateway at behind a proxy (e.g. https://paspor.example.id): "
+        "device proofs name it. Empty: the request's own scheme and Host.",
+    )
+    gateway_device_move_token_age: float = Field(
+        default=600,
+        ge=30,
+        le=86400,
+        description="Moving an account to a new device needs a token issued at most this many seconds ago.",
     )
     gateway_sse_seconds: float = Field(default=300, gt=0, description="Longest a booking's event stream stays open.")
     # The booking service's own variables (PASPOR_BOOKING_*): the citizen app states them before one acts.

@@ -66,6 +66,13 @@ class GetBooking(Message):
         description="The caller's role as the gateway verified it: officer or operator may read any booking; "
         "a citizen's query needs `account`.",
     )
+    device_id: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=128,
+        description="The citizen's device as the gateway proved it: a citizen reads only from the device their "
+        "account is bound to.",
+    )
 
 
 class BookingStatus(str, Enum):
@@ -265,6 +272,21 @@ class RegistrationsView(Frozen):
     )
     cooldown_until: datetime | None = Field(default=None, description="End of the cooldown after a cancellation.")
     active_booking_id: uuid.UUID | None = Field(default=None, description="The upcoming booking, if any.")
+
+
+class MoveDevice(Message):
+    """Command: bind the account to the caller's device instead of its old one (a new phone; limited in frequency)."""
+
+    caller: Caller = Field(description="The signed-in account and the new device it moves to.")
+
+
+class DeviceView(Frozen):
+    """The device an account is bound to, and when it may move again."""
+
+    device_id: str = Field(description="The bound device (in DPoP mode: its key's RFC 7638 thumbprint).")
+    previous_device_id: str | None = Field(default=None, description="The device it was bound to before a move.")
+    moved_at: datetime | None = Field(default=None, description="When it last moved, in UTC.")
+    next_move_at: datetime | None = Field(default=None, description="Earliest next move, in UTC.")
 
 
 class ListBookings(Message):

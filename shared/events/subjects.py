@@ -57,6 +57,7 @@ class Commands:
     ACCEPT_TERMS = "paspor.cmd.booking.terms.accept"
     GET_REGISTRATIONS = "paspor.cmd.booking.registrations"
     RECORD_PAYMENT = "paspor.cmd.booking.payment"  # the gateway, once the provider's signature checked out
+    MOVE_DEVICE = "paspor.cmd.booking.device.move"
     GET_CALENDAR = "paspor.cmd.quota.calendar"
     # Operator commands go to the one worker that owns the office's partition (single writer).
     CHANGE_CAPACITY = "paspor.cmd.quota.p{partition:02d}.capacity"

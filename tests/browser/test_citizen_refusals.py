@@ -16,7 +16,7 @@ from catalogue import say
 from citizens import Citizen, operator_headers
 from conftest import beside_playwright, embedded
 from playwright.sync_api import expect
-from support import bookable_day, nik
+from support import bookable_day, device_key, nik, signing
 
 RATE_PER_ACCOUNT = 5
 
@@ -126,19 +126,21 @@ def test_too_many_requests_are_refused_with_a_wait_and_the_same_tap_later_works(
     hammering.set()
 
     def hammer() -> None:  # another tab, a script: it takes each request the account is allowed
-        with httpx.Client(base_url=system.gateway_url) as client:
+        with signing(httpx.Client(base_url=system.gateway_url)) as client:
             while hammering.is_set():
                 client.get("/v1/me/terms", headers=citizen.headers())
 
-    script = threading.Thread(target=hammer)
-    script.start()
+    scripts = [threading.Thread(target=hammer) for _ in range(3)]  # each signs a proof per call: three keep up
+    for script in scripts:
+        script.start()
     try:
         time.sleep(1)
         submit(page, "id")
         expect_refusal(page, "id", "rate_limited")
     finally:
         hammering.clear()
-        script.join()
+        for script in scripts:
+            script.join()
     shoot(page, "refused-rate-limited")
     time.sleep(2.5)  # the account's bucket refills (its burst is two seconds of its rate)
     submit(page, "id")
@@ -182,9 +184,9 @@ def new_terms(system, version: str) -> None:
     beside_playwright(restart)
     probe = Citizen.__new__(Citizen)
     deadline = time.monotonic() + 30
-    with httpx.Client(base_url=system.gateway_url, timeout=5) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=5)) as client:
         token = client.post("/v1/dev/token", json={"subject": "terms-probe@example.com"}).json()["access_token"]
-        probe.token, probe.device = token, "web-terms-probe-device"
+        probe.token, probe.device = token, device_key("web-terms-probe-device").thumbprint
         while time.monotonic() < deadline:
             answer = client.get("/v1/me/terms", headers=probe.headers())
             if answer.status_code == 200 and answer.json()["current_version"] == version:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import zxingcpp
 from PIL import Image
-from support import bookable_day, booking_body, refusal_reason, sign_in
+from support import bookable_day, booking_body, refusal_reason, sign_in, signing
 
 from services.notifier.keys import load_public_keys
 from services.notifier.signing import TicketInvalid, verify
@@ -23,7 +23,7 @@ FIRST_IN_LINE = ("BLITAR", bookable_day(), "pagi")
 
 @pytest.fixture
 def client(system):
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as http:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as http:
         yield http
 
 

@@ -12,7 +12,7 @@ import pytest
 import resvg_py
 import zxingcpp
 from PIL import Image
-from support import bookable_day, booking_body, sign_in
+from support import bookable_day, booking_body, sign_in, signing
 from typer.testing import CliRunner
 
 from paspor.commands.ticket import app as ticket_cli
@@ -20,7 +20,7 @@ from paspor.commands.ticket import app as ticket_cli
 
 @pytest.fixture
 def client(system):
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as http:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as http:
         yield http
 
 

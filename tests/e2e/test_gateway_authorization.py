@@ -1,10 +1,11 @@
 """The authorization matrix: every route of the API × every kind of caller, on the running system.
 
 Callers: a citizen (on their own device), an officer (bound to GRESIK), an operator, nobody, an
-expired token, a token from an issuer nobody trusts, and a citizen on someone else's device.
+expired token, a token from an issuer nobody trusts, a citizen on someone else's device (its key
+stolen too), and a thief with the citizen's token and device id but not the device's key.
 Every cell names the one status it must get: the route's own status for the callers its role
-allows, 401 or 403 for the others, and 404 for another account reading the citizen's booking
-(never 200: to them it does not exist).
+allows, 401 or 403 for the others (every citizen route checks the device), and 404 for another
+account reading the citizen's booking (never 200: to them it does not exist).
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from support import bookable_day, booking_body, sign_in
+from support import bookable_day, booking_body, sign_in, signing
 
 from services.gateway.auth import DevIssuer
 from shared import clock
 
 PUBLIC, CITIZEN, OFFICER, OPERATOR = "public", "citizen", "officer", "operator"
 PROVIDER = "provider"  # the payment provider: no token opens it, only its signature (none of these callers has it)
-CALLERS = ("officer", "operator", "nobody", "expired", "foreign", "wrong_device", "citizen")  # citizen last: it cancels
+CALLERS = ("officer", "operator", "nobody", "expired", "foreign", "wrong_device", "stolen_id", "citizen")  # citizen
+# last: it cancels
 DAY = bookable_day(25)
 PROFILE_KK = "3174010101208888"
 # "METHOD path" -> who may call it, the status those callers get, and the request (path filled in, JSON body)
@@ -67,6 +69,7 @@ ROUTES: dict[str, tuple[str, int, dict]] = {
     "GET /v1/me/terms": (CITIZEN, 200, {}),
     "POST /v1/me/terms": (CITIZEN, 200, {"json": {"version": "{terms}"}}),
     "GET /v1/me/registrations": (CITIZEN, 200, {}),
+    "POST /v1/me/device": (CITIZEN, 200, {}),  # from the device it is bound to already: nothing moves
     "POST /v1/bookings": (  # let in, then refused by the rules: one upcoming booking per account (409)
         CITIZEN,
         409,
@@ -125,7 +128,7 @@ def foreign_token() -> str:
 @pytest.fixture(scope="module")
 def callers(system) -> dict[str, dict[str, str]]:
     dev = DevIssuer(Path(system.data_dir) / "keys")  # the running system's development issuer
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as client:
         citizen, neighbour = (
             sign_in(client, "matrix-citizen@example.com"),
             sign_in(client, "matrix-neighbour@example.com"),
@@ -142,6 +145,7 @@ def callers(system) -> dict[str, dict[str, str]]:
         | {"X-Device-Id": citizen.device},
         "foreign": bearer(foreign_token()) | {"X-Device-Id": citizen.device},
         "wrong_device": roaming.headers() | {"X-Device-Id": neighbour.device},  # bound to the neighbour's account
+        "stolen_id": citizen.headers() | {"DPoP": "a proof the thief cannot make"},  # her id, not her key
     }
 
 
@@ -151,23 +155,25 @@ def expected(route: str, kind: str, status: int, caller: str, takes_device: bool
         return status
     if caller in ("nobody", "expired", "foreign"):
         return 401
+    if kind == CITIZEN:
+        assert takes_device, f"{route}: which citizen's data does it show without proving the device?"
+    if caller == "stolen_id":  # the citizen's token and device id, without the device's key
+        return 401 if kind == CITIZEN else (403 if kind != PUBLIC else status)
     if caller == "wrong_device":  # another account, on a device bound to a third one
-        if kind == CITIZEN and not takes_device:  # reading one booking needs no device: it is the citizen's
-            assert "{booking_id}" in route, f"{route}: which citizen's data does it show without a device?"
-            return 404
-        return 403
+        reads_one = kind == CITIZEN and route.startswith("GET /v1/bookings/{booking_id}")
+        return 404 if reads_one else 403  # the citizen's booking is not theirs: to them it does not exist
     return status if caller == kind else 403
 
 
 def test_every_route_answers_every_caller_as_its_role_allows(system, callers):
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as client:
         openapi = client.get("/openapi.json").json()
         routes = {f"{m.upper()} {p}": op for p, ops in openapi["paths"].items() for m, op in ops.items()}
         assert set(routes) == set(ROUTES), "the matrix must list every route of the API"
         booking_id, terms = prepare(client, callers["citizen"])
         wrong = []
         for route, (kind, allowed_status, request) in ROUTES.items():
-            takes_device = any(p["name"].lower() == "x-device-id" for p in routes[route].get("parameters", []))
+            takes_device = any(p["name"].lower() == "dpop" for p in routes[route].get("parameters", []))
             for caller in CALLERS:
                 status = call(client, route, request, callers[caller], booking_id, terms)
                 wanted = expected(route, kind, allowed_status, caller, takes_device)

@@ -7,12 +7,12 @@ import time
 
 import httpx
 import pytest
-from support import bookable_day, booking_body, refusal_reason, sign_in
+from support import bookable_day, booking_body, refusal_reason, sign_in, signing
 
 
 @pytest.fixture
 def client(system):
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as http:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as http:
         yield http
 
 
@@ -91,7 +91,7 @@ def test_the_status_stream_tells_the_confirmation_and_then_the_cancellation(clie
         headers=citizen.headers("gw-e2e-sse-0001"),
     ).json()
     events = []
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as streaming:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as streaming:
         with streaming.stream(
             "GET", f"/v1/bookings/{booked['booking_id']}/events", headers=citizen.headers()
         ) as stream:

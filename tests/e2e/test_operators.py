@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import httpx
-from support import bookable_day, booking_body, refusal_reason, sign_in
+from support import bookable_day, booking_body, refusal_reason, sign_in, signing
 
 
 def paspor(system, *args: str) -> subprocess.CompletedProcess[str]:  # noqa: ANN001
@@ -20,7 +20,7 @@ def test_an_operator_lowers_capacity_and_the_next_booking_is_sold_out(system):
     day = bookable_day(12)
     result = paspor(system, "quota", "set-capacity", "BOGOR", day.isoformat(), "1", "--session", "siang")
     assert result.returncode == 0, result.stdout + result.stderr
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as client:
         first, second = sign_in(client, "op-first@example.com"), sign_in(client, "op-second@example.com")
         booked = client.post(
             "/v1/bookings", json=booking_body("BOGOR", day, "siang", serial=7001), headers=first.headers("op-first-key")
@@ -43,7 +43,7 @@ def test_an_operator_closes_a_day_and_new_bookings_are_refused_as_closed(system)
     day = bookable_day(13)
     result = paspor(system, "quota", "close", "BOGOR", day.isoformat(), "--reason", "power outage at the office")
     assert result.returncode == 0, result.stdout + result.stderr
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as client:
         citizen = sign_in(client, "op-closed@example.com")
         refused = client.post(
             "/v1/bookings",
@@ -75,6 +75,6 @@ def test_only_the_operators_nats_key_changes_quota(system, tmp_path):
     nobody = subprocess.run(keyless, capture_output=True, text=True, timeout=60)
     assert nobody.returncode == 2 and "Authorization Violation" in nobody.stdout, nobody.stdout
 
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as client:
         calendar = client.get("/v1/offices/BOGOR/calendar", params={"start": day, "end": day}).json()
     assert calendar["sessions"] and all(s["capacity"] > 0 for s in calendar["sessions"]), "capacity as it was"

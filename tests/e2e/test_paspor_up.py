@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import bookable_day, booking_body, sign_in
+from support import bookable_day, booking_body, sign_in, signing
 
 from paspor.natsserver import free_port
 
@@ -60,7 +60,7 @@ def processes_using(data_dir: Path) -> list[str]:
 def test_up_prints_its_addresses_stops_cleanly_and_resumes_with_bookings_intact(tmp_path):
     data_dir, port = tmp_path / "data", free_port()
     process = start_up(data_dir, port)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    with signing(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)) as client:
         citizen = sign_in(client, "resume@example.com")
         booked = client.post(
             "/v1/bookings",
@@ -72,7 +72,7 @@ def test_up_prints_its_addresses_stops_cleanly_and_resumes_with_bookings_intact(
     assert processes_using(data_dir) == [], "no nats-server or service may outlive paspor up"
 
     process = start_up(data_dir, port)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    with signing(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)) as client:
         citizen = sign_in(client, "resume@example.com")
         again = client.get(f"/v1/bookings/{booked['booking_id']}", headers=citizen.headers()).json()
         ticket = issued_ticket(client, citizen, booked["booking_id"])
@@ -134,7 +134,7 @@ def test_up_restarts_a_service_that_died_and_bookings_go_on(tmp_path):
     while "quota" not in children_of(process.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        with signing(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)) as client:
             citizen = sign_in(client, "after-crash@example.com")
             booked = client.post(
                 "/v1/bookings",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import bookable_day, booking_body, sign_in
+from support import bookable_day, booking_body, sign_in, signing
 
 from paspor.embedded import EmbeddedSystem
 from paspor.natsserver import free_port
@@ -57,7 +57,7 @@ def traced_system(tmp_path: Path) -> Iterator[EmbeddedSystem]:
 
 
 def book(system: EmbeddedSystem, subject: str, serial: int) -> dict:
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as client:
         citizen = sign_in(client, subject)
         answer = client.post(
             "/v1/bookings",

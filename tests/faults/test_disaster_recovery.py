@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
-from support import bookable_day, booking_body, sign_in, wait_until
+from support import bookable_day, booking_body, sign_in, signing, wait_until
 from typer.testing import CliRunner
 
 from paspor.audit import Scope, run_audit
@@ -39,7 +39,7 @@ def calendar(client: httpx.Client, day: dt.date) -> list[tuple]:
 
 def state(system: EmbeddedSystem, day: dt.date, citizens: list) -> dict:  # noqa: ANN001
     """What a citizen and an operator can see: the calendar, every booking, every ticket."""
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as client:
         bookings = {c.subject: client.get("/v1/bookings", headers=c.headers()).json() for c in citizens}
         tickets = {
             b["booking_id"]: client.get(f"/v1/bookings/{b['booking_id']}/ticket", headers=c.headers()).json()
@@ -55,7 +55,7 @@ def test_the_system_comes_back_the_same_after_every_stream_and_bucket_is_lost(tm
     system = EmbeddedSystem(tmp_path / "system", gateway_port=free_port())
     system.start()
     try:
-        with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+        with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as client:
             operator = {
                 "Authorization": f"Bearer {client.post('/v1/dev/token', json={'subject': 'op@kanim', 'role': 'operator'}).json()['access_token']}"
             }  # noqa: E501
@@ -91,7 +91,7 @@ def test_the_system_comes_back_the_same_after_every_stream_and_bucket_is_lost(tm
     try:
         wait_until(lambda: state(again, day, citizens)["calendar"] == before["calendar"], 60, "the calendar is back")
         after = state(again, day, citizens)
-        with httpx.Client(base_url=again.gateway_url, timeout=30) as client:
+        with signing(httpx.Client(base_url=again.gateway_url, timeout=30)) as client:
             late = sign_in(client, "dr-late@example.com")
             booked = client.post(
                 "/v1/bookings", json=booking_body(OFFICE, day, "pagi", 90), headers=late.headers("dr-late-0001")

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 from gateway_rush import Citizen, book_all, citizens_for, sign_up
-from support import bookable_day
+from support import bookable_day, signing
 
 from paspor.audit import Scope, run_audit
 from paspor.audit.jetstream import cross_check_streams
@@ -96,7 +96,7 @@ def rush(system: EmbeddedSystem) -> list[Citizen]:
     citizens = citizens_for({(OFFICE, day, "pagi"): 120, (OFFICE, day, "siang"): 80}, serial=7)
 
     async def go() -> None:
-        async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as client:
+        async with signing(httpx.AsyncClient(base_url=system.gateway_url, timeout=60)) as client:
             await sign_up(client, citizens)
             await book_all(client, citizens, IN_FLIGHT)
 
@@ -114,7 +114,7 @@ def assert_the_kill_landed_mid_rush(supervisor: Supervisor, citizens: list[Citiz
 def assert_every_citizen_has_one_final_outcome(system: EmbeddedSystem, citizens: list[Citizen]) -> None:
     unfinished = [(c.subject, c.status, c.answers) for c in citizens if c.status not in ("confirmed", "rejected")]
     assert unfinished == [], "every citizen's booking was decided"
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as client:
         for citizen in citizens:
             mine = client.get("/v1/bookings", headers=citizen.headers())
             assert mine.status_code == 200, mine.text

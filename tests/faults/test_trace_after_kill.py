@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import bookable_day, booking_body, sign_in
+from support import bookable_day, booking_body, sign_in, signing
 
 from paspor.embedded import EmbeddedSystem
 from paspor.natsserver import free_port
@@ -68,7 +68,7 @@ def test_the_trace_of_a_booking_goes_on_through_the_recovery_path_after_quota_is
     quota_dies_at_its_first_decision,
 ):
     system = quota_dies_at_its_first_decision
-    with httpx.Client(base_url=system.gateway_url, timeout=60) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=60)) as client:
         citizen = sign_in(client, "killed-mid-flight@example.com")
         answer = client.post(
             "/v1/bookings",

@@ -21,6 +21,7 @@ from paspor.audit import Scope, run_audit
 from paspor.audit.records import open_store
 from paspor.audit.sample import Pipeline, citizen, request
 from paspor.cli import app as cli
+from services.booking.accounts import Account
 from services.quota.domain import Request, SessionQuota, decision
 from shared.audit_summary import load_latest
 from shared.events import utcnow
@@ -179,3 +180,30 @@ def test_an_office_filter_reports_only_that_office(history: History):
 
     assert elsewhere.ok and elsewhere.totals["bookings"] == 0
     assert here.broken() == {"cancellation_not_released": 1}
+
+
+def test_a_move_to_a_new_phone_is_reported_and_a_move_behind_the_rules_back_is_caught(history: History):
+    booking, now = history.pipeline.booking, utcnow()
+    new_phone = citizen(2).model_copy(update={"device_id": "new-phone-of-citizen-2"})
+    booking.accounts.move_device(new_phone, now)
+    account = booking.repository.get(Account.id_for("sample", "citizen-2"))
+    account.move_device("new-phone-of-citizen-2", "a-third-phone-0001", now)  # the rule skipped
+    account.move_device("a-third-phone-0001", "new-phone-of-citizen-2", now)  # back to a phone it had: allowed
+    booking.save(account)
+
+    result = run_audit(history.settings, SETTLED)
+    terminal = CliRunner().invoke(
+        cli,
+        ["audit", "--data-dir", str(history.settings.data_dir), "--event-store", history.settings.event_store]
+        + ["--postgres-url", history.settings.postgres_url, "--grace", "0"],
+    )
+
+    moves = [(m["account"], m["from_device"], m["to_device"]) for m in result.device_moves]
+    assert moves == [
+        (account.id.hex, "device-0…", "new-phon…"),
+        (account.id.hex, "new-phon…", "a-third-…"),
+        (account.id.hex, "a-third-…", "new-phon…"),
+    ]
+    assert result.totals["device_moves"] == 3 and result.broken() == {"device_moved_too_often": 1}
+    assert "Accounts moved to a new device (3)" in terminal.stdout and "device_moved_too_often" in terminal.stdout
+    assert not result.unknown, "the audit knows every event of a move"

@@ -8,7 +8,7 @@ import time
 import httpx
 import nats
 import pytest
-from support import Citizen, bookable_day, booking_body, kk, nik, sign_in
+from support import Citizen, bookable_day, booking_body, kk, nik, sign_in, signing
 
 from paspor.embedded import EmbeddedSystem
 from shared.events import BookingCheckedIn, Slot, subject_for
@@ -25,7 +25,7 @@ PROFILE = {
 
 @pytest.fixture
 def client(system):
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as http:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as http:
         yield http
 
 

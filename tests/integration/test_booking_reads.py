@@ -93,7 +93,7 @@ async def story(nats_url: str, data_dir: Path) -> None:
         held = HeldWriter(runtime)
         await held.started()
         waiting_save = asyncio.ensure_future(ask(nc, Commands.REQUEST_BOOKING, booking_of(dodi, 6102), timeout=60))
-        mine = GetBooking(booking_id=existing["booking_id"], account=f"google:{rina.subject}")
+        mine = GetBooking(booking_id=existing["booking_id"], account=f"google:{rina.subject}", device_id=rina.device_id)
         try:
             looked_up = await ask(nc, Commands.GET_BOOKING, mine)
         except NatsTimeout:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
-from support import bookable_day, booking_body, temporary_database
+from support import bookable_day, booking_body, device_key, signing, temporary_database
 
 from paspor.cluster import compose
 from paspor.cluster.local import LocalCluster
@@ -151,8 +151,8 @@ def test_compose_commands_run_as_local_processes_and_serve_a_booking_across_gate
     assert sorted(cluster.processes) == sorted(s.name for s in SPECS)
     first, second = cluster.gateway_urls
     token = cluster.issuer.token("siti@example.com")
-    headers = {"Authorization": f"Bearer {token}", "X-Device-Id": "phone-siti-0001"}
-    with httpx.Client(timeout=30) as client:
+    headers = {"Authorization": f"Bearer {token}", "X-Device-Id": device_key("phone-siti-0001").thumbprint}
+    with signing(httpx.Client(timeout=30)) as client:
         version = client.get(f"{first}/v1/me/terms", headers=headers).json()["current_version"]
         client.post(f"{second}/v1/me/terms", json={"version": version}, headers=headers).raise_for_status()
         booked = client.post(

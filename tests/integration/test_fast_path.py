@@ -18,7 +18,7 @@ import httpx
 import nats
 import pytest
 from nats.js.api import ConsumerInfo
-from support import bookable_day, booking_body, sign_in
+from support import bookable_day, booking_body, sign_in, signing
 
 from paspor.embedded import EmbeddedSystem
 from shared.events import partition_of
@@ -30,7 +30,7 @@ FAR_FUTURE = "2100-01-01T00:00:00Z"  # paused "for good": resumed by the story i
 
 @pytest.fixture
 def client(system):
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as http:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as http:
         yield http
 
 

@@ -23,7 +23,7 @@ from shared.events import SessionRemaining, availability_key
 from shared.runtime.bus import ensure_streams
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))  # the gateway's fakes live with its unit tests
-from gateway_fakes import FakeServices, bearer, gateway_app, next_office_day  # noqa: E402
+from gateway_fakes import FakeServices, bearer, client_for, gateway_app, next_office_day  # noqa: E402
 from support import booking_body  # noqa: E402
 from test_gateway_api import full  # noqa: E402
 
@@ -42,7 +42,7 @@ class Replica:
         self.gateway.shared_keys = SharedKeys()
 
     def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.ASGITransport(self.api), base_url="http://gateway")
+        return client_for(self.api)
 
 
 async def until(predicate, what: str) -> None:  # noqa: ANN001

@@ -16,7 +16,7 @@ import httpx
 import nats
 import pytest
 from nats.aio.client import Client
-from support import PROBE, bookable_day, booking_body, sign_in, until
+from support import PROBE, bookable_day, booking_body, sign_in, signing, until
 
 from paspor.embedded import EmbeddedSystem
 from shared.events import BookingRequested, Commands, GetBooking, Slot, partition_of, partition_subject, subject_for
@@ -112,7 +112,7 @@ async def ask(system: EmbeddedSystem, query: GetBooking) -> dict[str, Any]:
 
 
 def test_a_booking_is_read_by_its_owner_or_by_an_explicit_staff_role_never_by_a_missing_account(system):
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+    with signing(httpx.Client(base_url=system.gateway_url, timeout=30)) as client:
         lina = sign_in(client, "lina-permissions@example.com")
         response = client.post(
             "/v1/bookings",
@@ -126,8 +126,14 @@ def test_a_booking_is_read_by_its_owner_or_by_an_explicit_staff_role_never_by_a_
     assert anonymous["problem"]["code"] == "account_required", anonymous
     assert "staff" in anonymous["problem"]["message_en"] and anonymous["problem"]["message_id"]
 
-    someone_else = asyncio.run(ask(system, GetBooking(booking_id=booking_id, account="dev:someone-else@example.com")))
-    assert someone_else["problem"]["code"] == "booking_not_found"
+    someone_else = GetBooking(booking_id=booking_id, account="dev:someone-else@example.com", device_id="their-phone-01")
+    assert asyncio.run(ask(system, someone_else))["problem"]["code"] == "booking_not_found"
+    no_device = asyncio.run(ask(system, GetBooking(booking_id=booking_id, account=f"dev:{lina.subject}")))
+    assert no_device["problem"]["code"] == "account_required", "a citizen's query names the device too"
+    copied = GetBooking(booking_id=booking_id, account=f"dev:{lina.subject}", device_id="not-linas-phone")
+    assert asyncio.run(ask(system, copied))["problem"]["code"] == "account_bound_to_other_device"
+    hers = GetBooking(booking_id=booking_id, account=f"dev:{lina.subject}", device_id=lina.device)
+    assert asyncio.run(ask(system, hers))["booking"]["booking_id"] == str(booking_id)
 
     officer = asyncio.run(ask(system, GetBooking(booking_id=booking_id, role="officer")))
     assert officer["booking"]["booking_id"] == str(booking_id)

@@ -13,6 +13,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from support import signing
 
 from paspor.rush.baseline import AUDIENCE, ISSUER, TERMS_VERSION
 from paspor.rush.baseline_target import BaselineServer
@@ -28,7 +29,7 @@ def app(postgres_admin: str) -> Iterator[httpx.Client]:
     server.start()
     slots = {("JKT-SEL", DAY, "pagi"): 2, ("JKT-SEL", DAY, "siang"): 2}
     server.open_sessions(Release([DAY], slots, dict.fromkeys(slots, 0)))
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+    with signing(httpx.Client(base_url=server.base_url, timeout=30)) as client:
         yield client
     assert not any(server.check().values()), server.check()
     server.stop()

@@ -6,16 +6,12 @@ import asyncio
 import json
 
 import httpx
-from gateway_fakes import FakeServices, bearer, gateway_app, next_office_day
-from support import booking_body
+from gateway_fakes import FakeServices, bearer, client_for, gateway_app, next_office_day
+from support import booking_body, signing
 
 from services.gateway.availability import AvailabilityView
 from services.gateway.ratelimit import Limits, RateLimiter
 from shared.events import Commands, SessionRemaining, availability_key
-
-
-def client_for(api) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://gateway")
 
 
 def full(view: AvailabilityView, office: str, day, session: str, closed: bool = False) -> None:
@@ -223,9 +219,8 @@ class BrokenServices(FakeServices):
 
 async def test_a_bug_answers_a_problem_without_a_stack_trace(tmp_path):
     api, _, dev = gateway_app(tmp_path, BrokenServices())
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(api, raise_app_exceptions=False), base_url="http://g"
-    ) as client:
+    broken = httpx.AsyncClient(transport=httpx.ASGITransport(api, raise_app_exceptions=False), base_url="http://g")
+    async with signing(broken) as client:
         response = await client.get("/v1/bookings", headers=bearer(dev))
     assert response.status_code == 500 and response.json()["code"] == "internal_error"
     assert "Traceback" not in response.text and "secrets" not in response.text

@@ -15,7 +15,8 @@ import json
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
-from gateway_fakes import gateway_app
+from gateway_fakes import client_for, gateway_app
+from support import device_key
 from test_gateway_auth import GOOGLE, Provider
 
 from services.gateway.app import build_api
@@ -83,11 +84,9 @@ def gateway(tmp_path):
 
 
 async def answer(api, token: str) -> httpx.Response:
-    transport = httpx.ASGITransport(api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-        return await client.get(
-            "/v1/me/terms", headers={"Authorization": f"Bearer {token}", "X-Device-Id": "device-victim-01"}
-        )
+    victim = device_key("device-victim-01").thumbprint  # the victim's device, its proofs signed
+    async with client_for(api) as client:
+        return await client.get("/v1/me/terms", headers={"Authorization": f"Bearer {token}", "X-Device-Id": victim})
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))

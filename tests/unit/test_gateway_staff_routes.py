@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import httpx
-from gateway_fakes import FakeServices, bearer, gateway_app
+from gateway_fakes import FakeServices, bearer, client_for, gateway_app
 from support import NOW, TODAY
 
 from shared.audit_summary import AuditSummary, save_latest
 from shared.events import Commands, OfficeDay
-
-
-def client_for(api) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://gateway")
 
 
 def desk_services() -> FakeServices:

@@ -17,6 +17,7 @@ from paspor.rush.http import FifoGate, Http
 from paspor.rush.outcome import CONFIRMED, FAILED, REFUSED
 from paspor.rush.phone import Phone
 from paspor.rush.scenario import User
+from services.gateway.dpop import ProofChecker
 
 DAY = dt.date(2027, 3, 2)
 SLOT = ("JKT-SEL", DAY, "pagi")
@@ -30,6 +31,11 @@ class ScriptedApi:
     def __init__(self, posts: list[web.Response], gets: list[dict] | None = None, events: list[dict] | None = None):
         self.posts, self.gets, self.events = posts, gets or [], events
         self.seen: list[str] = []
+        self.proofs: list[tuple[str, str, str, str]] = []  # method, URL, DPoP header, X-Device-Id of each call
+
+    def prove(self, request: web.Request) -> None:
+        headers = request.headers
+        self.proofs.append((request.method, str(request.url), headers.get("DPoP", ""), headers.get("X-Device-Id", "")))
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -48,10 +54,12 @@ class ScriptedApi:
         return web.json_response({"current_version": "2026.1"})
 
     async def book(self, request: web.Request) -> web.Response:
+        self.prove(request)
         self.seen.append(f"POST {request.headers['Idempotency-Key']}")
         return self.posts.pop(0)
 
     async def get(self, request: web.Request) -> web.Response:
+        self.prove(request)
         self.seen.append("GET")
         return web.json_response(self.gets.pop(0), headers={"Retry-After": "0"})
 
@@ -175,3 +183,15 @@ async def test_requests_waiting_for_a_connection_get_one_in_the_order_they_came(
 
     assert order == ["first", "second", "third", "newcomer"]
     assert gate.free == 1 and not gate.waiting, "every place came back"
+
+
+async def test_every_call_carries_its_own_proof_of_the_phones_key_retries_and_polls_included():
+    busy = web.json_response({"code": "service_unavailable"}, status=503, headers={"Retry-After": "0"})
+    api = ScriptedApi([busy, pending(monitor=False)], gets=[BOOKING, CONFIRMED_BOOKING])
+
+    answer = await attempt(api)
+
+    checker = ProofChecker()
+    devices = {checker.verify(proof, method, url, "token") for method, url, proof, _ in api.proofs}
+    assert answer.status == CONFIRMED and len(api.proofs) == 4, "two posts and two polls, each proven once"
+    assert devices == {api.proofs[0][3]}, "one phone: its key's thumbprint, sent as X-Device-Id too"

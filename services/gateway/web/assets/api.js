@@ -1,4 +1,4 @@
-// Calls to the gateway's API on this origin: the signed-in token, this device's id, and problems as errors.
+// Calls to the gateway's API on this origin: the signed-in token, this device's proof (DPoP), and problems as errors.
 //
 // const session = new Session('citizen');   // each area keeps its own sign-in (citizen, officer, operator)
 // const me = await call(session, '/v1/me');  // the JSON body; a refusal throws a Problem
@@ -51,21 +51,113 @@ export class Session {
   }
 }
 
-// This browser's device id: an account is bound to one device (X-Device-Id), so it never changes.
-export function deviceId() {
-  let id = localStorage.getItem('paspor.device');
-  if (!id) {
-    id = `web-${crypto.randomUUID()}`;
-    localStorage.setItem('paspor.device', id);
+// This browser's device: an ECDSA P-256 key pair made here once and kept in IndexedDB, its private half
+// never extractable. Each call carries a DPoP proof (RFC 9449) signed with it, and the gateway knows the
+// device by the key's thumbprint (RFC 7638): a device id learned by someone else opens nothing.
+const KEYS = { db: 'paspor-device', store: 'keys', name: 'device' };
+let device = null; // the promise of { privateKey, jwk, thumbprint }
+let clockSkew = 0; // milliseconds the system's clock is ahead of this browser's (from /v1/config)
+
+function stored(run) {
+  // The key store, in one transaction: run(store) gives a request whose result is the answer.
+  return new Promise((resolve, reject) => {
+    const opening = indexedDB.open(KEYS.db, 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore(KEYS.store);
+    opening.onerror = () => reject(opening.error);
+    opening.onsuccess = () => {
+      const db = opening.result;
+      const tx = db.transaction(KEYS.store, 'readwrite');
+      let answer;
+      tx.oncomplete = () => {
+        db.close();
+        resolve(answer);
+      };
+      tx.onerror = () => reject(tx.error);
+      run(tx.objectStore(KEYS.store), (value) => (answer = value));
+    };
+  });
+}
+
+async function keptPair() {
+  // The pair kept in this browser; a new one (kept at once) the first time. Made before the transaction
+  // opens, so that two tabs starting together keep one pair, the first one stored.
+  const made = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+  try {
+    return await stored((keys, answer) => {
+      const looking = keys.get(KEYS.name);
+      looking.onsuccess = () => {
+        if (looking.result) return answer(looking.result);
+        keys.put(made, KEYS.name);
+        answer(made);
+      };
+    });
+  } catch {
+    return made; // no IndexedDB (some private windows): this page's own key, until it closes
   }
-  return id;
+}
+
+async function loadDevice() {
+  const pair = await keptPair();
+  const { x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey);
+  const jwk = { kty: 'EC', crv: 'P-256', x, y };
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x, y });
+  const thumbprint = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical)));
+  return { privateKey: pair.privateKey, jwk, thumbprint };
+}
+
+function thisDevice() {
+  if (!device) device = loadDevice().catch((error) => ((device = null), Promise.reject(error)));
+  return device;
+}
+
+function b64url(bytes) {
+  const text = String.fromCharCode(...new Uint8Array(bytes));
+  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function b64json(value) {
+  return b64url(new TextEncoder().encode(JSON.stringify(value)));
+}
+
+// This browser's device id: its key's thumbprint (an account is bound to one device).
+export async function deviceId() {
+  return (await thisDevice()).thumbprint;
+}
+
+// The DPoP proof of one call: its method and URL (without the query), now by the system's clock, this token.
+export async function proof(method, path, token) {
+  const { privateKey, jwk } = await thisDevice();
+  const url = new URL(path, location.href);
+  const claims = {
+    htm: method,
+    htu: url.origin + url.pathname,
+    iat: Math.floor((Date.now() + clockSkew) / 1000),
+    jti: crypto.randomUUID(),
+  };
+  if (token) claims.ath = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token)));
+  const signed = `${b64json({ typ: 'dpop+jwt', alg: 'ES256', jwk })}.${b64json(claims)}`;
+  const signature = await crypto.subtle.sign(
+    { name: 'ECDSA', hash: 'SHA-256' }, // WebCrypto signs as r||s, the form ES256 wants
+    privateKey,
+    new TextEncoder().encode(signed),
+  );
+  return `${signed}.${b64url(signature)}`;
+}
+
+async function signedHeaders(session, method, path) {
+  // A signed-in call: the token, and the device's proof for this very call (sent as X-Device-Id too, for a
+  // gateway that an operator set to name devices by that header).
+  if (!session || !session.token) return {};
+  return {
+    Authorization: `Bearer ${session.token}`,
+    DPoP: await proof(method, path, session.token),
+    'X-Device-Id': await deviceId(),
+  };
 }
 
 // The full answer (status, headers, body) of a call; throws a Problem for any refusal or no connection.
 export async function request(session, path, { method = 'GET', body, headers = {}, signal } = {}) {
-  const sent = { Accept: 'application/json', ...headers };
-  if (session && session.token) sent.Authorization = `Bearer ${session.token}`;
-  if (session) sent['X-Device-Id'] = deviceId();
+  const sent = { Accept: 'application/json', ...headers, ...(await signedHeaders(session, method, path)) };
   if (body !== undefined) sent['Content-Type'] = 'application/json';
   let response;
   try {
@@ -96,9 +188,10 @@ export async function call(session, path, options) {
 
 // A binary or text resource that needs the token (e.g. the ticket's QR image), as a Blob.
 export async function blob(session, path) {
+  const headers = await signedHeaders(session, 'GET', path);
   let response;
   try {
-    response = await fetch(path, { headers: { Authorization: `Bearer ${session.token}` } });
+    response = await fetch(path, { headers });
   } catch {
     throw new Problem(OFFLINE, 0);
   }
@@ -111,5 +204,7 @@ export async function blob(session, path) {
 
 // The frontends' settings: sign-in options, today's date (the system's clock) and the rulebook's numbers.
 export async function config() {
-  return call(null, '/v1/config');
+  const answer = await call(null, '/v1/config');
+  if (answer && answer.now) clockSkew = Date.parse(answer.now) - Date.now(); // proofs are dated by the system's clock
+  return answer;
 }
