@@ -31,7 +31,7 @@ async def read_back(http: Http, load: SteadyLoad, attempt: Attempt, deadline: fl
         url = f"{gateways[(attempt.serial + asked) % len(gateways)]}/v1/bookings/{attempt.booking_id}?wait={LONG_POLL}"
         asked += 1
         try:
-            reply = await http.call("GET", url, headers=headers)
+            reply = await http.call("GET", url, headers=load.signed("GET", url, headers))
         except TransportError:
             reply = None
         if reply is not None and reply.status == 404:

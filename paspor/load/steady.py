@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from paspor.rush.http import Http, Reply, TransportError
 from paspor.rush.identities import Identities
 from paspor.rush.phone import _retry_after, _retryable
+from shared import clock
+from shared.device_keys import DeviceKey
 
 from .records import Attempt
 
@@ -57,6 +59,7 @@ class SteadyLoad:
         self.open: dict[int, Attempt] = {}
         self.finished: list[Attempt] = []
         self.headers: dict[int, dict[str, str]] = {}  # kept to follow acknowledged bookings afterwards
+        self.keys: dict[str, DeviceKey] = {}  # each citizen's phone key, by its device id (the key's thumbprint)
         self.terms_version: str | None = None
         self.stopped = False
         self.started = 0  # citizens started so far
@@ -101,7 +104,9 @@ class SteadyLoad:
         subject = f"load-{self.plan.run}-{attempt.serial}"
         try:
             token = await self._token(http, attempt, subject)
-            headers = {"Authorization": f"Bearer {token}", "X-Device-Id": f"load-{self.plan.run}-{attempt.serial:08d}"}
+            key = DeviceKey.named(f"load-{self.plan.run}-{attempt.serial:08d}")  # the phone proves it on every call
+            self.keys[key.thumbprint] = key
+            headers = {"Authorization": f"Bearer {token}", "X-Device-Id": key.thumbprint}
             if self.terms_version is None:
                 terms = await self._ask(http, attempt, "GET", "/v1/me/terms", headers)
                 if terms.status != 200 or not isinstance(terms.body, dict):
@@ -145,6 +150,13 @@ class SteadyLoad:
             if self.keep_headers:
                 self.headers[attempt.serial] = headers
 
+    def signed(self, method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
+        """The headers with this very call's device proof (DPoP: a fresh one for every call and retry)."""
+        key = self.keys.get(headers.get("X-Device-Id", ""))
+        if key is None or "Authorization" not in headers:
+            return headers
+        return headers | {"DPoP": key.proof(method, url, headers["Authorization"][7:], clock.now())}
+
     async def _ask(
         self, http: Http, attempt: Attempt, method: str, path: str, headers: dict[str, str], json: object = None
     ) -> Reply:
@@ -154,7 +166,8 @@ class SteadyLoad:
             gateway = self.plan.gateways[(attempt.serial + len(attempt.errors)) % len(self.plan.gateways)]
             reply: Reply | None = None
             try:
-                reply = await http.call(method, f"{gateway}{path}", json=json, headers=headers)
+                url = f"{gateway}{path}"
+                reply = await http.call(method, url, json=json, headers=self.signed(method, url, headers))
                 if not _retryable(reply):
                     return reply
                 attempt.errors.append((self.now(), f"{method} {path}: HTTP {reply.status} {reply.code or ''}"))
