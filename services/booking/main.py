@@ -78,6 +78,13 @@ class BookingSettings(CommonSettings):
     booking_snapshot_interval: int = Field(
         default=50, ge=0, le=100000, description="Events between two snapshots of an account (0: no snapshots)."
     )
+    booking_cache_size: int = Field(
+        default=100_000,
+        ge=1_000,
+        le=5_000_000,
+        description="Aggregates (accounts, bookings, NIK claims, device bindings) the service keeps in memory, the "
+        "least recently used forgotten first and read again from the store when asked (about 1-1.5 KB each).",
+    )
     booking_readers: int = Field(default=4, ge=1, le=64, description="Threads reading bookings beside the writer.")
     booking_request_concurrency: int = Field(
         default=1000,
@@ -159,6 +166,7 @@ def build_application(settings: BookingSettings) -> BookingApplication:
     """The booking application on the configured store, personal data encrypted at rest."""
     env = store_env(settings, "booking", encrypt=True)
     env["AGGREGATE_CACHE_FASTFORWARD"] = "y" if settings.booking_cache_fastforward else "n"
+    env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.booking_cache_size)  # memory bounded (the soak, BENCHMARKS.md)
     readers = max(settings.postgres_pool_size - 1, 1) if settings.event_store == "postgres" else 1
     app = BookingApplication(
         pseudonyms_of(settings),

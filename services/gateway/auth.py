@@ -156,9 +156,20 @@ class TokenVerifier:
         issuer, claims = self._verified(token)
         _check_times(claims, at)
         self.verified[token] = (at, claims, issuer)
-        if len(self.verified) > self.remember:
-            self.verified.popitem(last=False)
+        self.verified.move_to_end(token)  # oldest verification first: what is forgotten first
+        self._forget_stale(at)
         return _identity(issuer, claims)
+
+    def _forget_stale(self, at: float) -> None:
+        """Forget verifications older than REVERIFY_AFTER_SECONDS (checked again anyway), and beyond `remember`.
+
+        So memory follows the tokens seen in the last minute, not every citizen who ever signed in.
+        """
+        while self.verified:
+            oldest = next(iter(self.verified.values()))[0]
+            if at - oldest < REVERIFY_AFTER_SECONDS and len(self.verified) <= self.remember:
+                return
+            self.verified.popitem(last=False)
 
     def _verified(self, token: str) -> tuple[Issuer, dict[str, Any]]:
         try:

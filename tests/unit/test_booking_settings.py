@@ -8,7 +8,7 @@ import pytest
 from booking_story import World, nik
 
 from services.booking.errors import NotYetReleased
-from services.booking.main import BookingSettings, rules_from
+from services.booking.main import BookingSettings, build_application, rules_from
 
 
 def test_the_release_window_and_time_are_the_quota_services_own_settings(monkeypatch):
@@ -24,3 +24,15 @@ def test_the_release_window_and_time_are_the_quota_services_own_settings(monkeyp
     assert caught.value.retry_after == dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
     world.now = caught.value.retry_after
     assert world.book(siti, [nik(1)], day=in_two_weeks).status.value == "requested"
+
+
+def test_the_booking_service_keeps_a_bounded_number_of_aggregates_in_memory(monkeypatch, tmp_path):
+    monkeypatch.setenv("PASPOR_BOOKING_CACHE_SIZE", "2000")
+    app = build_application(BookingSettings(data_dir=tmp_path, event_store="sqlite"))
+    try:
+        assert app.repository.cache is not None and app.repository.cache.maxsize == 2000
+    finally:
+        app.close()
+    monkeypatch.setenv("PASPOR_BOOKING_CACHE_SIZE", "10")
+    with pytest.raises(ValueError, match="greater than or equal to 1000"):
+        BookingSettings()

@@ -132,6 +132,22 @@ def test_a_token_is_verified_once_a_minute_but_its_expiry_counts_on_every_call()
         verifier.verify(token)
 
 
+def test_the_gateway_remembers_only_the_last_minutes_tokens_not_every_citizen_who_ever_signed_in():
+    google, at = Provider(), [clock.now()]
+    verifier = TokenVerifier(
+        [jwks_trust(GOOGLE, JwksSource("https://keys.example/jwks", read=lambda url: google.jwks()))],
+        clock=lambda: at[0],
+    )
+    for serial in range(30):  # a citizen a second, each with a token of their own
+        verifier.verify(f"Bearer {google.token(subject=f'citizen-{serial}')}")
+        at[0] += dt.timedelta(seconds=1)
+    assert len(verifier.verified) == 30
+    at[0] += dt.timedelta(seconds=45)
+    verifier.verify(f"Bearer {google.token(subject='latecomer')}")
+    assert len(verifier.verified) == 15, "those verified over a minute ago are forgotten (checked again if they come)"
+    assert next(iter(verifier.verified.values()))[0] > (at[0] - dt.timedelta(seconds=60)).timestamp()
+
+
 def test_a_rotated_key_is_fetched_when_a_token_names_it_but_unknown_ids_do_not_hammer_the_provider():
     old, new, now, reads = Provider("k-old"), Provider("k-new"), [0.0], []
     published = [old]
