@@ -13,7 +13,7 @@ from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import JSONTranscoder
 
 from shared.calendar import closed_because
-from shared.events import BookingView, Caller, RequestBooking
+from shared.events import BookingView, Caller, RequestBooking, Slot
 from shared.offices import Office, UnknownOffice, office_by_code
 from shared.pseudonyms import Pseudonyms
 from shared.runtime.store import FAST_CACHE, RecordingApplication, register_date
@@ -34,6 +34,7 @@ from .errors import (
 )
 from .identity import check_kk, check_nik
 from .intake import aggregates_of, new_booking
+from .moves import MoveLink
 from .outcomes import OutcomeActions, free_claims
 from .payments import PaymentActions
 from .unit import Unit
@@ -119,6 +120,28 @@ class BookingApplication(RecordingApplication):
             unit.add(booking, account)
             account.cancelled(str(booking.id), now, now + dt.timedelta(days=self.rules.cooldown_days))
             free_claims(unit, booking, self.pseudonyms)
+            return booking_view(booking, self.rules)
+
+        return self.writer.decide(act)
+
+    def reschedule(self, caller: Caller, booking_id: UUID, slot: Slot, now: dt.datetime) -> BookingView:
+        """Ask for a new slot for one's confirmed booking (once, until the day before; `moves.py`).
+
+        The old slot stays held; the quota's answer moves the booking or keeps it where it is. A retry
+        of the same move while it waits, or once it is done, answers the booking as it stands.
+        """
+
+        def act(unit: Unit) -> BookingView:
+            account, _ = caller_in(unit, caller)
+            booking = self._owned(unit, booking_id, account.id)
+            to = (slot.office, slot.date, slot.session)
+            if booking.pending_move == to or (booking.rescheduled and booking.slot == to):
+                return booking_view(booking, self.rules)  # a retry
+            office = self._office(slot.office)
+            booking.check_move(to, now.astimezone(ZoneInfo(office_by_code(booking.office).timezone)))
+            self.rules.check_date(slot.date, now.astimezone(ZoneInfo(office.timezone)), closed_because(slot.date))
+            booking.request_move(to, now.astimezone(ZoneInfo(office_by_code(booking.office).timezone)), now)
+            unit.add(booking, unit.find(MoveLink.create_id(booking.id)) or MoveLink(booking_id=booking.id))
             return booking_view(booking, self.rules)
 
         return self.writer.decide(act)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
@@ -53,6 +54,7 @@ from .draw_keys import draw_keys
 from .errors import AccountRequired, BookingError
 from .fastpath import Ask, FastPath, NoAnswer
 from .grouping import RequestGroups
+from .moves import MovingBooking, move_id_for
 from .offers_wire import waiting_message
 from .waitlist import WaitingBooking
 
@@ -237,6 +239,62 @@ def to_wire(event: Any, partitions: int, pseudonyms: Pseudonyms | None = None) -
     message = _message(event, pseudonyms)
     if message is not None:
         yield subject_for(message, event.office, partitions), message
+    for office, moving in _move_messages(event):  # a move releases its old slot on the old office's partition
+        yield subject_for(moving, office, partitions), moving
+
+
+def _move_messages(event: Any) -> list[tuple[str, Message]]:
+    """A reschedule's steps (`moves.py`): ask for the new slot; once it is held, confirm it (under the move's
+    id, so the notifier issues its ticket) and release the old one; or release the new one if abandoned."""
+    if isinstance(event, MovingBooking.MoveRequested):  # a quota request under the move's own id
+        return [
+            (
+                event.office,
+                BookingRequested(
+                    message_id=derived_id("booking", event.move_id, "requested"),
+                    correlation_id=event.correlation_id,
+                    occurred_at=event.timestamp,
+                    booking_id=event.move_id,
+                    slot=Slot(office=event.office, date=event.day, session=event.session),
+                    applicants=event.applicants,
+                ),
+            )
+        ]
+    if isinstance(event, MovingBooking.Moved):  # the new slot is held: the old one goes back, no cooldown
+        confirmed = BookingConfirmed(
+            message_id=derived_id("booking", event.originator_id, "moved-confirmed"),
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            occurred_at=event.timestamp,
+            booking_id=move_id_for(event.originator_id),
+            slot=Slot(office=event.office, date=event.day, session=event.session),
+            applicants=event.applicants,
+            queue_number=event.queue_number,
+        )
+        released = BookingCancelled(
+            message_id=derived_id("booking", event.originator_id, "moved"),
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            occurred_at=event.timestamp,
+            booking_id=event.released_id,
+            slot=Slot(office=event.from_office, date=event.from_day, session=event.from_session),
+            was_confirmed=True,
+            reason="rescheduled",
+        )
+        return [(event.office, confirmed), (event.from_office, released)]
+    if isinstance(event, MovingBooking.MoveAbandoned):  # cancelled or voided while moving: the new slot goes back
+        abandoned = BookingCancelled(
+            message_id=derived_id("booking", event.move_id, "abandoned"),
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            occurred_at=event.timestamp,
+            booking_id=event.move_id,
+            slot=Slot(office=event.office, date=event.day, session=event.session),
+            was_confirmed=True,
+            reason="rescheduled",
+        )
+        return [(event.office, abandoned)]
+    return []
 
 
 def _message(event: Any, pseudonyms: Pseudonyms | None = None) -> Message | None:
@@ -255,6 +313,9 @@ def _message(event: Any, pseudonyms: Pseudonyms | None = None) -> Message | None
     ):
         return None  # attendance is the notifier's event already; booking's own record stays inside
     booking_id = event.originator_id
+    holder: str = getattr(event, "holder", "")  # (not recorded before reschedules existed)
+    if holder:
+        booking_id = UUID(holder)  # a rescheduled booking's slot is held under its move's id
     slot = Slot(office=event.office, date=event.day, session=event.session)
     common = {"occurred_at": event.timestamp, "booking_id": booking_id, "slot": slot}
     if isinstance(event, Booking.Requested):
