@@ -33,6 +33,7 @@ from shared.events import (
     Message,
     RecordPayment,
     RequestBooking,
+    RescheduleBooking,
     Slot,
     TermsView,
     UpdateProfile,
@@ -160,6 +161,8 @@ def register_commands(
     writer, readers, accounts = threads.writer, threads.readers, app.accounts
     cancel = lambda c: app.cancel(c.caller, c.booking_id, utcnow())  # noqa: E731
     answer(Commands.CANCEL_BOOKING, CancelBooking, "booking", cancel, writer, saves=True)
+    move = lambda c: app.reschedule(c.caller, c.booking_id, c.slot, utcnow())  # noqa: E731
+    answer(Commands.RESCHEDULE_BOOKING, RescheduleBooking, "booking", move, writer, saves=True)
     answer(
         Commands.UPDATE_PROFILE, UpdateProfile, "profile", lambda c: accounts.update_profile(c, utcnow()), writer, True
     )

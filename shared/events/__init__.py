@@ -33,6 +33,7 @@ from .booking import (
     ProfileView,
     RegistrationsView,
     RequestBooking,
+    RescheduleBooking,
     TermsView,
     UpdateProfile,
 )
@@ -126,6 +127,7 @@ __all__ = [
     "BookingView",
     "Calendar",
     "CancelBooking",
+    "RescheduleBooking",
     "Caller",
     "Commands",
     "GetBooking",
