@@ -99,3 +99,30 @@ def test_a_moved_booking_whose_old_slot_was_never_released_is_caught(pipeline: P
             f"DELETE FROM {table} WHERE topic LIKE ? AND originator_id = ?", ("%:SessionQuota.Released", old.hex)
         )
     assert run_audit(pipeline.settings, SETTLED).broken() == {"rescheduled_booking_holds_two_slots": 1}
+
+
+@pytest.mark.parametrize("crash_after", ["requested", "reserved", "moved"])
+def test_a_restart_at_any_step_of_the_saga_completes_it_with_exactly_one_slot_held(tmp_path: Path, crash_after: str):
+    """Each service stops after a step and starts again on its store; its relay sends everything again."""
+    day, later = bookable_day(6), bookable_day(13)
+    first = Pipeline(tmp_path, "sqlite")
+    before = confirmed(first, 1, FROM, day, "pagi")
+    first.booking.reschedule(citizen(1), before.booking_id, Slot(office=TO, date=later, session="siang"), utcnow())
+    messages = first._new_messages()  # the move's request, on its way to the new office's quota
+    if crash_after in ("reserved", "moved"):
+        first._deliver(messages, utcnow())  # quota reserved the new slot ...
+        if crash_after == "moved":
+            first._deliver(first._new_messages(), utcnow())  # ... the booking moved; its release not yet sent
+            assert first.booking.view(before.booking_id).slot.office == TO
+            assert len(held(first, FROM, day, "pagi")) == 1, "for a moment both are held: the release is on its way"
+    first.close()  # a crash: nothing more is delivered
+    again = Pipeline(tmp_path, "sqlite")  # every relay starts from the beginning: all is delivered again
+    try:
+        again.pump(utcnow())
+        after = again.booking.view(before.booking_id)
+        assert (after.status, after.slot.office) == ("confirmed", TO)
+        assert held(again, FROM, day, "pagi") == set() and len(held(again, TO, later, "siang")) == 1
+        result = run_audit(again.settings, SETTLED)
+        assert result.findings == [] and result.totals["slots_held"] == 1
+    finally:
+        again.close()
