@@ -137,11 +137,14 @@ class BookingApplication(RecordingApplication):
             to = (slot.office, slot.date, slot.session)
             if booking.pending_move == to or (booking.rescheduled and booking.slot == to):
                 return booking_view(booking, self.rules)  # a retry
-            office = self._office(slot.office)
-            booking.check_move(to, now.astimezone(ZoneInfo(office_by_code(booking.office).timezone)))
+            office, held_at = (
+                self._office(slot.office),
+                now.astimezone(ZoneInfo(office_by_code(booking.office).timezone)),
+            )
+            booking.check_move(to, held_at)  # the booking's own refusals first: once, until the day before
             self.rules.check_date(slot.date, now.astimezone(ZoneInfo(office.timezone)), closed_because(slot.date))
-            booking.request_move(to, now.astimezone(ZoneInfo(office_by_code(booking.office).timezone)), now)
-            unit.add(booking, unit.find(MoveLink.create_id(booking.id)) or MoveLink(booking_id=booking.id))
+            move_id = booking.request_move(to, held_at, now)
+            unit.add(booking, MoveLink(booking_id=booking.id, move_id=move_id))
             return booking_view(booking, self.rules)
 
         return self.writer.decide(act)

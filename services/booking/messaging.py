@@ -55,7 +55,7 @@ from .draw_keys import draw_keys
 from .errors import AccountRequired, BookingError
 from .fastpath import Ask, FastPath, NoAnswer
 from .grouping import RequestGroups
-from .moves import MovingBooking, move_id_for
+from .moves import MovingBooking
 from .offers_wire import waiting_message
 from .waitlist import WaitingBooking
 
@@ -269,7 +269,7 @@ def _move_messages(event: Any) -> list[tuple[str, Message]]:
             correlation_id=event.correlation_id,
             causation_id=event.causation_id,
             occurred_at=event.timestamp,
-            booking_id=move_id_for(event.originator_id),
+            booking_id=event.move_id,
             slot=Slot(office=event.office, date=event.day, session=event.session),
             applicants=event.applicants,
             queue_number=event.queue_number,

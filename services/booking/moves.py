@@ -66,20 +66,21 @@ class SameSlot(BookingError):
     message_en = "The new slot is the one the booking already holds."
 
 
-def move_id_for(booking_id: UUID) -> UUID:
-    """The id quota reserves the new slot under (one move per booking, so one id)."""
-    return derived_id("booking", booking_id, "move")
+def move_id_for(booking_id: UUID, attempt: int = 1) -> UUID:
+    """The id quota reserves the new slot under: one per attempt, so a refused move may be tried again
+    (even in the same session) without quota taking it for a copy of the refused one."""
+    return derived_id("booking", booking_id, "move", str(attempt))
 
 
 class MoveLink(Aggregate):
     """Which booking a move's id belongs to: quota answers the move under that id."""
 
     @classmethod
-    def create_id(cls, booking_id: UUID) -> UUID:
-        return move_id_for(booking_id)
+    def create_id(cls, booking_id: UUID, move_id: UUID) -> UUID:
+        return move_id
 
     @event("Linked")
-    def __init__(self, booking_id: UUID) -> None:
+    def __init__(self, booking_id: UUID, move_id: UUID) -> None:
         self.booking_id = booking_id
 
 
@@ -103,9 +104,14 @@ class MovingBooking(WaitingBooking):
         return bool(self.__dict__.get("moved"))
 
     @property
+    def move_id(self) -> UUID | None:
+        """The id of its latest move (None: never asked to move)."""
+        return self.__dict__.get("last_move_id")
+
+    @property
     def holder(self) -> UUID:
         """The id quota holds this booking's slot under: its own, or its move's once moved."""
-        return move_id_for(self.id) if self.rescheduled else self.id
+        return self.move_id if self.rescheduled and self.move_id is not None else self.id
 
     def check_move(self, to: Place, local_now: dt.datetime) -> None:
         """Refuse a move that may not start (nothing changes)."""
@@ -123,7 +129,7 @@ class MovingBooking(WaitingBooking):
     def request_move(self, to: Place, local_now: dt.datetime, at: dt.datetime) -> UUID:
         """Ask for the new slot; the old one stays held until it is given. Returns the move's id."""
         self.check_move(to, local_now)
-        move_id = move_id_for(self.id)
+        move_id = move_id_for(self.id, self.__dict__.get("moves_asked", 0) + 1)
         self._move_requested(
             move_id, *to, len(self.applicants), self.office, self.day, self.session, at, self.correlation_id
         )
@@ -131,13 +137,14 @@ class MovingBooking(WaitingBooking):
 
     def finish_move(self, queue_number: int, at: dt.datetime, causation_id: str) -> bool:
         """The new slot was reserved: take it (or give it back if the booking ended meanwhile)."""
-        to = self.pending_move
-        if to is None:
+        to, move_id = self.pending_move, self.move_id
+        if to is None or move_id is None:
             return False
         if self.status != "confirmed":
-            self._move_abandoned(move_id_for(self.id), *to, self.status, at, self.correlation_id, causation_id)
+            self._move_abandoned(move_id, *to, self.status, at, self.correlation_id, causation_id)
             return True
         self._moved(
+            move_id,
             self.id,
             self.office,
             self.day,
@@ -173,12 +180,14 @@ class MovingBooking(WaitingBooking):
         at: dt.datetime,
         correlation_id: str,
     ) -> None:
-        self.__dict__["move_to"] = (office, day, session)
+        self.__dict__["move_to"], self.__dict__["last_move_id"] = (office, day, session), move_id
+        self.__dict__["moves_asked"] = self.__dict__.get("moves_asked", 0) + 1
         self.history.append(("confirmed", at, f"reschedule to {_label((office, day, session))} requested"))
 
     @event("Moved")
     def _moved(
         self,
+        move_id: UUID,
         released_id: UUID,
         from_office: str,
         from_day: dt.date,

@@ -36,7 +36,7 @@ class OutcomeActions:
                 booking = unit.find(message.booking_id)
                 if isinstance(booking, MoveLink):  # quota answers a move (`moves.py`) under the move's id
                     booking = unit.find(booking.booking_id)
-                    if isinstance(booking, Booking) and booking.pending_move is not None:
+                    if isinstance(booking, Booking) and booking.pending_move and booking.move_id == message.booking_id:
                         unit.add(booking)
                         self._apply_move(booking, message, now)
                         continue

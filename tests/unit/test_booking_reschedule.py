@@ -95,7 +95,11 @@ def test_a_refused_move_keeps_the_booking_intact_and_releases_nothing():
     assert (after.slot, after.queue_number, after.status) == (before.slot, before.queue_number, "confirmed")
     assert "refused: sold_out" in after.history[-1].detail
     assert wire(world, booking.id, version) == [], "nothing is released"
-    world.app.reschedule(caller, booking.id, new_slot(world, days=15), world.now)  # a refused move may be retried
+    world.app.reschedule(caller, booking.id, to, world.now)  # tried again, once a place may have freed
+    ((_, retry),) = wire(world, booking.id, version + 1)
+    assert retry.booking_id == move_id_for(booking.id, 2), "a new id: quota does not take it for the refused one"
+    answer(world, booking.id, "sold_out", to)  # the first attempt's answer, delivered again, changes nothing
+    assert world.app.view(booking.id).history[-1].detail.endswith("requested")
 
 
 def test_a_second_reschedule_is_refused_with_its_reason():
