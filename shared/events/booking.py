@@ -126,6 +126,11 @@ class BookingView(Frozen):
         "which decides it when the window closes (`draw_closes_at`).",
     )
     draw_closes_at: datetime | None = Field(default=None, description="When its release draw is made, in UTC.")
+    ticket_for: uuid.UUID | None = Field(
+        default=None,
+        description="Once rescheduled: the id its ticket is issued under (its move's, which holds its new slot); "
+        "None: the booking's own id.",
+    )
 
 
 class Problem(Frozen):

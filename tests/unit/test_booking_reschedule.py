@@ -72,6 +72,7 @@ def test_once_the_new_slot_is_reserved_the_booking_moves_and_only_then_the_old_s
     answer(world, booking.id, "reserved", to, queue_number=3)
     moved = world.app.view(booking.id)
     assert (moved.slot, moved.queue_number, moved.status) == (to, 3, "confirmed")
+    assert moved.ticket_for == move_id_for(booking.id), "its new ticket is issued under the move's id"
     sent = dict(wire(world, booking.id, version))
     (released,) = [m for m in sent.values() if isinstance(m, BookingCancelled)]
     (ticket,) = [m for m in sent.values() if isinstance(m, BookingConfirmed)]
