@@ -29,6 +29,7 @@ from .errors import (
     BookingNotFound,
     ConcurrentRequest,
     NikAlreadyBooked,
+    NotYetReleased,
     ProfileRequired,
     UnknownOfficeCode,
 )
@@ -142,7 +143,10 @@ class BookingApplication(RecordingApplication):
                 now.astimezone(ZoneInfo(office_by_code(booking.office).timezone)),
             )
             booking.check_move(to, held_at)  # the booking's own refusals first: once, until the day before
-            self.rules.check_date(slot.date, now.astimezone(ZoneInfo(office.timezone)), closed_because(slot.date))
+            zone = ZoneInfo(office.timezone)
+            self.rules.check_date(slot.date, now.astimezone(zone), closed_because(slot.date))
+            if (closes := self.rules.draw_closes(slot.date, zone, now)) is not None:  # a move joins no release draw
+                raise NotYetReleased(day=slot.date.isoformat(), retry_after=closes)
             move_id = booking.request_move(to, held_at, now)
             unit.add(booking, MoveLink(booking_id=booking.id, move_id=move_id))
             return booking_view(booking, self.rules)

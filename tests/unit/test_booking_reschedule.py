@@ -8,15 +8,20 @@ new slot back. The wire shows which partition each step goes to.
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from booking_story import World, nik, office_day
 
-from services.booking.errors import DatePast, UnknownOfficeCode
+from services.booking.domain import Rules
+from services.booking.errors import DatePast, NotYetReleased, UnknownOfficeCode
 from services.booking.messaging import to_wire
 from services.booking.moves import AlreadyRescheduled, MoveLink, NotReschedulable, RescheduleTooLate, move_id_for
+from shared.draw import DrawWindow
 from shared.events import BookingCancelled, BookingConfirmed, BookingRequested, Slot, SlotRejected, SlotReserved
 from shared.events.subjects import partition_of
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 def confirmed(world: World, subject: str = "siti", office: str = "JKT-SEL"):
@@ -163,3 +168,27 @@ def test_an_unconfirmed_or_unknown_office_move_is_refused():
         world.app.reschedule(caller, view.booking_id, new_slot(world, office="NOWHERE"), world.now)
     with pytest.raises(DatePast):
         world.app.reschedule(caller, view.booking_id, new_slot(world, days=-3), world.now)
+
+
+def test_a_move_into_a_date_whose_release_draw_is_open_is_refused_until_the_draw_is_made():
+    window = DrawWindow()
+    world = World(rules=Rules(draw=window))
+    caller, booking = confirmed(world)
+    later = office_day(world.now.date(), world.rules.window_days + 1)  # opens tomorrow: its draw window is open
+    release = world.rules.release.opens_at(later, JAKARTA).astimezone(dt.UTC)
+    world.now = window.opens(release)
+    with pytest.raises(NotYetReleased) as refused:
+        world.app.reschedule(caller, booking.id, Slot(office="JKT-UTR", date=later, session="siang"), world.now)
+    assert refused.value.retry_after == window.closes(release)
+
+
+def test_a_moved_booking_voided_unpaid_releases_the_slot_held_under_its_move():
+    world = World()
+    caller, booking = confirmed(world)
+    to = new_slot(world)
+    world.app.reschedule(caller, booking.id, to, world.now)
+    answer(world, booking.id, "reserved", to)
+    version, deadline = world.app.booking(booking.id).version, world.app.view(booking.id).payment.deadline
+    assert world.app.payments.expire([booking.id], deadline) == {booking.id: True}
+    ((_, released),) = wire(world, booking.id, version)
+    assert released.booking_id == move_id_for(booking.id) and released.slot == to and released.reason == "unpaid"
