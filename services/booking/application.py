@@ -135,7 +135,7 @@ class BookingApplication(RecordingApplication):
         def act(unit: Unit) -> BookingView:
             account, _ = caller_in(unit, caller)
             booking = self._owned(unit, booking_id, account.id)
-            to = (slot.office, slot.date, slot.session)
+            to = (slot.office, slot.date, slot.session.value)
             if booking.pending_move == to or (booking.rescheduled and booking.slot == to):
                 return booking_view(booking, self.rules)  # a retry
             office, held_at = (
