@@ -40,6 +40,8 @@ class OutcomeActions:
                         unit.add(booking)
                         self._apply_move(booking, message, now)
                         continue
+                if isinstance(booking, Booking) and booking.holder != message.booking_id:
+                    continue  # about the slot a rescheduled booking left (e.g. its old session closed)
                 if isinstance(booking, Booking):
                     unit.add(booking)  # unchanged, it saves nothing
                     self._apply(unit, booking, message, now)

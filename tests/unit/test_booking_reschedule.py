@@ -18,7 +18,15 @@ from services.booking.errors import DatePast, NotYetReleased, UnknownOfficeCode
 from services.booking.messaging import to_wire
 from services.booking.moves import AlreadyRescheduled, MoveLink, NotReschedulable, RescheduleTooLate, move_id_for
 from shared.draw import DrawWindow
-from shared.events import BookingCancelled, BookingConfirmed, BookingRequested, Slot, SlotRejected, SlotReserved
+from shared.events import (
+    BookingCancelled,
+    BookingConfirmed,
+    BookingRequested,
+    Slot,
+    SlotRejected,
+    SlotReserved,
+    SlotWithdrawn,
+)
 from shared.events.subjects import partition_of
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -192,3 +200,16 @@ def test_a_moved_booking_voided_unpaid_releases_the_slot_held_under_its_move():
     assert world.app.payments.expire([booking.id], deadline) == {booking.id: True}
     ((_, released),) = wire(world, booking.id, version)
     assert released.booking_id == move_id_for(booking.id) and released.slot == to and released.reason == "unpaid"
+
+
+def test_the_old_session_closing_after_the_move_leaves_the_moved_booking_alone():
+    world = World()
+    caller, booking = confirmed(world)
+    old, to = booking.slot, new_slot(world)
+    world.app.reschedule(caller, booking.id, to, world.now)
+    answer(world, booking.id, "reserved", to)
+    old_slot = Slot(office=old[0], date=old[1], session=old[2])
+    world.app.outcomes.apply([SlotWithdrawn(booking_id=booking.id, slot=old_slot, reason="flood")], world.now)
+    assert world.app.view(booking.id).status == "confirmed", "the old slot is no longer its own"
+    world.app.outcomes.apply([SlotWithdrawn(booking_id=move_id_for(booking.id), slot=to, reason="flood")], world.now)
+    assert world.app.view(booking.id).status == "rejected", "its new session closing withdraws it"
