@@ -28,7 +28,12 @@ IGNORED = frozenset(
         "NikClaim.Freed",
         "IdentityKeyInUse.Recorded",
         "IdentityKeyInUse.Rotated",
+        "MoveLink.Linked",
     }
+)
+# A reschedule's steps (services/booking/moves.py): the new slot is held under the move's own id.
+MOVES = frozenset(
+    {"MovingBooking.MoveRequested", "MovingBooking.Moved", "MovingBooking.MoveRefused", "MovingBooking.MoveAbandoned"}
 )
 
 
@@ -96,6 +101,7 @@ class BookingLedger:
             }
         )
         | IGNORED
+        | MOVES
     )
 
     def __init__(self, result: AuditResult, scope: Scope, rules: AccountRules) -> None:
@@ -105,12 +111,16 @@ class BookingLedger:
         self.nik_holder: dict[str, str] = {}  # NIK -> the last booking that named it
         self.last_move: dict[str, dt.datetime] = {}  # account -> when it last moved to a new device
         self.devices_of: dict[str, set[object]] = {}  # account -> the devices it moved from or to
+        self.moving: dict[str, str] = {}  # a booking -> its move's id, once a move was requested
+        self.moved: dict[str, str] = {}  # a rescheduled booking -> its move's id, where its later life goes on
 
     def apply(self, record: Record) -> None:
         kind = record.kind
         if kind in IGNORED:
             return
-        if kind.startswith(("Booking.", "WaitingBooking.")):
+        if kind in MOVES:
+            self._move(kind, record)
+        elif kind.startswith(("Booking.", "WaitingBooking.")):
             self._booking(kind, record)
         elif kind.startswith("Account.Registration"):
             self._account(kind, record)
@@ -156,7 +166,7 @@ class BookingLedger:
             self._check_niks(booking_id, requested, record)
             self.bookings[booking_id] = requested
             return
-        trail = self.bookings.get(booking_id)
+        trail = self.bookings.get(self.moved.get(booking_id, booking_id))
         if trail is None:
             return  # its Requested is missing: reported as a version gap
         if kind.startswith("WaitingBooking."):
@@ -173,6 +183,38 @@ class BookingLedger:
             trail.status, trail.ended = "rejected", record
         elif kind == "Booking.Attended":
             trail.status, trail.ended = state["status"], record
+
+    def _move(self, kind: str, record: Record) -> None:
+        """A move is a booking of its own under the move's id: requested, then confirmed, refused or given back.
+
+        Once moved, the booking's own trail ends as `moved` (its old slot must be released) and the rest
+        of its life (cancelled, voided, attended) is the move's.
+        """
+        booking_id, state = record.aggregate_id, record.state
+        trail = self.bookings.get(booking_id)
+        if trail is None:
+            return  # its Requested is missing: reported as a version gap
+        if kind == "MovingBooking.MoveRequested":
+            move_id = ident(plain(state["move_id"]))
+            self.bookings[move_id] = BookingTrail(
+                trail.account_id, state["office"], plain(state["day"]), state["session"], trail.niks, record
+            )
+            self.moving[booking_id] = move_id
+            return
+        move_id = self.moving.get(booking_id, "")
+        moving = self.bookings.get(move_id)
+        if moving is None:
+            return
+        if kind == "MovingBooking.Moved":
+            moving.status, moving.confirmed = "confirmed", record
+            trail.status, trail.ended = "moved", record
+            self.moved[booking_id] = move_id
+            for nik in moving.niks:
+                self.nik_holder[nik] = move_id
+        elif kind == "MovingBooking.MoveRefused":
+            moving.status, moving.ended = "rejected", record
+        else:  # MoveAbandoned: the booking ended while it moved; the new slot goes back
+            moving.status, moving.cancelled = "cancelled", record
 
     def _check_niks(self, booking_id: str, trail: BookingTrail, record: Record) -> None:
         for nik in trail.niks:

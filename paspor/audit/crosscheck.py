@@ -133,6 +133,16 @@ class CrossCheck:
             )
             return
         held = self.quota.holding(booking_id)
+        if held is not None and trail.status == "moved":  # a rescheduled booking holds exactly one slot
+            if not self._recent(trail.ended, "release"):
+                self.result.add(
+                    "rescheduled_booking_holds_two_slots",
+                    subject,
+                    f"moved, its old slot in {held.name} is still held",
+                    first.record,
+                    trail.ended,
+                )
+            return
         if held is None or trail.status in SETTLED or trail.status in ("cancelled", "voided"):
             return  # reported as cancellation_not_released, or voided_booking_holds_slot (`payment_ledger.py`)
         if trail.status in ("requested", "offered"):  # accepted from the waitlist, its confirmation on the way

@@ -59,6 +59,8 @@ INVARIANTS: dict[str, str] = {
     "payment_unmatched": "a payment paid a booking but matches no billing code of that booking",
     "payment_matched_twice": "a paid booking is matched to more or fewer than one recorded payment",
     "voided_booking_holds_slot": "a booking voided for non-payment still holds its slot",
+    # reschedules (services/booking/moves.py)
+    "rescheduled_booking_holds_two_slots": "a rescheduled booking still holds its old slot besides its new one",
 }
 
 

@@ -120,7 +120,8 @@ class PaymentLedger:
     def check_slots(self, quota: QuotaLedger, horizon: dt.datetime) -> None:
         """No voided booking holds a slot (a voiding more recent than the horizon is pending, not broken)."""
         for booking_id, hold in self.holds.items():
-            if hold.voided is None or not self.covers(booking_id) or (held := quota.holding(booking_id)) is None:
+            holder = self.bookings.moved.get(booking_id, booking_id)  # a rescheduled booking's slot: its move's
+            if hold.voided is None or not self.covers(booking_id) or (held := quota.holding(holder)) is None:
                 continue
             if hold.voided.timestamp > horizon:
                 self.result.pending["release"] += 1

@@ -13,7 +13,7 @@ from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import JSONTranscoder
 
 from shared.calendar import closed_because
-from shared.events import BookingView, Caller, RequestBooking
+from shared.events import BookingView, Caller, RequestBooking, Slot
 from shared.offices import Office, UnknownOffice, office_by_code
 from shared.pseudonyms import Pseudonyms
 from shared.runtime.store import FAST_CACHE, RecordingApplication, register_date
@@ -30,11 +30,13 @@ from .errors import (
     BookingNotFound,
     ConcurrentRequest,
     NikAlreadyBooked,
+    NotYetReleased,
     ProfileRequired,
     UnknownOfficeCode,
 )
 from .identity import check_kk, check_nik
 from .intake import aggregates_of, new_booking
+from .moves import MoveLink
 from .outcomes import OutcomeActions, free_claims
 from .payments import PaymentActions
 from .unit import Unit
@@ -120,6 +122,34 @@ class BookingApplication(RecordingApplication):
             unit.add(booking, account)
             account.cancelled(str(booking.id), now, now + dt.timedelta(days=self.rules.cooldown_days))
             free_claims(unit, booking, self.pseudonyms)
+            return booking_view(booking, self.rules)
+
+        return self.writer.decide(act)
+
+    def reschedule(self, caller: Caller, booking_id: UUID, slot: Slot, now: dt.datetime) -> BookingView:
+        """Ask for a new slot for one's confirmed booking (once, until the day before; `moves.py`).
+
+        The old slot stays held; the quota's answer moves the booking or keeps it where it is. A retry
+        of the same move while it waits, or once it is done, answers the booking as it stands.
+        """
+
+        def act(unit: Unit) -> BookingView:
+            account, _ = caller_in(unit, caller)
+            booking = self._owned(unit, booking_id, account.id)
+            to = (slot.office, slot.date, slot.session.value)
+            if booking.pending_move == to or (booking.rescheduled and booking.slot == to):
+                return booking_view(booking, self.rules)  # a retry
+            office, held_at = (
+                self._office(slot.office),
+                now.astimezone(ZoneInfo(office_by_code(booking.office).timezone)),
+            )
+            booking.check_move(to, held_at)  # the booking's own refusals first: once, until the day before
+            zone = ZoneInfo(office.timezone)
+            self.rules.check_date(slot.date, now.astimezone(zone), closed_because(slot.date))
+            if (closes := self.rules.draw_closes(slot.date, zone, now)) is not None:  # a move joins no release draw
+                raise NotYetReleased(day=slot.date.isoformat(), retry_after=closes)
+            move_id = booking.request_move(to, held_at, now)
+            unit.add(booking, MoveLink(booking_id=booking.id, move_id=move_id))
             return booking_view(booking, self.rules)
 
         return self.writer.decide(act)

@@ -18,8 +18,9 @@ from shared.release import DATE_PAST, NOT_RELEASED, OFFICE_CLOSED, ReleaseSchedu
 from shared.sessions import DEFAULT_SESSION_HOURS, SessionHours, session_window
 
 from .errors import DatePast, NikAlreadyBooked, NotCancellable, NotYetReleased, OfficeClosed
+from .moves import MovingBooking
 from .payment_errors import NotAwaitingPayment, WrongAmount
-from .waitlist import PENDING, WaitingBooking
+from .waitlist import PENDING
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class NikClaim(Aggregate):
             self.booking_id = None
 
 
-class Booking(WaitingBooking):
+class Booking(MovingBooking):
     """One registration: a slot for one to five applicants of one family card."""
 
     if TYPE_CHECKING:  # the event classes that @event makes below; their fields are the methods' arguments
@@ -194,13 +195,18 @@ class Booking(WaitingBooking):
         return True
 
     @property
+    def _moved_holder(self) -> str:
+        """The id quota holds a rescheduled booking's slot under (empty: the booking's own)."""
+        return str(self.holder) if self.rescheduled else ""
+
+    @property
     def upcoming(self) -> bool:
         return self.status in (*PENDING, "confirmed")
 
     def cancel(self, at: dt.datetime) -> None:
         if self.status not in (*PENDING, "confirmed"):
             raise NotCancellable(status=self.status)
-        self._cancelled(*self.slot, self.status == "confirmed", at, self.correlation_id)
+        self._cancelled(*self.slot, self.status == "confirmed", at, self.correlation_id, self._moved_holder)
 
     @event("Confirmed")
     def _confirmed(
@@ -240,6 +246,7 @@ class Booking(WaitingBooking):
         was_confirmed: bool,
         at: dt.datetime,
         correlation_id: str,
+        holder: str = "",  # a rescheduled booking's slot is held under its move's id (`moves.py`)
     ) -> None:
         self.status, self.reason = "cancelled", "cancelled by the applicant"
         self.history.append(("cancelled", at, ""))
@@ -291,7 +298,7 @@ class Booking(WaitingBooking):
         """Void the booking if its deadline passed unpaid; False if it was paid, ended, or is not due."""
         if not self.awaiting_payment or self.pay_by is None or at < self.pay_by:
             return False
-        self._voided(*self.slot, "unpaid", at, self.correlation_id)
+        self._voided(*self.slot, "unpaid", at, self.correlation_id, self._moved_holder)
         return True
 
     @event("BillIssued")
@@ -305,7 +312,14 @@ class Booking(WaitingBooking):
 
     @event("Voided")
     def _voided(
-        self, office: str, day: dt.date, session: str, reason: str, at: dt.datetime, correlation_id: str
+        self,
+        office: str,
+        day: dt.date,
+        session: str,
+        reason: str,
+        at: dt.datetime,
+        correlation_id: str,
+        holder: str = "",  # as for `_cancelled`
     ) -> None:
         self.status, self.reason = "voided", "not_paid_in_time"
         self.history.append(("voided", at, f"fee not paid by {self.pay_by:%Y-%m-%d %H:%M} UTC"))

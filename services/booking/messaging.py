@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
@@ -33,6 +34,7 @@ from shared.events import (
     MoveDevice,
     RecordPayment,
     RequestBooking,
+    RescheduleBooking,
     Slot,
     TermsView,
     UpdateProfile,
@@ -54,6 +56,7 @@ from .draw_keys import draw_keys
 from .errors import AccountRequired, BookingError
 from .fastpath import Ask, FastPath, NoAnswer
 from .grouping import RequestGroups
+from .moves import MovingBooking
 from .offers_wire import waiting_message
 from .waitlist import WaitingBooking
 
@@ -159,6 +162,8 @@ def register_commands(
     writer, readers, accounts = threads.writer, threads.readers, app.accounts
     cancel = lambda c: app.cancel(c.caller, c.booking_id, utcnow())  # noqa: E731
     answer(Commands.CANCEL_BOOKING, CancelBooking, "booking", cancel, writer, saves=True)
+    move = lambda c: app.reschedule(c.caller, c.booking_id, c.slot, utcnow())  # noqa: E731
+    answer(Commands.RESCHEDULE_BOOKING, RescheduleBooking, "booking", move, writer, saves=True)
     answer(
         Commands.UPDATE_PROFILE, UpdateProfile, "profile", lambda c: accounts.update_profile(c, utcnow()), writer, True
     )
@@ -180,8 +185,8 @@ def register_commands(
         readers,
         saves=False,
     )
-    move = lambda c: accounts.move_device(c.caller, utcnow())  # noqa: E731
-    answer(Commands.MOVE_DEVICE, MoveDevice, "device", move, writer, saves=True)
+    to_device = lambda c: accounts.move_device(c.caller, utcnow())  # noqa: E731
+    answer(Commands.MOVE_DEVICE, MoveDevice, "device", to_device, writer, saves=True)
     answer(
         Commands.LIST_BOOKINGS,
         ListBookings,
@@ -246,6 +251,62 @@ def to_wire(event: Any, partitions: int, pseudonyms: Pseudonyms | None = None) -
     message = _message(event, pseudonyms)
     if message is not None:
         yield subject_for(message, event.office, partitions), message
+    for office, moving in _move_messages(event):  # a move releases its old slot on the old office's partition
+        yield subject_for(moving, office, partitions), moving
+
+
+def _move_messages(event: Any) -> list[tuple[str, Message]]:
+    """A reschedule's steps (`moves.py`): ask for the new slot; once it is held, confirm it (under the move's
+    id, so the notifier issues its ticket) and release the old one; or release the new one if abandoned."""
+    if isinstance(event, MovingBooking.MoveRequested):  # a quota request under the move's own id
+        return [
+            (
+                event.office,
+                BookingRequested(
+                    message_id=derived_id("booking", event.move_id, "requested"),
+                    correlation_id=event.correlation_id,
+                    occurred_at=event.timestamp,
+                    booking_id=event.move_id,
+                    slot=Slot(office=event.office, date=event.day, session=event.session),
+                    applicants=event.applicants,
+                ),
+            )
+        ]
+    if isinstance(event, MovingBooking.Moved):  # the new slot is held: the old one goes back, no cooldown
+        confirmed = BookingConfirmed(
+            message_id=derived_id("booking", event.originator_id, "moved-confirmed"),
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            occurred_at=event.timestamp,
+            booking_id=event.move_id,
+            slot=Slot(office=event.office, date=event.day, session=event.session),
+            applicants=event.applicants,
+            queue_number=event.queue_number,
+        )
+        released = BookingCancelled(
+            message_id=derived_id("booking", event.originator_id, "moved"),
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            occurred_at=event.timestamp,
+            booking_id=event.released_id,
+            slot=Slot(office=event.from_office, date=event.from_day, session=event.from_session),
+            was_confirmed=True,
+            reason="rescheduled",
+        )
+        return [(event.office, confirmed), (event.from_office, released)]
+    if isinstance(event, MovingBooking.MoveAbandoned):  # cancelled or voided while moving: the new slot goes back
+        abandoned = BookingCancelled(
+            message_id=derived_id("booking", event.move_id, "abandoned"),
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            occurred_at=event.timestamp,
+            booking_id=event.move_id,
+            slot=Slot(office=event.office, date=event.day, session=event.session),
+            was_confirmed=True,
+            reason="rescheduled",
+        )
+        return [(event.office, abandoned)]
+    return []
 
 
 def _message(event: Any, pseudonyms: Pseudonyms | None = None) -> Message | None:
@@ -264,6 +325,9 @@ def _message(event: Any, pseudonyms: Pseudonyms | None = None) -> Message | None
     ):
         return None  # attendance is the notifier's event already; booking's own record stays inside
     booking_id = event.originator_id
+    holder: str = getattr(event, "holder", "")  # (not recorded before reschedules existed)
+    if holder:
+        booking_id = UUID(holder)  # a rescheduled booking's slot is held under its move's id
     slot = Slot(office=event.office, date=event.day, session=event.session)
     common = {"occurred_at": event.timestamp, "booking_id": booking_id, "slot": slot}
     if isinstance(event, Booking.Requested):

@@ -10,6 +10,7 @@ from shared.events.waitlist import SlotOffered, SlotWaitlisted
 from shared.pseudonyms import Pseudonyms
 
 from .domain import Booking, NikClaim
+from .moves import MoveLink
 from .unit import Unit
 from .writer import Writer
 
@@ -33,10 +34,28 @@ class OutcomeActions:
                 if not isinstance(message, OUTCOMES):
                     continue  # _apply would ignore it: nothing else is an outcome
                 booking = unit.find(message.booking_id)
+                if isinstance(booking, MoveLink):  # quota answers a move (`moves.py`) under the move's id
+                    booking = unit.find(booking.booking_id)
+                    if isinstance(booking, Booking) and booking.pending_move and booking.move_id == message.booking_id:
+                        unit.add(booking)
+                        self._apply_move(booking, message, now)
+                        continue
+                if isinstance(booking, Booking) and booking.holder != message.booking_id:
+                    continue  # about the slot a rescheduled booking left (e.g. its old session closed)
                 if isinstance(booking, Booking):
                     unit.add(booking)  # unchanged, it saves nothing
                     self._apply(unit, booking, message, now)
         self.writer.save(*unit.changed())
+
+    @staticmethod
+    def _apply_move(booking: Booking, message: Message, now: dt.datetime) -> bool:
+        """The new slot of a move was reserved (the booking moves) or refused (it stays where it was)."""
+        cause = str(message.message_id)
+        if isinstance(message, SlotReserved):
+            return booking.finish_move(message.queue_number, now, cause)
+        if isinstance(message, SlotRejected):
+            return booking.refuse_move(message.reason.value, now, cause)
+        return False
 
     def _apply(self, unit: Unit, booking: Booking, message: Message, now: dt.datetime) -> bool:
         cause = str(message.message_id)

@@ -44,6 +44,7 @@ def booking_view(booking: Booking, rules: Rules) -> BookingView:
         draw_closes_at=closes if waiting else None,
         hold_until=booking.hold_until if booking.status == "offered" else None,
         payment=payment_view(booking),
+        ticket_for=booking.holder if booking.rescheduled else None,
     )
 
 

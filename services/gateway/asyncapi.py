@@ -18,6 +18,7 @@ from shared.events.subjects import VERBS
 REPLIES: dict[str, tuple[str, str]] = {  # command subject -> (message, reply) names in shared.events
     Commands.REQUEST_BOOKING: ("RequestBooking", "BookingReply"),
     Commands.CANCEL_BOOKING: ("CancelBooking", "BookingReply"),
+    Commands.RESCHEDULE_BOOKING: ("RescheduleBooking", "BookingReply"),
     Commands.GET_BOOKING: ("GetBooking", "BookingReply"),
     Commands.LIST_BOOKINGS: ("ListBookings", ""),
     Commands.GET_PROFILE: ("GetProfile", ""),

@@ -120,6 +120,7 @@ ANSWERS: dict[str, Any] = {  # "METHOD /path" -> example of the success answer
     "GET /v1/bookings": [BOOKING],
     "GET /v1/bookings/{booking_id}": BOOKING,
     "POST /v1/bookings/{booking_id}/cancel": BOOKING | {"status": "cancelled", "reason": "cancelled by the owner"},
+    "POST /v1/bookings/{booking_id}/reschedule": BOOKING,
     "POST /v1/waitlist": BOOKING | {"status": "waitlisted", "queue_number": None, "history": WAITING_HISTORY},
     "POST /v1/bookings/{booking_id}/accept": BOOKING,
     "GET /v1/bookings/{booking_id}/ticket": TICKET,

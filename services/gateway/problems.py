@@ -20,6 +20,11 @@ STATUS = {
     "booking_not_found": 404,
     "ticket_not_issued": 404,
     "not_cancellable": 409,
+    "already_rescheduled": 409,  # a booking is rescheduled once
+    "reschedule_too_late": 409,  # from the day before its date
+    "not_reschedulable": 409,
+    "reschedule_in_progress": 409,
+    "same_slot": 409,
     "active_booking_exists": 409,
     "registration_limit_reached": 409,
     "spacing_not_elapsed": 409,

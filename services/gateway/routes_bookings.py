@@ -8,7 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from shared.events import BookingView, Caller, CancelBooking, Commands, GetBooking, RequestBooking
+from shared.events import (
+    BookingView,
+    Caller,
+    CancelBooking,
+    Commands,
+    GetBooking,
+    RequestBooking,
+    RescheduleBooking,
+    Slot,
+)
 from shared.runtime import hops
 
 from .admission import admitted
@@ -141,3 +150,19 @@ async def get_booking(
 async def cancel_booking(booking_id: uuid.UUID, gw: GatewayDep, who: Who, device_id: DeviceId) -> BookingView:
     command = CancelBooking(caller=caller(who, device_id), booking_id=booking_id)
     return (await gw.ask(Commands.CANCEL_BOOKING, command))["booking"]
+
+
+@router.post(
+    "/bookings/{booking_id}/reschedule",
+    summary="Move my confirmed booking to another slot (once, until the day before its date)",
+    description="The new slot is asked of its office's quota while the old one stays held: the answer shows the "
+    "booking still in its old slot, with the move requested in its history. Once the new slot is given the "
+    "booking moves and the old slot is released; if it is refused, the booking stays as it was. A second "
+    "reschedule is refused (`already_rescheduled`), as is one from the day before the appointment "
+    "(`reschedule_too_late`, office time). No cooldown, and no new registration is counted.",
+)
+async def reschedule_booking(
+    booking_id: uuid.UUID, slot: Slot, gw: GatewayDep, who: Who, device_id: DeviceId
+) -> BookingView:
+    command = RescheduleBooking(caller=caller(who, device_id), booking_id=booking_id, slot=slot)
+    return (await gw.ask(Commands.RESCHEDULE_BOOKING, command))["booking"]

@@ -39,15 +39,21 @@ CHECKIN_STATUS = {
 
 
 async def owned_ticket(gw: Gateway, booking_id: uuid.UUID, who: Identity, device: str, fmt: str) -> dict[str, Any]:
-    await gw.ask(Commands.GET_BOOKING, owned(who, device, booking_id))  # the owner, on their bound device
-    return await gw.ask(Commands.GET_TICKET, GetTicket(booking_id=booking_id, format=fmt))
+    booking = await gw.ask(Commands.GET_BOOKING, owned(who, device, booking_id))  # the owner, on their bound device
+    return await gw.ask(Commands.GET_TICKET, GetTicket(booking_id=ticket_of(booking, booking_id), format=fmt))
+
+
+def ticket_of(booking: dict[str, Any], booking_id: uuid.UUID) -> Any:
+    """The id a booking's ticket is issued under: a rescheduled booking's is its move's (services/booking/moves.py)."""
+    return booking["booking"].get("ticket_for") or booking_id
 
 
 @router.get("/bookings/{booking_id}/ticket")
 async def ticket(booking_id: uuid.UUID, gw: GatewayDep, who: Who, device: DeviceId) -> dict[str, Any]:
     """The signed ticket, with what its booking owes (billing code, amount, deadline) while it is held."""
     booking = await gw.ask(Commands.GET_BOOKING, owned(who, device, booking_id))  # the owner, on their bound device
-    issued = (await gw.ask(Commands.GET_TICKET, GetTicket(booking_id=booking_id, format="json")))["ticket"]
+    ticket_id = ticket_of(booking, booking_id)
+    issued = (await gw.ask(Commands.GET_TICKET, GetTicket(booking_id=ticket_id, format="json")))["ticket"]
     payment = booking["booking"].get("payment")
     return issued | {"payment": payment} if payment else issued
 

@@ -35,6 +35,7 @@ from .booking import (
     ProfileView,
     RegistrationsView,
     RequestBooking,
+    RescheduleBooking,
     TermsView,
     UpdateProfile,
 )
@@ -130,6 +131,7 @@ __all__ = [
     "BookingView",
     "Calendar",
     "CancelBooking",
+    "RescheduleBooking",
     "Caller",
     "Commands",
     "GetBooking",

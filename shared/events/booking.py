@@ -51,6 +51,17 @@ class CancelBooking(Message):
     booking_id: uuid.UUID = Field(description="The booking to cancel.")
 
 
+class RescheduleBooking(Message):
+    """Command: move one's confirmed booking to another slot, once, until the day before its date.
+
+    The new slot is reserved first; the old one is released only once the new one is given.
+    """
+
+    caller: Caller = Field(description="The signed-in account and its device.")
+    booking_id: uuid.UUID = Field(description="The booking to move.")
+    slot: Slot = Field(description="The new office, date and session (any office: quota decides it).")
+
+
 STAFF_ROLES = ("officer", "operator")
 
 
@@ -122,6 +133,11 @@ class BookingView(Frozen):
         "which decides it when the window closes (`draw_closes_at`).",
     )
     draw_closes_at: datetime | None = Field(default=None, description="When its release draw is made, in UTC.")
+    ticket_for: uuid.UUID | None = Field(
+        default=None,
+        description="Once rescheduled: the id its ticket is issued under (its move's, which holds its new slot); "
+        "None: the booking's own id.",
+    )
 
 
 class Problem(Frozen):

@@ -49,6 +49,7 @@ class Commands:
 
     REQUEST_BOOKING = "paspor.cmd.booking.request"
     CANCEL_BOOKING = "paspor.cmd.booking.cancel"
+    RESCHEDULE_BOOKING = "paspor.cmd.booking.reschedule"
     GET_BOOKING = "paspor.cmd.booking.get"
     LIST_BOOKINGS = "paspor.cmd.booking.list"
     GET_PROFILE = "paspor.cmd.booking.profile.get"

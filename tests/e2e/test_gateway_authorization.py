@@ -109,6 +109,11 @@ ROUTES: dict[str, tuple[str, int, dict]] = {
             }
         },
     ),
+    "POST /v1/bookings/{booking_id}/reschedule": (  # let in, then refused by the rules: the slot it holds already
+        CITIZEN,
+        409,
+        {"json": {"office": "MADIUN", "date": DAY.isoformat(), "session": "pagi"}},
+    ),
     "POST /v1/bookings/{booking_id}/cancel": (CITIZEN, 200, {}),  # last: the citizen cancels for real
 }
 
