@@ -12,7 +12,7 @@ import uuid
 import httpx
 from booking_story import World
 from gateway_fakes import FakeServices, bearer, gateway_app, next_office_day
-from support import NOW, booking_body
+from support import NOW, booking_body, signing
 
 from services.booking.errors import BookingError
 from services.booking.messaging import refusal
@@ -46,7 +46,7 @@ async def test_a_citizen_reschedules_once_and_a_second_time_is_refused_as_a_prob
     api, _, dev = gateway_app(tmp_path, backed_by(world))
     day, later = next_office_day(5), next_office_day(12)
     headers = bearer(dev)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://gateway") as client:
+    async with signing(httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://gateway")) as client:
         booked = await client.post(
             "/v1/bookings",
             json=booking_body("GRESIK", day, "pagi", 1),
