@@ -41,7 +41,8 @@ export async function follow(ctx, booking, decided) {
     shown = true;
     const path = `/v1/bookings/${booking.booking_id}`;
     try {
-      if (booking.status === 'requested') booking = await call(ctx.session, `${path}?wait=25`);
+      // The long poll answers at once when a booking is decided, not when it is waitlisted: look often.
+      if (booking.status === 'requested') booking = await call(ctx.session, `${path}?wait=2`);
       else {
         await new Promise((resolve) => { setTimeout(resolve, LOOK_AGAIN_SECONDS * 1000); });
         if (!view.isConnected) return;  // the citizen went elsewhere (or accepted: `decided` showed it)
