@@ -11,6 +11,11 @@ from gateway_fakes import FakeServices, bearer, gateway_app, next_office_day
 from pydantic import ValidationError
 from support import booking_body
 
+from paspor.audit.booking_ledger import BookingLedger
+from paspor.audit.findings import AuditResult
+from paspor.audit.records import Record
+from paspor.audit.scope import Scope
+from services.booking.domain import Rules
 from services.booking.messaging import to_wire
 from shared.events import BookingConfirmed, BookingRequested, Commands, RequestBooking, SlotReserved
 
@@ -109,3 +114,20 @@ async def test_the_gateway_sends_the_fallbacks_on_and_refuses_bad_ones_as_a_prob
     assert all(r.headers["content-type"] == "application/problem+json" for r in bad)
     assert {r.json()["code"] for r in bad} == {"invalid_request"}
     assert len(sent) == 1, "a refused body reaches no service"
+
+
+def audited(fallbacks: list[str], confirmed_in: str) -> list[str]:
+    """What the audit's booking ledger finds in a booking asked for the morning and confirmed in `confirmed_in`."""
+    result = AuditResult()
+    ledger = BookingLedger(result, Scope(), Rules())
+    asked = {"account_id": "acc-1", "office": "GRESIK", "day": "2027-01-18", "session": "pagi", "fallbacks": fallbacks}
+    asked["applicants"] = [{"nik": nik(1)}]
+    ledger.apply(Record("booking", 1, "b-1", 1, "Booking.Requested", asked))
+    ledger.apply(Record("booking", 2, "b-1", 2, "Booking.Confirmed", {"session": confirmed_in, "queue_number": 1}))
+    return [f.code for f in result.findings] + [" ".join(ledger.bookings["b-1"].slot)]
+
+
+def test_the_audit_takes_a_confirmation_in_a_fallback_and_reports_one_in_a_session_never_chosen():
+    assert audited(["siang"], "siang") == ["GRESIK 2027-01-18 siang"], "checked against the fallback's reservation"
+    assert audited([], "pagi") == ["GRESIK 2027-01-18 pagi"]
+    assert audited([], "siang") == ["confirmed_outside_choices", "GRESIK 2027-01-18 pagi"]
