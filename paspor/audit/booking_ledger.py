@@ -177,6 +177,7 @@ class BookingLedger:
                     trail, "confirmed_twice", f"booking {booking_id}", f"confirmed while {trail.status}", record
                 )
             trail.status, trail.confirmed = "confirmed", record
+            self._confirmed_in(trail, booking_id, record)
         elif kind == "Booking.Cancelled":
             trail.status, trail.cancelled = "cancelled", record
         elif kind in ("Booking.Rejected", "Booking.Withdrawn"):
@@ -215,6 +216,22 @@ class BookingLedger:
             moving.status, moving.ended = "rejected", record
         else:  # MoveAbandoned: the booking ended while it moved; the new slot goes back
             moving.status, moving.cancelled = "cancelled", record
+
+    def _confirmed_in(self, trail: BookingTrail, booking_id: str, record: Record) -> None:
+        """A booking is confirmed in the session wanted or, given by a release draw, one of its fallbacks."""
+        session = record.state.get("session", trail.session)
+        if session == trail.session:
+            return
+        if session in (trail.requested.state.get("fallbacks") or []):
+            trail.session = session  # the quota's reservation and the ticket are checked against it
+            return
+        self._report(
+            trail,
+            "confirmed_outside_choices",
+            f"booking {booking_id}",
+            f"asked for {trail.session}, confirmed in {session}, not one of its fallbacks",
+            record,
+        )
 
     def _check_niks(self, booking_id: str, trail: BookingTrail, record: Record) -> None:
         for nik in trail.niks:

@@ -24,6 +24,7 @@ INVARIANTS: dict[str, str] = {
     "slot_held_without_confirmed_booking": "a slot is still held for a booking that is not confirmed",
     "rejection_without_decision": "a booking was rejected without a quota refusal or withdrawal",
     "confirmed_twice": "a booking was confirmed twice, or after it ended",
+    "confirmed_outside_choices": "a booking was confirmed in a session that was neither wanted nor a fallback",
     "cancellation_not_released": "a cancelled booking's slot was never released",
     "registration_limit_exceeded": "an account made more registrations than the limit",
     "spacing_violated": "an account registered again before the spacing elapsed",

@@ -142,9 +142,11 @@ class Booking(MovingBooking):
         correlation_id: str,
         at: dt.datetime,
         waitlist: bool = False,
+        fallbacks: list[str] | None = None,
     ) -> None:
         self.account_id, self.idempotency_key = account_id, idempotency_key
         self.waitlist = waitlist  # wait on the waitlist if the session is full
+        self.fallbacks = list(fallbacks or [])  # other sessions of the day a release draw may give it
         self.office, self.day, self.session = office, day, session
         self.kk_number, self.applicants = kk_number, applicants
         self.correlation_id = correlation_id
@@ -167,12 +169,23 @@ class Booking(MovingBooking):
     def slot(self) -> tuple[str, dt.date, str]:
         return self.office, self.day, self.session
 
-    def confirm(self, queue_number: int, at: dt.datetime, causation_id: str) -> bool:
-        """Take the reserved slot; False if the booking moved on already."""
-        if self.status not in PENDING:
+    def confirm(self, queue_number: int, at: dt.datetime, causation_id: str, session: str | None = None) -> bool:
+        """Take the slot reserved in `session` (default: the one wanted); False if the booking moved on already.
+
+        A release draw may reserve one of its fallbacks instead of the session wanted: the booking is then
+        confirmed there. A session it never chose is not taken (False).
+        """
+        session = session or self.session
+        if self.status not in PENDING or not self.takes(session):
             return False
-        self._confirmed(*self.slot, len(self.applicants), queue_number, at, self.correlation_id, causation_id)
+        self._confirmed(
+            self.office, self.day, session, len(self.applicants), queue_number, at, self.correlation_id, causation_id
+        )
         return True
+
+    def takes(self, session: str) -> bool:
+        """Whether the booking may be confirmed in `session`: the one wanted, or one of its fallbacks."""
+        return session == self.session or session in self.fallbacks
 
     def reject(self, reason: str, at: dt.datetime, causation_id: str) -> bool:
         if self.status not in PENDING:
@@ -220,8 +233,9 @@ class Booking(MovingBooking):
         correlation_id: str,
         causation_id: str,
     ) -> None:
-        self.status, self.queue_number = "confirmed", queue_number
-        self.history.append(("confirmed", at, f"queue number {queue_number}"))
+        moved = session != self.session
+        self.session, self.status, self.queue_number = session, "confirmed", queue_number  # its fallback, maybe
+        self.history.append(("confirmed", at, f"queue number {queue_number}" + (f", {session}" if moved else "")))
 
     @event("Rejected")
     def _rejected(

@@ -99,5 +99,6 @@ def requested(booking: BookingView, command: RequestBooking, pseudonyms: Pseudon
         booking_id=booking.booking_id,
         slot=booking.slot,
         applicants=booking.applicants,
+        fallbacks=command.fallbacks,
         draw_keys=keys,
     )

@@ -40,4 +40,5 @@ def new_booking(account_id: UUID, command: RequestBooking, now: dt.datetime) -> 
         correlation_id=str(command.correlation_id),
         at=now,
         waitlist=command.waitlist,
+        fallbacks=[s.value for s in command.fallbacks],
     )

@@ -336,6 +336,7 @@ def _message(event: Any, pseudonyms: Pseudonyms | None = None) -> Message | None
             correlation_id=event.correlation_id,
             applicants=len(event.applicants),
             waitlist=getattr(event, "waitlist", False),  # (not recorded before waitlists existed)
+            fallbacks=getattr(event, "fallbacks", None) or [],  # (nor before fallbacks)
             draw_keys=draw_keys(
                 pseudonyms, event.office, event.day, event.account_id, [a["nik"] for a in event.applicants]
             )

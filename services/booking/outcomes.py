@@ -64,7 +64,7 @@ class OutcomeActions:
         if isinstance(message, SlotOffered):
             return booking.offer(message.queue_number, message.hold_until, now, cause)
         if isinstance(message, SlotReserved):
-            confirmed = booking.confirm(message.queue_number, now, cause)
+            confirmed = booking.confirm(message.queue_number, now, cause, message.slot.session.value)
             if confirmed and self.on_confirmed is not None:
                 self.on_confirmed(unit, booking, now)  # saved with the confirmation, in the same save
             return confirmed

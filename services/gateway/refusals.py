@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events import Applicant, Session
+from shared.events.booking import check_fallbacks
 from shared.offices import Office
 
 from .deps import Gateway
@@ -37,6 +38,18 @@ class BookingBody(BaseModel):
     applicants: list[Applicant] = Field(
         min_length=1, max_length=5, description="One to five applicants on that family card."
     )
+    fallbacks: list[Session] = Field(
+        default_factory=list,
+        max_length=2,
+        description="Other sessions of the same date you also take, in order, if the release draw finds the "
+        "wanted one full (distinct, never the wanted one). Outside a release draw only the wanted one is tried.",
+        examples=[["siang"]],
+    )
+
+    @model_validator(mode="after")
+    def _fallbacks_are_other_sessions(self) -> BookingBody:
+        check_fallbacks(self.session, self.fallbacks)
+        return self
 
 
 def at_once(gw: Gateway, account: str, key: str, office: Office, day: dt.date, session: str) -> str | None:

@@ -104,6 +104,7 @@ async def book(gw: Gateway, who: Identity, device_id: str, idempotency_key: str,
         slot={"office": body.office, "date": body.date, "session": body.session},
         kk_number=body.kk_number,
         applicants=body.applicants,
+        fallbacks=body.fallbacks,
     )
     booking = (await gw.ask(Commands.REQUEST_BOOKING, command))["booking"]
     answer = hops.start("gateway answer", hops.current(), wait="queue", booking=booking["booking_id"])

@@ -65,6 +65,7 @@ async def join_waitlist(
         slot={"office": body.office, "date": body.date, "session": body.session},
         kk_number=body.kk_number,
         applicants=body.applicants,
+        fallbacks=body.fallbacks,  # honoured if it joins a release draw, as a booking's are
         waitlist=True,
     )
     booking = (await gw.ask(Commands.REQUEST_BOOKING, command))["booking"]

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from .common import Applicant, Frozen, Session, SixteenDigits, Slot
 from .envelope import Message
@@ -34,6 +34,17 @@ class RequestBooking(Message):
         default=False,
         description="If the session is full, wait on its waitlist for a freed place instead of a refusal.",
     )
+    fallbacks: list[Session] = Field(
+        default_factory=list,
+        max_length=2,
+        description="Other sessions of the same date it also takes, in order, if a release draw finds the "
+        "wanted one full (distinct, never the wanted one).",
+    )
+
+    @model_validator(mode="after")
+    def _fallbacks_are_other_sessions(self) -> RequestBooking:
+        check_fallbacks(self.slot.session, self.fallbacks)
+        return self
 
     @field_validator("applicants")
     @classmethod
@@ -42,6 +53,14 @@ class RequestBooking(Message):
         if len(set(niks)) != len(niks):
             raise ValueError("each applicant's NIK must appear once in a booking")
         return applicants
+
+
+def check_fallbacks(wanted: Session, fallbacks: list[Session]) -> None:
+    """Fallbacks are other sessions of the same date, each named once (ValueError otherwise)."""
+    if wanted in fallbacks:
+        raise ValueError("a fallback session must differ from the session wanted")
+    if len(set(fallbacks)) != len(fallbacks):
+        raise ValueError("each fallback session must appear once")
 
 
 class CancelBooking(Message):

@@ -4,9 +4,11 @@ import { call, Problem, request } from '../assets/api.js';
 import { formatDate, formatTime, t } from '../assets/i18n.js';
 import { busy, h, noticeBox, problemBox, show } from '../assets/ui.js';
 import { sessionLabel } from './offices.js';
+import { follow, joinWaitlist } from './waitlist.js';
 
 const SERVICES = ['new', 'renewal', 'replacement_lost', 'replacement_damaged'];
 const PASSPORTS = ['regular', 'electronic'];
+const SESSIONS = ['pagi', 'siang'];
 
 function applicantFields(index, known) {
   const id = (name) => `applicant-${index}-${name}`;
@@ -44,12 +46,20 @@ export async function form(ctx, code, date, session) {
   };
   count.addEventListener('change', drawPeople);
   drawPeople();
+  // Fallbacks: the other sessions of the date, taken if a release draw finds the wanted one full.
+  const others = SESSIONS.filter((s) => s !== session);
+  const fallbacks = others.map((other) => h('input', { type: 'checkbox', id: `fallback-${other}`, name: 'fallback', value: other }));
+  const fallbackChoice = others.length === 0 ? null : h('fieldset', { id: 'fallbacks', 'aria-describedby': 'fallback-hint' },
+    h('legend', {}, t('citizen.book.fallback')),
+    h('span', { class: 'hint', id: 'fallback-hint' }, t('citizen.book.fallback.hint')),
+    others.map((other, i) => h('label', { for: `fallback-${other}` }, fallbacks[i], ' ',
+      t('citizen.book.fallback.session', { session: sessionLabel(other) }))));
   const submit = h('button', { type: 'submit' }, t('citizen.book.submit'));
   const form = h('form', { class: 'card', novalidate: true },
     h('label', { for: 'kk' }, t('citizen.profile.kk_number')), h('span', { class: 'hint', id: 'kk-hint' }, t('citizen.book.kk.hint')), kk,
     h('label', { for: 'count' }, t('citizen.book.count')),
     h('span', { class: 'hint', id: 'count-hint' }, t('citizen.book.count.hint', { max: rules.max_applicants })), count,
-    people,
+    people, fallbackChoice,
     h('div', { class: 'notice', role: 'note' }, t('citizen.book.warning', { days: rules.cooldown_days, limit: rules.max_registrations })),
     h('div', { class: 'actions' }, submit));
   // The same key for a retry after a lost connection (the same booking comes back); a new one after an answer.
@@ -64,6 +74,7 @@ export async function form(ctx, code, date, session) {
           const value = (name) => f.querySelector(`[id$="-${name}"]`).value.trim();
           return { name: value('name'), nik: value('nik'), birth_date: value('birth'), service: value('service'), passport_type: value('passport') };
         }),
+        fallbacks: fallbacks.filter((box) => box.checked).map((box) => box.value),
       };
       let answer;
       try {
@@ -75,12 +86,13 @@ export async function form(ctx, code, date, session) {
         if (error.code === 'terms_not_accepted') {
           problems.append(h('a', { class: 'button', href: '#/terms' }, t('citizen.terms.open')));
         }
+        if (error.code === 'sold_out') problems.append(joinWaitlist(ctx, body, (b) => outcome(ctx, office, { body: b, headers: new Headers() }, body)));
         problems.scrollIntoView();
         problems.querySelector('[role=alert]').focus?.();
         return;
       }
       key = crypto.randomUUID();
-      await outcome(ctx, office, answer);
+      await outcome(ctx, office, answer, body);
     });
   });
   show(ctx.main,
@@ -94,7 +106,8 @@ export async function form(ctx, code, date, session) {
 }
 
 // The outcome, live: usually decided in the first answer (201); else a long poll until it is (202).
-async function outcome(ctx, office, answer) {
+// `asked`: the body sent, to offer the waitlist on sold_out and to say when a fallback was given.
+async function outcome(ctx, office, answer, asked) {
   let booking = answer.body;
   if (booking.status === 'requested') {
     if (booking.waiting_for_draw) {  // asked in the release window: the draw decides it when the window closes
@@ -106,15 +119,23 @@ async function outcome(ctx, office, answer) {
     const follow = answer.headers.get('Location') || `/v1/bookings/${booking.booking_id}?wait=25`;
     while (booking.status === 'requested') booking = await call(ctx.session, follow);
   }
+  if (['waitlisted', 'offered'].includes(booking.status)) {
+    await follow(ctx, booking, (b) => outcome(ctx, office, { body: b, headers: new Headers() }, asked));
+    return;
+  }
   if (booking.status === 'rejected') {
     show(ctx.main, h('h2', {}, t('citizen.outcome.rejected.title')),
       problemBox({ code: booking.reason, title: booking.reason }),
+      h('div', {}, booking.reason === 'sold_out' && asked
+        ? joinWaitlist(ctx, asked, (b) => outcome(ctx, office, { body: b, headers: new Headers() }, asked)) : null),
       h('div', { class: 'actions' }, h('a', { class: 'button', href: `#/office/${office.code}` }, t('citizen.outcome.other'))));
     return;
   }
   show(ctx.main,
     h('h2', {}, t('citizen.outcome.confirmed.title')),
     noticeBox(t('citizen.outcome.confirmed')),
+    h('div', {}, asked && asked.session !== booking.slot.session
+      ? h('p', { class: 'notice', id: 'fallback-given' }, t('citizen.outcome.fallback', { session: sessionLabel(booking.slot.session) })) : null),
     h('div', { class: 'card' },
       h('p', {}, t('citizen.ticket.queue')), h('p', { class: 'big', id: 'queue-number' }, String(booking.queue_number)),
       h('dl', { class: 'facts' },

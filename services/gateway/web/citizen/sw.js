@@ -23,6 +23,7 @@ const SHELL = [
   '/static/citizen/offices.js',
   '/static/citizen/booking.js',
   '/static/citizen/ticket.js',
+  '/static/citizen/waitlist.js',
   '/v1/config',
 ];
 const KEPT_CALLS = /^\/v1\/(config|offices\/[A-Z0-9-]{2,16}|bookings\/[0-9a-f-]{36}(\/ticket(\.svg)?)?)$/;
