@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -193,3 +195,24 @@ def refused_services(system: Any) -> list[str]:
 
 
 PROBE = "permissions-probe"  # the connection name of a test that tries what a service may not do
+
+
+def pay_fee(client: httpx.Client, data_dir: Path, bill: dict, reference: str) -> httpx.Response:
+    """The payment provider's callback for a booking's fee (`bill`: its `payment`), signed with the data folder's
+    secret, as `paspor pay simulate` sends it."""
+    from services.gateway.callbacks import PAYMENT_SECRET_FILE, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+    from shared.runtime.store import data_key
+
+    secret = data_key(data_dir, PAYMENT_SECRET_FILE).encode()
+    now = clock.now()
+    body = json.dumps(
+        {
+            "reference": reference,
+            "billing_code": bill["billing_code"],
+            "amount": bill["amount"],
+            "paid_at": now.isoformat(),
+        }
+    ).encode()
+    timestamp = str(int(now.timestamp()))
+    headers = {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(secret, timestamp, body)}
+    return client.post("/v1/payments/callback", content=body, headers=headers | {"Content-Type": "application/json"})

@@ -23,7 +23,7 @@ from citizens import Citizen
 from conftest import DESKTOP, TIMEOUT_MS, beside_playwright
 from playwright.sync_api import expect
 from staff import qr_video, signed_in, staff_token
-from support import JAKARTA, bookable_day
+from support import JAKARTA, bookable_day, pay_fee
 
 from paspor.embedded import EmbeddedSystem
 from paspor.natsserver import free_port
@@ -62,7 +62,10 @@ def desk(tmp_path_factory: pytest.TempPathFactory):
     try:
         with httpx.Client(base_url=booking_days.gateway_url, timeout=30) as api:
             citizens = [Citizen(api, serial) for serial in (7101, 7102, 7103)]
-            tickets = [issued(c, c.book("GRESIK", DAY, "pagi")["booking_id"]) for c in citizens]
+            booked = [c.book("GRESIK", DAY, "pagi") for c in citizens]
+            for booking in booked:  # paid: an unpaid booking is voided at its deadline, long before the day
+                pay_fee(api, folder, booking["payment"], f"bank-{booking['booking_id']}").raise_for_status()
+            tickets = [issued(c, booking["booking_id"]) for c, booking in zip(citizens, booked, strict=True)]
     finally:
         beside_playwright(booking_days.stop)
     clock = {"PASPOR_CLOCK_START": MORNING.isoformat(), "PASPOR_CLOCK_STARTED": str(time.time())}

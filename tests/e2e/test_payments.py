@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import bookable_day, booking_body, sign_in, wait_until
+from support import bookable_day, booking_body, pay_fee, sign_in, signing, wait_until
 
 from paspor.audit import Scope, run_audit
 from paspor.embedded import EmbeddedSystem
@@ -126,21 +126,7 @@ def test_an_unpaid_booking_is_voided_at_its_deadline_its_slot_released_and_a_lat
         assert registrations["active_booking_id"] is None and registrations["cooldown_until"] is None
 
 
-def pay(client: httpx.Client, data_dir: Path, bill: dict, reference: str) -> httpx.Response:
-    """The provider's callback, signed with the data folder's secret (what `paspor pay simulate` sends)."""
-    secret = data_key(data_dir, PAYMENT_SECRET_FILE).encode()
-    now = clock.now()
-    body = json.dumps(
-        {
-            "reference": reference,
-            "billing_code": bill["billing_code"],
-            "amount": bill["amount"],
-            "paid_at": now.isoformat(),
-        }
-    ).encode()
-    timestamp = str(int(now.timestamp()))
-    headers = {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(secret, timestamp, body)}
-    return client.post("/v1/payments/callback", content=body, headers=headers | {"Content-Type": "application/json"})
+pay = pay_fee  # the provider's signed callback
 
 
 def test_in_a_rush_with_30_percent_left_unpaid_the_freed_slots_are_booked_again_and_never_overbooked(short_holds):
@@ -155,7 +141,7 @@ def test_in_a_rush_with_30_percent_left_unpaid_the_freed_slots_are_booked_again_
         citizens = [signed_in(client, f"rusher-{i}@example.com").headers() for i in range(2 * capacity)]
 
     def attempt(i: int, key: str) -> dict:
-        with httpx.Client(base_url=short_holds.gateway_url, timeout=30) as own:
+        with signing(httpx.Client(base_url=short_holds.gateway_url, timeout=30)) as own:  # proves each device's key
             body = booking_body(office, day, "siang", serial=7800 + i)
             answer = own.post("/v1/bookings", json=body, headers=citizens[i] | {"Idempotency-Key": key})
             booking = answer.json()
