@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from support import bookable_day, booking_body, sign_in, wait_until
+from support import SYSTEM_CLOCKS, bookable_day, booking_body, sign_in, wait_until
 
 from paspor.audit import Scope, run_audit
 from paspor.audit.records import open_store
@@ -47,7 +47,9 @@ def release(tmp_path_factory):
     system = EmbeddedSystem(tmp_path_factory.mktemp("release"), gateway_port=free_port(), env=env)
     started = time.monotonic()
     system.start()
-    yield system, lambda: OPENS - dt.timedelta(seconds=60) + dt.timedelta(seconds=time.monotonic() - started)
+    system_now = lambda: OPENS - dt.timedelta(seconds=60) + dt.timedelta(seconds=time.monotonic() - started)  # noqa: E731
+    SYSTEM_CLOCKS[system.gateway_url.split("://", 1)[1]] = system_now  # device proofs dated by its clock
+    yield system, system_now
     system.stop()
 
 

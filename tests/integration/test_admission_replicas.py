@@ -26,7 +26,11 @@ from shared.runtime.bus import ensure_streams
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))  # the gateway's fakes live with its unit tests
 from gateway_fakes import FakeServices, bearer, gateway_app, next_office_day  # noqa: E402
-from support import NOW, booking_body  # noqa: E402
+from support import (  # noqa: E402
+    NOW,
+    booking_body,
+    signing,  # noqa: E402
+)
 from test_gateway_api import full  # noqa: E402
 
 BUDGET = 6  # booking attempts per account per window, for the whole fleet
@@ -43,7 +47,7 @@ class Replica:
         self.gateway.admission = self.admission
 
     def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.ASGITransport(self.api), base_url="http://gateway")
+        return signing(httpx.AsyncClient(transport=httpx.ASGITransport(self.api), base_url="http://gateway"))
 
 
 async def replicas(nc: Client, tmp_path: Path, shared: bool = True) -> tuple[list[Replica], list[asyncio.Task]]:
