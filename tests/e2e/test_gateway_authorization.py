@@ -208,4 +208,9 @@ def call(client: httpx.Client, route: str, request: dict, headers: dict, booking
     if path.endswith("/events"):  # a stream: its first answer is enough
         with client.stream(method, path, headers=headers) as response:
             return response.status_code
-    return client.request(method, path, json=json_body, params=request.get("params"), headers=headers).status_code
+    for _ in range(5):  # the session's shared system is busy: a rate-limited call waits and asks again
+        response = client.request(method, path, json=json_body, params=request.get("params"), headers=headers)
+        if response.status_code != 429 or response.json().get("code") != "rate_limited":
+            break
+        time.sleep(min(float(response.headers.get("Retry-After", "1")), 2.0))
+    return response.status_code

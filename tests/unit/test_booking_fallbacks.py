@@ -9,7 +9,7 @@ import pytest
 from booking_story import World, nik
 from gateway_fakes import FakeServices, bearer, gateway_app, next_office_day
 from pydantic import ValidationError
-from support import booking_body
+from support import booking_body, signing
 
 from paspor.audit.booking_ledger import BookingLedger
 from paspor.audit.findings import AuditResult
@@ -87,7 +87,7 @@ def test_fallbacks_are_other_sessions_named_once(fallbacks, why):
 
 
 def client_for(api) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://gateway")
+    return signing(httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://gateway"))
 
 
 async def test_the_gateway_sends_the_fallbacks_on_and_refuses_bad_ones_as_a_problem_changing_nothing(tmp_path):

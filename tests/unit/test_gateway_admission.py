@@ -10,7 +10,7 @@ import httpx
 import pytest
 from gateway_fakes import FakeServices, bearer, gateway_app, next_office_day
 from pydantic import ValidationError
-from support import NOW, booking_body
+from support import NOW, booking_body, signing
 from test_gateway_api import full
 
 from services.gateway.admission import Admission
@@ -34,7 +34,7 @@ def with_budgets(tmp_path, account: int, address: int = 1000):  # noqa: ANN001, 
 
 
 def client_for(api) -> httpx.AsyncClient:  # noqa: ANN001
-    return httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://gateway")
+    return signing(httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://gateway"))
 
 
 async def attempt(client: httpx.AsyncClient, headers: dict, day, session: str, n: int) -> httpx.Response:  # noqa: ANN001
