@@ -40,8 +40,8 @@ async def set_capacities(http: Http, gateway: str, operator: dict[str, str], cap
                 )
             except TransportError:
                 reply = None
-            if reply is not None and reply.status < 500:
-                break
+            if reply is not None and reply.status < 500 and reply.code != "partition_not_held":
+                break  # (a worker still waiting for its partition's lease says "try again shortly")
             await asyncio.sleep(0.5)
         if reply is None or reply.status != 200:
             raise RuntimeError(f"capacity of {office} {day} {session} not set: {reply}")
