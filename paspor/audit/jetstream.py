@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import functools
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -80,10 +81,11 @@ async def published_messages(nats_url: str, login: NatsLogin | None = None) -> d
         js = nc.jetstream()
         for stream in STREAMS:
             try:
-                last = (await js.stream_info(stream)).state.last_seq
+                state = (await js.stream_info(stream)).state
             except NotFoundError:
                 continue
-            found.update(await _read_stream(js, stream, last))
+            if state.messages:  # a purged stream has a last sequence and nothing to read up to it
+                found.update(await _read_stream(js, stream, state.last_seq))
     finally:
         await nc.close()
     return found
@@ -102,12 +104,23 @@ async def _read_stream(js: Any, stream: str, last: int) -> dict[str, tuple[str, 
         while seq < last:
             for msg in await subscription.fetch(1000, timeout=5):
                 seq = msg.metadata.sequence.stream
-                found[(msg.headers or {}).get("Nats-Msg-Id", f"{stream}#{seq}")] = (stream, seq, msg.subject)
+                found[_message_id(msg) or f"{stream}#{seq}"] = (stream, seq, msg.subject)
                 await msg.ack()
     finally:
         await subscription.unsubscribe()
         await _delete_audit_consumer(js, stream)
     return found
+
+
+def _message_id(msg: Any) -> str | None:
+    """A message's id: its dedupe header, or (sent again on purpose by `paspor rebuild outcomes`) its body's."""
+    if header := (msg.headers or {}).get("Nats-Msg-Id"):
+        return str(header)
+    try:
+        found = json.loads(msg.data).get("message_id")
+    except (ValueError, AttributeError):  # not JSON, or not an object: nothing of ours
+        return None
+    return str(found) if found else None
 
 
 async def _delete_audit_consumer(js: Any, stream: str) -> None:

@@ -31,6 +31,7 @@ from .fencing import Ownership
 from .leases import PartitionLeases, open_leases
 from .messaging import QuotaWorker, consumer_spec
 from .metrics import QuotaMetrics
+from .replay import OutcomeReplays
 from .waitlist_messaging import HoldDesk
 from .wire import to_wire
 
@@ -273,6 +274,7 @@ async def run(settings: QuotaSettings | None = None) -> None:
     runtime.spawn(holds.tick_forever(settings.quota_hold_tick_seconds), "holds")
     worker.register(runtime.broker, owned, settings.quota_fast_path_concurrency)
     holds.register(runtime.broker, owned)
+    OutcomeReplays(relay, app, runtime.writer, lambda p: worker.holds(p)).register(runtime.broker, owned)
     runtime.on_stop.append(app.close)
     await runtime.serve()
 

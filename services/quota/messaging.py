@@ -225,7 +225,7 @@ class QuotaWorker:
         """
         hops.name_booking(request.booking_id)
         if not self.holds(self.partition_of(request.slot.office)):
-            return _not_owner(self.partition_of(request.slot.office))
+            return not_owner(self.partition_of(request.slot.office))
         try:
             await self.handle_batch([request])
             if (closes := self.app.waiting(request)) is not None:  # in a waiting room: decided by its draw
@@ -258,7 +258,7 @@ class QuotaWorker:
 
     async def _rebuild(self, partition: int, command: RebuildAvailability) -> dict:
         if not self.holds(partition):
-            return _not_owner(partition)
+            return not_owner(partition)
         log.info("quota: rebuilding the availability of partition %d, asked by %s", partition, command.operator)
         count = await self.rebuild_read_model(lambda office: self.partition_of(office) == partition)
         return {"rebuilt": {"partition": partition, "sessions": count}}
@@ -282,7 +282,7 @@ class QuotaWorker:
         except InvalidCapacity as error:
             return problem("invalid_capacity", f"Kapasitas tidak valid: {error}", str(error))
         except LeaseLost:
-            return _not_owner(self.partition_of(office))
+            return not_owner(self.partition_of(office))
         await self._published(quotas)
         return {
             "sessions": [{"date": q.day.isoformat(), "session": q.session} | remaining(q).model_dump() for q in quotas]
@@ -310,7 +310,7 @@ def _sessions(command: ChangeCapacity | CloseSessions) -> list[str]:
     return [command.session.value] if command.session else list(SESSIONS)
 
 
-def _not_owner(partition: int) -> dict:
+def not_owner(partition: int) -> dict:
     return problem(
         "partition_not_held",
         f"Pekerja ini belum memegang partisi {partition}; coba lagi sebentar.",

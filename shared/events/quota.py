@@ -109,6 +109,14 @@ class RebuildAvailability(Message):
     operator: str = Field(min_length=1, max_length=200, description="Who asks (logged).")
 
 
+class RebuildOutcomes(Message):
+    """Operator command: publish a partition's stored decisions again, so that the booking service applies any it
+    lacks (idempotently: what it recorded already changes nothing)."""
+
+    operator: str = Field(min_length=1, max_length=200, description="Who asks (logged).")
+    after: int = Field(default=0, ge=0, description="Publish the events stored after this position (0: all).")
+
+
 class Decision(Frozen):
     """One booking's outcome inside a SlotsDecided message."""
 

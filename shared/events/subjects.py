@@ -66,6 +66,7 @@ class Commands:
     # The fast path: the booking service asks the partition's worker to decide one request now.
     DECIDE_BOOKING = "paspor.cmd.quota.p{partition:02d}.decide"
     REBUILD_AVAILABILITY = "paspor.cmd.quota.p{partition:02d}.rebuild"
+    REBUILD_OUTCOMES = "paspor.cmd.quota.p{partition:02d}.republish"
     # Waitlist: the citizen accepts an offer (to booking), which asks the partition's worker (only booking may).
     ACCEPT_OFFER = "paspor.cmd.booking.offer.accept"
     ACCEPT_HOLD = "paspor.cmd.quota.p{partition:02d}.accept"

@@ -43,8 +43,8 @@ API = "$JS.API"
 OWNERS = {"booking": "booking", "quota": "quota", "ticket": "notifier"}
 # The fast path reserves places: only the booking service may ask quota to decide a request.
 ONLY_BOOKING_ASKS = (Commands.DECIDE_BOOKING, Commands.ACCEPT_HOLD)
-# What only the operators' tools ask (`paspor rebuild availability`); the gateway sends every other command.
-ONLY_OPERATORS_ASK = (Commands.REBUILD_AVAILABILITY,)
+# What only the operators' tools ask (`paspor rebuild`); the gateway sends every other command.
+ONLY_OPERATORS_ASK = (Commands.REBUILD_AVAILABILITY, Commands.REBUILD_OUTCOMES)
 OPERATOR_COMMANDS = (Commands.CHANGE_CAPACITY, Commands.CLOSE_SESSIONS, *ONLY_OPERATORS_ASK)
 AUDIT_CONSUMER = "paspor-audit"  # the one consumer the auditor reads the event streams with
 

@@ -20,6 +20,10 @@ When several processes write one store, each owning some partitions (quota worke
 relay publishes only its own partitions' events and keeps one position per partition: the
 work is not done twice, and a partition that changes hands continues from where its last
 owner's relay stopped.
+
+An operator may move a partition's position back (`rewind`, `paspor rebuild outcomes`): the relay then
+publishes that partition's events again from there, through the same path; JetStream drops what is
+still within its dedupe window and the consumers ignore what they handled already.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -102,12 +106,46 @@ class Relay:
         self._handed: deque[tuple[int, Any]] = deque()  # (notification id, event), appended by the writer
         self._gap = False  # the hand-over skipped something: the log must be read
         self._saved_at, self._saved_position = 0.0, 0  # when and where the position was last stored
+        self.counted: Counter[int | None] = Counter()  # stored events published, per partition (None: unscoped)
+        self._batch_counts: Counter[int | None] = Counter()  # the batch being published, counted once it is acked
+        self._rewinds: dict[int | None, int] = {}  # asked for, applied between two batches (see rewind)
+        self._replay_through = 0  # events up to here are sent again on purpose: without JetStream's dedupe id
         if hasattr(app, "on_recorded"):
             app.on_recorded = self.hand_over
 
     def wake(self) -> None:
         """Tell the relay there is something new to publish."""
         self._wake.set()
+
+    def rewind(self, partition: int | None, to: int = 0) -> None:
+        """Publish the partition's events again after position `to` (None: an unscoped relay's whole store).
+
+        Applied between two batches by the running relay (never under a batch in flight, whose end would
+        move the position forward again); `caught_up` tells when it is done.
+        """
+        if self.scope is not None and partition not in self.scope.owned:
+            raise ValueError(f"relay {self.name} does not publish partition {partition}")
+        self._rewinds[partition] = min(to, self._rewinds.get(partition, to))
+        self.wake()
+
+    def caught_up(self, position: int) -> bool:
+        """Whether everything stored up to `position` was published (and no rewind waits)."""
+        return not self._rewinds and self.position >= position
+
+    def _apply_rewinds(self) -> None:
+        rewinds, self._rewinds = self._rewinds, {}
+        # Within the stream's dedupe window (or after a purge, which may not reset it) JetStream would drop
+        # what is sent again under its message id: it goes without one, and the consumers dedupe it.
+        self._replay_through = max(self._replay_through, self.position)
+        for partition, to in rewinds.items():
+            if partition is None or self.scope is None:
+                self.position = min(self.position, to)
+            else:
+                self.positions[partition] = min(self.positions[partition], to)
+                self.position = min(self.position, to)
+            log.warning("relay %s: publishing partition %s again after position %d", self.name, partition, to)
+        self._handed.clear()  # the log has all of it, in order
+        self._gap = True
 
     def hand_over(self, recordings: Sequence[Any]) -> None:
         """What a save just recorded (called on the writer thread, after the commit)."""
@@ -128,6 +166,9 @@ class Relay:
             # Cleared before looking, never after: a save that commits while the relay publishes sets
             # it again, so the relay looks once more instead of sleeping on a stored event.
             self._wake.clear()
+            if self._rewinds:
+                self._apply_rewinds()
+                read_log = True
             try:
                 moved = await self.publish_pending(read_log)
             except (NatsError, OSError, TimeoutError, ValueError) as error:
@@ -149,6 +190,7 @@ class Relay:
 
     async def publish_pending(self, read_log: bool = True) -> bool:
         """Publish one batch: what was handed over when it follows on, else (when asked to) from the log."""
+        self._batch_counts.clear()
         last_id, records = self._from_handed()
         if last_id is None and (read_log or self._gap):
             last_id, records = await asyncio.get_running_loop().run_in_executor(
@@ -161,7 +203,7 @@ class Relay:
         spans = self._spans(records)
         contexts = spans.contexts if spans is not None else {}
         pending = [
-            await self._publish(subject, message, contexts)
+            await self._publish(subject, message, contexts, dedupe=record[0] > self._replay_through)
             for record in records
             for subject, message in self._fit(record)
         ]
@@ -178,6 +220,7 @@ class Relay:
             spans.end()
         self.position = last_id
         self.published += len(records)
+        self.counted.update(self._batch_counts)
         if time.monotonic() - self._saved_at >= POSITION_EVERY:
             await self._save_positions()
         return True
@@ -250,9 +293,13 @@ class Relay:
 
     def _owns(self, notification_id: int, event: Any) -> bool:
         if self.scope is None:
+            self._batch_counts[None] += 1
             return True
         partition = self._partitions.setdefault(event.originator_id, self.scope.partition_of(event))
-        return partition in self.scope.owned and notification_id > self.positions[partition]
+        owned = partition in self.scope.owned and notification_id > self.positions[partition]
+        if owned:
+            self._batch_counts[partition] += 1
+        return owned
 
     def _read(self, position: int) -> tuple[int | None, list[Record]]:
         notifications = self.app.recorder.select_notifications(
@@ -272,6 +319,7 @@ class Relay:
     def _owned_event(self, notification: Any) -> Any:
         """The stored event, or None when another relay publishes it (or this one already did)."""
         if self.scope is None:
+            self._batch_counts[None] += 1
             return self.app.mapper.to_domain_event(notification)
         event = None
         partition = self._partitions.get(notification.originator_id)
@@ -280,6 +328,7 @@ class Relay:
             partition = self._partitions[notification.originator_id] = self.scope.partition_of(event)
         if partition not in self.scope.owned or notification.id <= self.positions[partition]:
             return None
+        self._batch_counts[partition] += 1
         return event if event is not None else self.app.mapper.to_domain_event(notification)
 
     async def _load_positions(self) -> None:
@@ -313,13 +362,15 @@ class Relay:
             )
         self._saved_position = position  # only once stored: an idle relay tries again until it is
 
-    async def _publish(self, subject: str, message: Message, contexts: dict[str, str]) -> asyncio.Future:
+    async def _publish(
+        self, subject: str, message: Message, contexts: dict[str, str], dedupe: bool = True
+    ) -> asyncio.Future:
         """Send without waiting for the ack (pipelined); the returned future is the PubAck."""
-        headers = {"Nats-Msg-Id": str(message.message_id)}
+        headers = {"Nats-Msg-Id": str(message.message_id)} if dedupe else {}
         return await self.js.publish_async(
             subject,
             message.model_dump_json().encode(),
-            headers=hops.outgoing(message, contexts, headers) if contexts else headers,
+            headers=(hops.outgoing(message, contexts, headers) if contexts else headers) or None,
         )
 
     async def _load(self, key: str) -> int | None:
