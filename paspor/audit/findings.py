@@ -46,6 +46,7 @@ INVARIANTS: dict[str, str] = {
     "hold_accepted_late": "a waitlist hold was accepted at or after its deadline",
     "hold_lapsed_early": "a waitlist hold was recorded as lapsed before its deadline",
     "booking_stuck_requested": "a booking stayed requested, undecided, longer than the audit's --stuck-after",
+    "cancellation_found_nothing": "a cancellation reached quota for a booking it never decided (its request was lost)",
     "draw_committed_late": "a release draw's seed was committed after its window opened",
     "draw_identity_twice": "a NIK or account held two places in one release draw",
     "draw_seed_not_revealed": "a release draw was made but its seed never revealed",

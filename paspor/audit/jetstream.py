@@ -30,6 +30,7 @@ from .findings import AuditResult, Evidence
 from .records import StoreMissing, open_store
 
 STREAMS = ("PASPOR_BOOKING", "PASPOR_QUOTA", "PASPOR_TICKET")
+LOST_REQUESTS = ("booking_stuck_requested", "cancellation_found_nothing")  # findings a dead letter may explain
 Expected = dict[str, tuple[Evidence, Any]]  # message id -> the stored event it comes from, and the message
 
 
@@ -173,7 +174,7 @@ async def _dead_letters(nats_url: str, login: NatsLogin | None = None) -> list[P
 
 
 def name_dead_letters(result: AuditResult, letters: list[Parked]) -> None:
-    """Name, in each stuck booking's finding, the dead letters that hold it up."""
+    """Name, in each stuck booking's finding (or cancellation that found nothing), the dead letters that hold it up."""
     by_booking: dict[str, list[str]] = {}
     for p in letters:
         for booking_id in p.letter.booking_ids:
@@ -181,7 +182,7 @@ def name_dead_letters(result: AuditResult, letters: list[Parked]) -> None:
             by_booking.setdefault(_same_id(booking_id), []).append(named)
     for index, finding in enumerate(result.findings):
         held = by_booking.get(_same_id(finding.subject.removeprefix("booking ")))
-        if finding.code == "booking_stuck_requested" and held:
+        if finding.code in LOST_REQUESTS and held:
             detail = f"{finding.detail}; dead letters: {', '.join(held)} (paspor deadletter show/replay)"
             result.findings[index] = dataclasses.replace(finding, detail=detail)
 

@@ -10,11 +10,12 @@ from .scope import Scope
 from .waitlist_ledger import KINDS as WAITLIST_KINDS
 from .waitlist_ledger import WaitlistLedger
 
-# A partition's ownership (epochs, fences: services/quota/fence.py) decides nothing the ledger replays.
+# A partition's ownership (epochs, fences: services/quota/fence.py) decides nothing the ledger replays;
+# a cancellation that found nothing to release (`Partition.NothingReleased`) is a finding of its own.
 IGNORED = frozenset(
-    {"SessionQuota.Snapshot"}
-    | {f"Partition.{kind}" for kind in ("Opened", "Taken", "Kept", "NothingReleased", "Snapshot")}
+    {"SessionQuota.Snapshot"} | {f"Partition.{kind}" for kind in ("Opened", "Taken", "Kept", "Snapshot")}
 )
+NOTHING_RELEASED = "Partition.NothingReleased"
 
 
 @dataclass
@@ -61,6 +62,7 @@ class QuotaLedger:
         )
         | IGNORED
         | WAITLIST_KINDS
+        | {NOTHING_RELEASED}
     )
 
     def __init__(self, result: AuditResult, scope: Scope) -> None:
@@ -73,6 +75,9 @@ class QuotaLedger:
 
     def apply(self, record: Record) -> None:
         kind, state = record.kind, record.state
+        if kind == NOTHING_RELEASED:
+            self._nothing_released(record)
+            return
         if kind == "SessionQuota.Opened":
             self.sessions[record.aggregate_id] = SessionState(
                 state["office"], plain(state["day"]), state["session"], state["capacity"]
@@ -155,6 +160,18 @@ class QuotaLedger:
             return
         session.let_go(booking_id)
         self.released[booking_id] = record
+
+    def _nothing_released(self, record: Record) -> None:
+        """A cancellation whose booking the quota store never decided: its request did not reach quota."""
+        state = record.state
+        office, day, session = state["office"], plain(state["day"]), state["session"]
+        if self.scope.covers(office, day):
+            self.result.add(
+                "cancellation_found_nothing",
+                f"booking {ident(state['booking_id'])}",
+                f"cancelled in {office} {day} {session}, but quota never decided its request (look for its dead letters)",
+                record,
+            )
 
     def _report(self, session: SessionState, code: str, subject: str, detail: str, *records: Record) -> None:
         if self.scope.covers(session.office, session.day):

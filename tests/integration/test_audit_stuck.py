@@ -12,7 +12,7 @@ from paspor.audit import Scope, run_audit
 from paspor.audit.jetstream import name_dead_letters
 from paspor.audit.sample import Pipeline, citizen, request
 from paspor.deadletters import Parked
-from shared.events import DeadLetter, utcnow
+from shared.events import BookingCancelled, DeadLetter, utcnow
 
 
 def undecided_booking(data_dir: Path) -> tuple[Pipeline, str]:
@@ -55,3 +55,30 @@ def test_a_stuck_booking_names_the_dead_letters_that_hold_it_up(tmp_path: Path):
     (stuck,) = result.findings
     assert "dead letters: #3 (consumer:quota-bookings: failed 4 times" in stuck.detail
     assert "#4" not in stuck.detail
+
+
+def test_a_cancellation_of_a_request_quota_never_saw_is_a_finding_naming_its_dead_letters(tmp_path: Path):
+    pipeline = Pipeline(tmp_path)
+    now = utcnow()
+    pipeline.sign_up(range(1), now)
+    (view,) = pipeline.booking.request_bookings([request(0, "GRESIK", bookable_day(3), "pagi")], now)
+    pipeline.booking.cancel(citizen(0), view.booking_id, now)
+    messages = pipeline._new_messages()  # the request is lost on its way (dead-lettered): only the cancellation
+    pipeline._deliver([m for m in messages if isinstance(m, BookingCancelled)], now)
+    pipeline.close()
+    letter = DeadLetter(
+        service="quota",
+        source="consumer:quota-p06",
+        subject="paspor.booking.p06.requested",
+        reason="failed 4 times: RuntimeError('disk full')",
+        booking_ids=[str(view.booking_id)],
+    )
+
+    result = run_audit(pipeline.settings, Scope(as_of=now + dt.timedelta(minutes=1)))
+    name_dead_letters(result, [Parked(7, None, letter)])
+
+    (found,) = result.findings
+    assert found.code == "cancellation_found_nothing", [f.as_dict() for f in result.findings]
+    assert uuid.UUID(found.subject.split()[1]) == view.booking_id
+    assert found.evidence[0].kind == "Partition.NothingReleased", "it points at quota's record of the cancellation"
+    assert "dead letters: #7 (consumer:quota-p06" in found.detail
