@@ -47,6 +47,11 @@ class Expiring(Generic[K, V]):
         entry = self._entry(key)
         return default if entry is None else entry[1]
 
+    def lookup(self, key: K) -> tuple[bool, V | None]:
+        """Whether a value is kept for `key`, and which (one look: a value may itself be None)."""
+        entry = self._entry(key)
+        return (False, None) if entry is None else (True, entry[1])
+
     def pop(self, key: K) -> V | None:
         """Forget `key` now; its value if it was still kept."""
         entry = self._entry(key)
