@@ -88,7 +88,7 @@ class Admission:
     ) -> None:
         self.allowances = {b.kind: Allowance(b, clock) for b in budgets}
         self.metrics, self.shared, self.timeout = metrics, shared, timeout
-        self.local = LocalCounter()
+        self.local = LocalCounter(max((b.window for b in budgets), default=60.0), clock)
         self.counter: SharedCounter | None = None  # set once the bucket is open (`run`)
         self.failing_since: float | None = None  # monotonic time of the outage's first failure
         self.pending: dict[str, asyncio.Future[None]] = {}  # the lease being taken, per key

@@ -6,14 +6,18 @@ counts against one counter per key and window; a replica takes allowance from it
 attempts at a time and spends them locally, so most attempts cost no round trip to the counter. A lease
 is counted when it is taken: the fleet never admits more than the budget, and at most `lease - 1`
 attempts per replica and key stay unspent when the window ends (ADR 0013).
+
+What a replica holds for a key is useful only in the window it was taken in: it is forgotten a window
+after it was last written (and the least recently written first beyond the count).
 """
 
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from .expiring import Expiring
 
 
 @dataclass(frozen=True)
@@ -50,11 +54,13 @@ class Held:
 
 
 class Allowance:
-    """The leases one replica holds for one budget, key by key (least recently used keys forgotten)."""
+    """The leases one replica holds for one budget, key by key (forgotten a window after their last lease)."""
 
     def __init__(self, budget: Budget, clock: Callable[[], float], keys: int = 100_000) -> None:
-        self.budget, self.clock, self.keys = budget, clock, keys
-        self.held: OrderedDict[str, Held] = OrderedDict()
+        self.budget, self.clock = budget, clock
+        self.held: Expiring[str, Held] = Expiring(
+            budget.window, keys, clock
+        )  # taken at t: its window ends by t + window
 
     def window(self) -> int:
         """The current window's number (the same on every replica whose clock agrees)."""
@@ -80,8 +86,8 @@ class Allowance:
 
         Only while that lease is at most a tenth of what is left of the budget (a busy address, not a
         bot's account near its budget: what a lease ahead leaves unspent stays small)."""
-        held = self.held[key]
-        if not held.busy or held.left > held.busy // 2:
+        held = self.held.get(key)
+        if held is None or not held.busy or held.left > held.busy // 2:
             return 0
         return held.busy if held.busy * 10 <= self.budget.limit - held.counted else 0
 
@@ -95,31 +101,29 @@ class Allowance:
     def granted(self, key: str, window: int, leased: int, counted: int, revision: int, busy: bool = False) -> None:
         """A lease was taken for `key` in `window` (`leased` may be 0: the counter showed the budget spent);
         `busy`: for several attempts at once (the next lease is then taken before this one runs out)."""
-        held = self.held.pop(key, None)
+        held = self.held.get(key)
         if held is None or held.window != window:
             held = Held(window)
         held.left += leased
         held.counted, held.revision = max(held.counted, counted), revision
         held.busy = leased if busy else 0
-        self.held[key] = held
-        if len(self.held) > self.keys:
-            self.held.popitem(last=False)
+        self.held.put(key, held)
 
 
 class LocalCounter:
-    """A counter in this replica's memory: its own budgets alone (shared admission off, or the bucket down)."""
+    """A counter in this replica's memory: its own budgets alone (shared admission off, or the bucket down).
 
-    def __init__(self, keys: int = 200_000) -> None:
-        self.counts: OrderedDict[str, tuple[int, int]] = OrderedDict()  # key -> (window, attempts leased)
-        self.keys = keys
+    A count is forgotten `horizon` seconds (the longest budget's window) after it was last added to.
+    """
+
+    def __init__(self, horizon: float, clock: Callable[[], float], keys: int = 200_000) -> None:
+        self.counts: Expiring[str, tuple[int, int]] = Expiring(horizon, keys, clock)  # key -> (window, leased)
 
     def add(self, key: str, window: int, size: Callable[[int], int]) -> tuple[int, int]:
         """Lease `size(counted)` attempts of `key` in `window`: (leased, counted after)."""
-        held_window, counted = self.counts.pop(key, (window, 0))
+        held_window, counted = self.counts.get(key) or (window, 0)
         if held_window != window:
             counted = 0
         leased = size(counted)
-        self.counts[key] = (window, counted + leased)
-        if len(self.counts) > self.keys:
-            self.counts.popitem(last=False)
+        self.counts.put(key, (window, counted + leased))
         return leased, counted + leased

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from shared.clock import Clock, now
 from shared.keys import load_or_create_private_key
 
+from .expiring import Expiring
 from .jwks import JwksSource, KeysUnavailable
 
 DEV_ISSUER = "paspor-dev"
@@ -140,8 +141,11 @@ class TokenVerifier:
         self.clock = clock  # expiry is judged by the service's clock, as every other rule
         self.may_block = any(issuer.remote for issuer in self.issuers.values())  # verify in a worker thread
         # A citizen sends one token with every call: its signature is checked once a minute, not each time.
-        self.verified: OrderedDict[str, tuple[float, dict[str, Any], Issuer]] = OrderedDict()
-        self.remember = remember
+        # So memory follows the tokens seen in the last minute, not every citizen who ever signed in.
+        self.verified: Expiring[str, tuple[dict[str, Any], Issuer]] = Expiring(
+            REVERIFY_AFTER_SECONDS, remember, self._seconds
+        )
+        self.lock = threading.Lock()  # tokens are verified in worker threads when an issuer's keys are remote
 
     def verify(self, authorization: str | None) -> Identity:
         if not authorization or not authorization.lower().startswith("bearer "):
@@ -149,27 +153,19 @@ class TokenVerifier:
         token, at = authorization[7:].strip(), self.clock().timestamp()
         if len(token) > MAX_TOKEN_CHARS:
             raise Unauthenticated(f"token too large ({len(token)} characters, at most {MAX_TOKEN_CHARS})")
-        known = self.verified.get(token)
-        if known is not None and at - known[0] < REVERIFY_AFTER_SECONDS:
-            _check_times(known[1], at)
-            return _identity(known[2], known[1])
+        with self.lock:
+            known = self.verified.get(token)
+        if known is not None:
+            _check_times(known[0], at)
+            return _identity(known[1], known[0])
         issuer, claims = self._verified(token)
         _check_times(claims, at)
-        self.verified[token] = (at, claims, issuer)
-        self.verified.move_to_end(token)  # oldest verification first: what is forgotten first
-        self._forget_stale(at)
+        with self.lock:
+            self.verified.put(token, (claims, issuer))
         return _identity(issuer, claims)
 
-    def _forget_stale(self, at: float) -> None:
-        """Forget verifications older than REVERIFY_AFTER_SECONDS (checked again anyway), and beyond `remember`.
-
-        So memory follows the tokens seen in the last minute, not every citizen who ever signed in.
-        """
-        while self.verified:
-            oldest = next(iter(self.verified.values()))[0]
-            if at - oldest < REVERIFY_AFTER_SECONDS and len(self.verified) <= self.remember:
-                return
-            self.verified.popitem(last=False)
+    def _seconds(self) -> float:
+        return self.clock().timestamp()
 
     def _verified(self, token: str) -> tuple[Issuer, dict[str, Any]]:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Protocol
@@ -11,16 +11,22 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from shared.events import IDEMPOTENCY_TTL_SECONDS
+
 from .admission import Admission
 from .auth import DevIssuer, Identity, TokenVerifier, Unauthenticated
 from .availability import AvailabilityView
 from .callbacks import CallbackCheck
 from .dpop import ProofChecker, ProofRefused
+from .expiring import Expiring, seconds
 from .idempotency import SharedKeys
 from .messaging import Changes, Outcomes, ServiceUnavailable
 from .metrics import Metrics
 from .problems import ProblemError
 from .ratelimit import Limits
+
+KEYS_KEPT = 100_000  # idempotency decisions this gateway keeps itself, at most (a flood's safety net)
+LOCAL_KEYS_SECONDS = 600.0  # how long, when the shared mirror keeps them a day behind it (see `Gateway.remember`)
 
 
 class Asker(Protocol):
@@ -47,13 +53,18 @@ class Gateway:
     partitions: int = 8
     sse_seconds: float = 300.0
     data_dir: Path | None = None  # where `paspor audit` saves its latest verdict (shown to operators)
-    keys_seen: OrderedDict[tuple[str, str], str | None] = field(default_factory=OrderedDict)  # see remember
+    keys_seen: Expiring[tuple[str, str], str | None] = field(init=False)  # see remember
     shared_keys: SharedKeys | None = None  # the other replicas' decisions (None: this gateway alone)
     payments: CallbackCheck = field(default_factory=CallbackCheck)  # the payment provider's signed callbacks
     admission: Admission | None = None  # the booking path's budgets (None: none beyond the rate limits)
     proofs: ProofChecker | None = field(default_factory=ProofChecker)  # None: devices named by X-Device-Id
     public_url: str = ""  # the origin device proofs name (empty: each request's own)
     device_move_token_age: float = 600.0  # seconds: how fresh a token moving an account to a new device must be
+    clock: Callable[[], float] = seconds  # when its own decisions were made (Unix seconds): how long they are kept
+
+    def __post_init__(self) -> None:
+        horizon = IDEMPOTENCY_TTL_SECONDS if self.shared_keys is None else LOCAL_KEYS_SECONDS
+        self.keys_seen = Expiring(horizon, KEYS_KEPT, self.clock)
 
     async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]:
         """A service's reply, or the service's refusal raised as a problem."""
@@ -67,22 +78,25 @@ class Gateway:
             raise ProblemError.from_reply(reply["problem"])
         return reply
 
-    def remember(self, account: str, idempotency_key: str, refusal: str | None = None, keep: int = 100_000) -> None:
+    def remember(self, account: str, idempotency_key: str, refusal: str | None = None) -> None:
         """What this gateway did with a request: sent it on (None) or refused it at once (the reason).
 
         The same key always gets the same answer: a retry of a request sent on gets its booking, never a
         fast refusal; a retry of a request refused at once is refused again (as a rejected booking would be).
+        For as long as the shared bucket keeps it (`IDEMPOTENCY_TTL_SECONDS`, a day): alone, this gateway
+        keeps its decisions that long itself; with the shared keys, whose mirror keeps every decision (its
+        own put there at once) a day, its own memory is only the fast path in front of it (no hash), for
+        `LOCAL_KEYS_SECONDS`, where retries come.
         """
-        self.keys_seen[(account, idempotency_key)] = refusal
-        if len(self.keys_seen) > keep:
-            self.keys_seen.popitem(last=False)
+        self.keys_seen.put((account, idempotency_key), refusal)
         if self.shared_keys is not None:
             self.shared_keys.share(account, idempotency_key, refusal)
 
     def decided(self, account: str, idempotency_key: str) -> tuple[bool, str | None]:
         """Whether this gateway, or another replica, already decided this request, and how (None: sent on)."""
-        if (account, idempotency_key) in self.keys_seen:
-            return True, self.keys_seen[(account, idempotency_key)]
+        known, refusal = self.keys_seen.lookup((account, idempotency_key))
+        if known:
+            return known, refusal
         if self.shared_keys is not None:
             return self.shared_keys.lookup(account, idempotency_key)
         return False, None

@@ -13,8 +13,7 @@ import binascii
 import hashlib
 import json
 import threading
-from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,12 +25,15 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from shared.clock import Clock, now
 
+from .expiring import Expiring
+
 MAX_PROOF_CHARS = 2048  # a proof with a P-256 key is about 600 characters
 MAX_JTI_CHARS = 128
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
 KEY_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}  # RFC 7638: required, sorted
 ALGORITHM_KEYS = {"ES256": ("EC", "P-256"), "EdDSA": ("OKP", "Ed25519")}
 PublicKey = ec.EllipticCurvePublicKey | Ed25519PublicKey
+KEY_IDLE_SECONDS = 600.0  # a device's parsed key is kept while it is in use: forgotten 10 minutes after its last proof
 
 
 class ProofRefused(Exception):
@@ -85,32 +87,41 @@ def _default_port(scheme: str) -> int | None:
 class Replays:
     """The proofs seen while they could still be accepted (bounded: the oldest are forgotten first)."""
 
-    def __init__(self, keep: int) -> None:
-        self.keep, self.seen, self.forgotten = keep, OrderedDict[bytes, float](), 0
+    def __init__(self, keep: int, horizon: float, clock: Callable[[], float]) -> None:
+        self.seen: Expiring[bytes, None] = Expiring(horizon, keep, clock)
         self.lock = threading.Lock()  # proofs are checked on the event loop and in worker threads
 
-    def first_time(self, thumb: str, jti: str, at: float, until: float) -> bool:
+    @property
+    def forgotten(self) -> int:
+        """Proofs forgotten before they expired (the memory was full): a replay of one would pass."""
+        return self.seen.crowded_out
+
+    def first_time(self, thumb: str, jti: str) -> bool:
         """Record (device, jti); False if it was seen already and has not expired."""
         key = hashlib.blake2b(f"{thumb} {jti}".encode(), digest_size=16).digest()
         with self.lock:
-            while self.seen and next(iter(self.seen.values())) <= at:
-                self.seen.popitem(last=False)
             if key in self.seen:
                 return False
-            self.seen[key] = until
-            if len(self.seen) > self.keep:
-                self.seen.popitem(last=False)
-                self.forgotten += 1
+            self.seen.put(key, None)
             return True
 
 
 class ProofChecker:
-    """Verifies device proofs; parsed public keys are kept by thumbprint, proofs seen by (device, jti)."""
+    """Verifies device proofs; parsed public keys are kept by thumbprint, proofs seen by (device, jti).
+
+    A proof can be accepted while its `iat` is within `window` of the clock: first seen with an `iat` a
+    window ahead, it is acceptable for two windows, so it is remembered that long (and a second). A
+    device's parsed key is kept while the device is in use: forgotten after `KEY_IDLE_SECONDS` unused.
+    """
 
     def __init__(self, clock: Clock = now, window: float = 60.0, remember: int = 200_000, keys: int = 100_000):
-        self.clock, self.window, self.keys_kept = clock, window, keys
-        self.replays = Replays(remember)
-        self.keys: OrderedDict[str, PublicKey] = OrderedDict()
+        self.clock, self.window = clock, window
+        self.replays = Replays(remember, 2 * window + 1, self._seconds)
+        self.keys: Expiring[str, PublicKey] = Expiring(KEY_IDLE_SECONDS, keys, self._seconds, refresh=True)
+        self.lock = threading.Lock()  # the keys, as the replays: checked on the event loop and in worker threads
+
+    def _seconds(self) -> float:
+        return self.clock().timestamp()
 
     def verify(self, proof: str | None, method: str, url: str, access_token: str) -> str:
         """The device id (the key's thumbprint) the proof proves for this request, or ProofRefused."""
@@ -126,7 +137,7 @@ class ProofChecker:
         at = self.clock().timestamp()
         jti = self._check_claims(claims, method, url, access_token, at)
         self._check_signature(header["alg"], key, f"{parts[0]}.{parts[1]}".encode(), unb64url(parts[2]))
-        if not self.replays.first_time(thumb, jti, at, at + 2 * self.window):
+        if not self.replays.first_time(thumb, jti):
             raise ProofRefused("this proof was used before (replayed jti): sign each request anew")
         return thumb
 
@@ -143,11 +154,12 @@ class ProofChecker:
         if (jwk.get("kty"), jwk.get("crv")) != ALGORITHM_KEYS[alg]:
             raise ProofRefused(f"the proof's jwk is not a key for {alg}")
         thumb = thumbprint(jwk)
-        key = self.keys.get(thumb)
+        with self.lock:
+            key = self.keys.get(thumb)
         if key is None:
-            key = self.keys[thumb] = _public_key(jwk)
-            if len(self.keys) > self.keys_kept:
-                self.keys.popitem(last=False)
+            key = _public_key(jwk)  # parsed outside the lock: a few microseconds of work
+            with self.lock:
+                self.keys.put(thumb, key)
         return thumb, key
 
     def _check_claims(self, claims: dict[str, Any], method: str, url: str, token: str, at: float) -> str:

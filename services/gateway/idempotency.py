@@ -6,6 +6,10 @@ after the session sold out would be refused `sold_out` although the first replic
 on and it was confirmed. So each decision is also put in a NATS key-value bucket (one day's TTL,
 keyed by a hash: no account in clear), and every replica watches the bucket into a local mirror:
 the lookup on the request's path stays in memory.
+
+The mirror forgets a decision when the bucket does: `IDEMPOTENCY_TTL_SECONDS` after this replica saw
+it (a watch started again sees the bucket's entries anew, so one may outlive the bucket's copy by the
+time between), and the oldest first beyond `keep` entries.
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections import OrderedDict
+from collections.abc import Callable
 
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE
 
-from shared.events import IDEMPOTENCY_BUCKET
+from shared.events import IDEMPOTENCY_BUCKET, IDEMPOTENCY_TTL_SECONDS
+
+from .expiring import Expiring, seconds
 
 log = logging.getLogger(__name__)
 SENT_ON = b"-"  # the value of a request sent on; a refusal's value is its reason
@@ -35,29 +41,20 @@ def shared_key(account: str, idempotency_key: str) -> str:
 class SharedKeys:
     """This replica's mirror of the bucket, and the puts of its own decisions (sent in the background)."""
 
-    def __init__(self, keep: int = 200_000) -> None:
-        self.mirror: OrderedDict[str, str | None] = OrderedDict()
-        self.keep = keep
+    def __init__(self, keep: int = 200_000, clock: Callable[[], float] = seconds) -> None:
+        self.mirror: Expiring[str, str | None] = Expiring(IDEMPOTENCY_TTL_SECONDS, keep, clock)
         self.outbox: asyncio.Queue[tuple[str, str | None]] = asyncio.Queue()
         self.watching = asyncio.Event()
 
     def lookup(self, account: str, idempotency_key: str) -> tuple[bool, str | None]:
         """Whether any replica decided this request, and how (None: sent on)."""
-        key = shared_key(account, idempotency_key)
-        if key in self.mirror:
-            return True, self.mirror[key]
-        return False, None
+        return self.mirror.lookup(shared_key(account, idempotency_key))
 
     def share(self, account: str, idempotency_key: str, refusal: str | None) -> None:
         """Tell the other replicas (without waiting: the request's answer does not wait for NATS)."""
         key = shared_key(account, idempotency_key)
-        self._keep(key, refusal)
+        self.mirror.put(key, refusal)
         self.outbox.put_nowait((key, refusal))
-
-    def _keep(self, key: str, refusal: str | None) -> None:
-        self.mirror[key] = refusal
-        if len(self.mirror) > self.keep:
-            self.mirror.popitem(last=False)
 
     async def run(self, js: JetStreamContext, retry_after: float = 1.0) -> None:
         """Watch the bucket and put this replica's decisions, for ever (a lost watch is started again)."""
@@ -79,7 +76,7 @@ class SharedKeys:
                 if entry is None:  # the values there were are all in
                     self.watching.set()
                 elif entry.operation not in (KV_DEL, KV_PURGE) and entry.value is not None:
-                    self._keep(entry.key, None if entry.value == SENT_ON else entry.value.decode())
+                    self.mirror.put(entry.key, None if entry.value == SENT_ON else entry.value.decode())
         finally:
             with contextlib.suppress(nats.errors.Error):
                 await watcher.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -17,10 +17,13 @@ from pydantic import BaseModel
 
 from shared.runtime import hops
 
+from .expiring import Expiring, seconds
+
 log = logging.getLogger(__name__)
 
 
 OUTCOMES = {"BookingConfirmed": "confirmed", "BookingRejected": "rejected"}  # a booking's final word
+OUTCOME_SECONDS = 60.0  # how long an outcome is kept for a waiter who asked just after it passed
 
 
 class ServiceUnavailable(Exception):
@@ -28,25 +31,27 @@ class ServiceUnavailable(Exception):
 
 
 class Outcomes:
-    """Futures of bookings awaiting their final outcome, fed by booking events on core NATS."""
+    """Futures of bookings awaiting their final outcome, fed by booking events on core NATS.
 
-    def __init__(self, remember: int = 20000) -> None:
+    An outcome is also kept a while (`OUTCOME_SECONDS`): a booking read as `requested` just before its
+    outcome passed would otherwise wait for it in vain. Later, reading the booking shows it decided.
+    """
+
+    def __init__(self, remember: int = 20000, clock: Callable[[], float] = seconds) -> None:
         self.waiters: dict[UUID, list[asyncio.Future[dict]]] = {}
-        self.recent: OrderedDict[UUID, dict] = OrderedDict()
-        self.remember = remember
+        self.recent: Expiring[UUID, dict] = Expiring(OUTCOME_SECONDS, remember, clock)
 
     def arrived(self, event: dict) -> None:
         booking_id = UUID(event["booking_id"])
-        self.recent[booking_id] = event
-        if len(self.recent) > self.remember:
-            self.recent.popitem(last=False)
+        self.recent.put(booking_id, event)
         for future in self.waiters.pop(booking_id, []):
             if not future.done():
                 future.set_result(event)
 
     async def wait(self, booking_id: UUID, timeout: float) -> dict | None:
-        if booking_id in self.recent:
-            return self.recent[booking_id]
+        known = self.recent.get(booking_id)
+        if known is not None:
+            return known
         future: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
         self.waiters.setdefault(booking_id, []).append(future)
         try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .expiring import Expiring
 from .problems import ProblemError
 
 
@@ -19,13 +19,17 @@ class Bucket:
 
 
 class RateLimiter:
-    """`rate` requests per second per key, with a burst of `rate * burst_seconds`; least recent keys forgotten."""
+    """`rate` requests per second per key, with a burst of `rate * burst_seconds`.
+
+    A bucket left alone for `capacity / rate` seconds is full again, the same as no bucket: it is forgotten
+    then (and the least recently used first beyond `keys`).
+    """
 
     def __init__(
         self, rate: float, burst_seconds: float = 2.0, keys: int = 100_000, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.rate, self.capacity, self.keys, self.clock = rate, max(1.0, rate * burst_seconds), keys, clock
-        self.buckets: OrderedDict[str, Bucket] = OrderedDict()
+        self.rate, self.capacity, self.clock = rate, max(1.0, rate * burst_seconds), clock
+        self.buckets: Expiring[str, Bucket] = Expiring(self.capacity / rate, keys, self._ticks)
         self.lock = threading.Lock()  # token checks run on the event loop and in FastAPI's worker threads
 
     def wait_needed(self, key: str) -> float:
@@ -33,13 +37,14 @@ class RateLimiter:
         with self.lock:
             return self._take(key, self.clock())
 
+    def _ticks(self) -> float:
+        return self.clock()
+
     def _take(self, key: str, now: float) -> float:
-        bucket = self.buckets.pop(key, None) or Bucket(self.capacity, now)
+        bucket = self.buckets.get(key) or Bucket(self.capacity, now)
         bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.at) * self.rate)
         bucket.at = now
-        self.buckets[key] = bucket
-        if len(self.buckets) > self.keys:
-            self.buckets.popitem(last=False)
+        self.buckets.put(key, bucket)
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return 0.0

@@ -95,7 +95,8 @@ def test_a_lease_takes_a_tenth_of_the_budget_at_most_and_never_more_than_is_left
 
 
 def test_a_spent_budget_is_refused_until_the_next_window_then_whole_again():
-    clock, counter = Ticks(), LocalCounter()
+    clock = Ticks()
+    counter = LocalCounter(60, clock)
     allowance = Allowance(Budget("account", 4, 60, lease=2), clock)
     spent = []
     for _ in range(6):
@@ -216,3 +217,16 @@ async def test_a_busy_keys_next_lease_is_taken_before_its_attempts_would_wait_fo
     await asyncio.gather(*a.ahead)
     counted = int(bucket.entries[counter_key("address", "10.9.9.9", int(clock() // 60))].value)
     assert counted - 60 == a.allowances["address"].held["10.9.9.9"].left, "every attempt leased is spent or held"
+
+
+async def test_a_keys_lease_and_count_are_forgotten_a_window_after_they_were_taken_while_a_busy_key_stays():
+    clock = Ticks()
+    a = replica(None, clock)  # counting on its own: the leases and the local counts both
+    assert await a.admit("google:siti", "10.1.1.1") is None
+    clock.at += 55  # the next window: siti's lease is useless now, though not yet a window old
+    assert await a.admit("google:budi", "10.2.2.2") is None
+    clock.at += 5
+    accounts = a.allowances["account"]
+    assert "google:siti" not in accounts.held and "account:google:siti" not in a.local.counts
+    assert "google:budi" in accounts.held and "account:google:budi" in a.local.counts
+    assert len(accounts.held) == 1 and len(a.local.counts) == 2, "budi's account and address, nothing older"

@@ -168,6 +168,33 @@ def test_the_replay_memory_is_bounded_and_forgets_expired_proofs():
     assert len(verifier.replays.seen) == 1, "proofs past their window are forgotten"
 
 
+def test_a_proof_dated_a_window_ahead_is_refused_as_a_replay_up_to_the_last_instant_it_could_pass():
+    clock, phone = FixedClock(NOW), DeviceKey.named("phone-h")
+    verifier = ProofChecker(clock, window=60)
+    proof = phone.proof("GET", URL, TOKEN, NOW + dt.timedelta(seconds=60))  # a phone's clock a minute fast
+    verifier.verify(proof, "GET", URL, TOKEN)
+    clock.advance(dt.timedelta(seconds=120))  # its iat is now a window behind: the last instant it passes
+    with pytest.raises(ProofRefused, match="replayed"):
+        verifier.verify(proof, "GET", URL, TOKEN)
+    clock.advance(dt.timedelta(seconds=1))
+    with pytest.raises(ProofRefused, match="iat"):
+        verifier.verify(proof, "GET", URL, TOKEN)
+    assert len(verifier.replays.seen) == 0, "forgotten once no clock could accept it again"
+
+
+def test_a_devices_parsed_key_is_kept_while_it_is_used_and_forgotten_ten_minutes_after_its_last_proof():
+    clock, busy, idle = FixedClock(NOW), DeviceKey.named("siti's phone"), DeviceKey.named("budi's phone")
+    verifier = ProofChecker(clock)
+    for phone in (busy, idle):
+        verifier.verify(phone.proof("GET", URL, TOKEN, clock()), "GET", URL, TOKEN)
+    for _ in range(4):  # siti checks her booking every five minutes; budi put his phone away
+        clock.advance(dt.timedelta(minutes=5))
+        verifier.verify(busy.proof("GET", URL, TOKEN, clock()), "GET", URL, TOKEN)
+    assert busy.thumbprint in verifier.keys and idle.thumbprint not in verifier.keys and len(verifier.keys) == 1
+    device = verifier.verify(idle.proof("GET", URL, TOKEN, clock()), "GET", URL, TOKEN)
+    assert device == idle.thumbprint and len(verifier.keys) == 2, "back: its key is parsed again"
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
