@@ -46,6 +46,13 @@ class NotifierSettings(CommonSettings):
     notifier_sweep_seconds: float = Field(
         default=30.0, gt=0, description="How often no-shows and reminders are looked for."
     )
+    notifier_cache_size: int = Field(
+        default=20_000,
+        ge=1_000,
+        le=5_000_000,
+        description="Tickets the service keeps in memory, the least recently used forgotten first and read again "
+        "from the store when asked (about 1.5 KB each).",
+    )
 
     @field_validator("session_hours")
     @classmethod
@@ -73,7 +80,10 @@ def build_application(settings: NotifierSettings) -> NotifierApplication:
     else:
         key = load_or_create_signing_key(folder)
     return NotifierApplication(
-        key, env=store_env(settings, "notifier"), trusted=TrustedKeys(folder), policy=settings.policy()
+        key,
+        env=store_env(settings, "notifier") | {"AGGREGATE_CACHE_MAXSIZE": str(settings.notifier_cache_size)},
+        trusted=TrustedKeys(folder),
+        policy=settings.policy(),
     )
 
 
