@@ -102,10 +102,10 @@ class SteadyLoad:
 
     async def _citizen(self, http: Http, attempt: Attempt) -> None:
         subject = f"load-{self.plan.run}-{attempt.serial}"
+        key = DeviceKey.named(f"load-{self.plan.run}-{attempt.serial:08d}")  # the phone proves it on every call
+        self.keys[key.thumbprint] = key
         try:
             token = await self._token(http, attempt, subject)
-            key = DeviceKey.named(f"load-{self.plan.run}-{attempt.serial:08d}")  # the phone proves it on every call
-            self.keys[key.thumbprint] = key
             headers = {"Authorization": f"Bearer {token}", "X-Device-Id": key.thumbprint}
             if self.terms_version is None:
                 terms = await self._ask(http, attempt, "GET", "/v1/me/terms", headers)
@@ -118,6 +118,9 @@ class SteadyLoad:
             await self._book(http, attempt, headers)
         except Unanswered as reason:
             attempt.failure = str(reason)
+        finally:
+            if not self.keep_headers:  # its bookings are not read back: the key (about 3 KB) is done with
+                self.keys.pop(key.thumbprint, None)
 
     async def _token(self, http: Http, attempt: Attempt, subject: str) -> str:
         deadline = self.now() + self.plan.patience

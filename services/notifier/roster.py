@@ -28,7 +28,7 @@ class Roster:
 
     def __init__(self) -> None:
         self.open: dict[UUID, OpenTicket] = {}
-        self._booking_of: dict[UUID, UUID] = {}  # ticket id -> booking id
+        self._booking_of: dict[UUID, UUID] = {}  # ticket id -> booking id, while the ticket is open
         self._by_day: dict[tuple[str, dt.date], list[UUID]] = {}  # (office, date) -> booking ids, as issued
 
     def apply(self, events: Iterable[Any]) -> None:
@@ -46,8 +46,9 @@ class Roster:
             return
         if isinstance(domain_event, Ticket.Reminded):
             self.open[booking_id] = replace(self.open[booking_id], reminded=True)
-        else:  # Revoked, CheckedIn, NoShow: the ticket is closed
+        else:  # Revoked, CheckedIn, NoShow: the ticket is closed, nothing later about it matters here
             del self.open[booking_id]
+            del self._booking_of[domain_event.originator_id]
 
     def on_or_before(self, day: dt.date) -> list[OpenTicket]:
         """Open tickets for appointments up to `day` (candidates for a no-show)."""

@@ -105,3 +105,14 @@ def _any_schedule():
     booking = confirmed()
     issue(app, booking)
     return schedule_of(app.ticket(booking.booking_id), app.policy)
+
+
+def test_a_closed_ticket_leaves_the_roster_whole_while_the_days_list_keeps_it():
+    app = notifier()
+    kept, gone = confirmed(queue=1), confirmed(queue=2)
+    issue(app, kept, gone)
+    app.apply_batch([cancelled(gone)], at("JKT-SEL", EVE, "08:00"))
+
+    assert set(app.roster.open) == {kept.booking_id}, "only the open ticket is watched by the sweeps"
+    assert list(app.roster._booking_of.values()) == [kept.booking_id], "nothing is kept of the closed one"
+    assert app.roster.booked_on("JKT-SEL", DAY) == [kept.booking_id, gone.booking_id], "the desk's list keeps both"
