@@ -163,12 +163,22 @@ def sign_in(client: httpx.Client, subject: str) -> Citizen:
     response = client.post("/v1/dev/token", json={"subject": subject})
     response.raise_for_status()
     citizen = Citizen(client, subject, response.json()["access_token"])
-    terms = client.get("/v1/me/terms", headers=citizen.headers())
+    terms = patiently(lambda: client.get("/v1/me/terms", headers=citizen.headers()))
     terms.raise_for_status()  # the terms in force must be accepted before the first booking
-    client.post(
-        "/v1/me/terms", json={"version": terms.json()["current_version"]}, headers=citizen.headers()
-    ).raise_for_status()
+    version = terms.json()["current_version"]
+    patiently(lambda: client.post("/v1/me/terms", json={"version": version}, headers=citizen.headers()))
     return citizen
+
+
+def patiently(call: Callable[[], httpx.Response], within: float = 30.0) -> httpx.Response:
+    """An idempotent call asked again, as the apps do, while the system answers 503 (just started, or busy:
+    a service still warming up on a loaded machine), after its Retry-After; its answer, raised if an error."""
+    deadline = time.monotonic() + within
+    while True:
+        response = call()
+        if response.status_code != 503 or time.monotonic() > deadline:
+            return response.raise_for_status()
+        time.sleep(min(float(response.headers.get("Retry-After", "1")), 2.0))
 
 
 def refusal_reason(response: httpx.Response) -> str | None:

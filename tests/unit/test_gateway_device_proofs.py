@@ -13,7 +13,7 @@ import json
 import httpx
 import pytest
 from gateway_fakes import FakeServices, bearer, client_for, gateway_app, next_office_day
-from support import NOW, booking_body, device_key
+from support import booking_body, device_key
 
 from services.gateway.availability import AvailabilityView
 from shared import clock
@@ -155,7 +155,8 @@ async def test_moving_to_a_new_phone_needs_a_fresh_sign_in_and_then_the_old_phon
     async with client_for(api) as client:
         old_phone, booking = await siti_books(client, dev)
         stale = bearer(dev, "siti@example.com", "siti's new phone")
-        gw.verifier.clock = lambda: NOW + dt.timedelta(minutes=30)  # the token was issued half an hour ago
+        later = clock.now() + dt.timedelta(minutes=30)  # the process clock runs on from NOW: measure from it
+        gw.verifier.clock = lambda: later  # the token was issued half an hour ago
         refused = await client.post("/v1/me/device", headers=stale)
         gw.verifier.clock = clock.now
         moved = await client.post("/v1/me/device", headers=bearer(dev, "siti@example.com", "siti's new phone"))
