@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.notifier.application import NotifierApplication
 from services.notifier.signing import key_id
+from shared.clock import Clock, FixedClock
 from shared.events import BookingCancelled, BookingConfirmed, Slot
 from shared.offices import office_by_code
 
@@ -48,12 +50,23 @@ class Keys:
         return dict(self.public), frozenset(self.revoked)
 
 
-def notifier(key: Ed25519PrivateKey | None = None, keys: Keys | None = None) -> NotifierApplication:
+ISSUING = at("JKT-SEL", DAY - dt.timedelta(days=7), "10:00")  # when the stories' tickets are issued
+
+
+def notifier(
+    key: Ed25519PrivateKey | None = None,
+    keys: Keys | None = None,
+    clock: Clock | None = None,
+    env: dict[str, str] | None = None,
+    **options: Any,
+) -> NotifierApplication:
+    """A notifier (in memory unless `env` says), started at `clock`'s time (by default ISSUING: DAY's list is kept)."""
     key = key or Ed25519PrivateKey.generate()
-    return NotifierApplication(key, env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, trusted=keys or Keys(key))
+    env = env or {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    return NotifierApplication(key, env=env, trusted=keys or Keys(key), clock=clock or FixedClock(ISSUING), **options)
 
 
 def issue(app: NotifierApplication, *bookings: BookingConfirmed, now: dt.datetime | None = None) -> list[str]:
     """Issue tickets for confirmations; their QR payloads."""
-    app.apply_batch(list(bookings), now or at("JKT-SEL", DAY - dt.timedelta(days=7), "10:00"))
+    app.apply_batch(list(bookings), now or ISSUING)
     return [app.ticket(b.booking_id).payload for b in bookings]

@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.utils import get_topic
 
-from shared.events import BookingCancelled, BookingConfirmed, DayTicket, Message, TicketView
+from shared.clock import Clock
+from shared.events import BookingCancelled, BookingConfirmed, DayTicket, Message, TicketView, utcnow
 from shared.offices import office_by_code
 from shared.runtime.store import FAST_CACHE, RecordingApplication, evict, register_date
 
@@ -24,6 +26,8 @@ from .roster import OpenTicket, Roster
 from .signing import TicketInvalid, key_id, sign, verify
 
 Trusted = Callable[[], tuple[dict[str, Ed25519PublicKey], frozenset[str]]]
+DESK_DAYS = 7  # past days whose desk lists the roster keeps (PASPOR_NOTIFIER_DESK_DAYS)
+ISSUED = get_topic(Ticket.Issued)  # the stored topic of a ticket's first event
 
 
 class TicketNotFound(LookupError):
@@ -42,13 +46,16 @@ class NotifierApplication(RecordingApplication):
         env: dict[str, str] | None = None,
         trusted: Trusted | None = None,
         policy: AdmissionPolicy | None = None,
+        desk_days: int = DESK_DAYS,
+        clock: Clock = utcnow,
     ):
         super().__init__(env)
         self.signing_key = signing_key
         self.key_id = key_id(signing_key.public_key())
         self.trusted = trusted or (lambda: ({self.key_id: signing_key.public_key()}, frozenset()))
         self.policy = policy or AdmissionPolicy()
-        self.roster = Roster()
+        self.desk_days = desk_days
+        self.roster = Roster(kept_from=self._kept_from(clock()))  # older days are not listed while rebuilding
         self._rebuild_roster()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -105,7 +112,11 @@ class NotifierApplication(RecordingApplication):
         return ticket
 
     def sweep_no_shows(self, now: dt.datetime) -> int:
-        """Record a no-show for every open ticket whose check-in window has closed; how many."""
+        """Record a no-show for every open ticket whose check-in window has closed; how many.
+
+        The sweep also forgets the desk lists of the days now past the horizon (`desk_days`).
+        """
+        self.roster.keep_from(self._kept_from(now))
         over = [
             t
             for t in self.roster.on_or_before(now.date() + dt.timedelta(days=1))
@@ -134,9 +145,32 @@ class NotifierApplication(RecordingApplication):
         self._save(*tickets)
 
     def office_day(self, office: str, day: dt.date) -> list[Ticket]:
-        """Every ticket issued for an office's date, by session and queue number (the check-in desk's list)."""
-        tickets = [self.ticket(booking_id) for booking_id in self.roster.booked_on(office, day)]
+        """Every ticket issued for an office's date, by session and queue number (the check-in desk's list).
+
+        A date the roster keeps (the last `desk_days` days and every later one) is answered from its list
+        in memory, an empty one at once. An older date is the slow path: the store's notification log is
+        read for the tickets issued for it (every ticket ever issued is looked at; the tickets found are
+        then loaded one by one).
+        """
+        booking_ids = self.roster.booked_on(office, day) if self.roster.keeps(day) else self._issued_for(office, day)
+        tickets = [self.ticket(booking_id) for booking_id in booking_ids]
         return sorted(tickets, key=lambda t: (t.session, t.queue_number))
+
+    def _issued_for(self, office: str, day: dt.date) -> list[UUID]:
+        """The booking ids of the tickets issued for an office's date, as the notification log has them."""
+        found, position = [], 0
+        while notifications := self.recorder.select_notifications(
+            start=position, limit=1000, topics=[ISSUED], inclusive_of_start=False
+        ):
+            for issued in map(self.mapper.to_domain_event, notifications):
+                if issued.office == office and issued.day == day:  # type: ignore[attr-defined]
+                    found.append(issued.booking_id)  # type: ignore[attr-defined]
+            position = notifications[-1].id
+        return found
+
+    def _kept_from(self, now: dt.datetime) -> dt.date:
+        """The oldest date whose desk list the roster keeps, at `now`."""
+        return now.date() - dt.timedelta(days=self.desk_days)
 
     def ticket(self, booking_id: UUID) -> Ticket:
         ticket = self._find(booking_id)

@@ -17,7 +17,7 @@ from shared.runtime.store import store_env
 from shared.sessions import DEFAULT_SESSION_HOURS_TEXT, parse_session_hours
 
 from .admission import AdmissionPolicy
-from .application import NotifierApplication
+from .application import DESK_DAYS, NotifierApplication
 from .keys import TrustedKeys, load_or_create_signing_key, publish_public_key
 from .messaging import BOOKINGS, batch_handler, register_queries, to_wire
 from .offers import telling_offers
@@ -53,6 +53,13 @@ class NotifierSettings(CommonSettings):
         description="Tickets the service keeps in memory, the least recently used forgotten first and read again "
         "from the store when asked (about 1.5 KB each).",
     )
+    notifier_desk_days: int = Field(
+        default=DESK_DAYS,
+        ge=1,
+        le=3660,
+        description="Past days whose check-in desk lists (ticket ids by office and date) the service keeps in "
+        "memory, about 80 bytes a ticket; an older day's list is read from the event store when asked (slower).",
+    )
 
     @field_validator("session_hours")
     @classmethod
@@ -84,6 +91,7 @@ def build_application(settings: NotifierSettings) -> NotifierApplication:
         env=store_env(settings, "notifier") | {"AGGREGATE_CACHE_MAXSIZE": str(settings.notifier_cache_size)},
         trusted=TrustedKeys(folder),
         policy=settings.policy(),
+        desk_days=settings.notifier_desk_days,
     )
 
 

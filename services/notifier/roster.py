@@ -1,7 +1,9 @@
 """The open tickets (awaiting their holder), kept in memory for the no-show and reminder sweeps, and each
-office day's tickets (ids only) for its check-in desk's list.
+recent office day's tickets (ids only) for its check-in desk's list.
 
-Rebuilt from the event store's notification log at start, then fed every event the notifier saves.
+Rebuilt from the event store's notification log at start, then fed every event the notifier saves. The
+day lists are kept from a date on (`kept_from`, moved forward by the notifier's sweep): an older day's
+list is forgotten, and read from the event store when a desk asks for it (`NotifierApplication.office_day`).
 """
 
 from __future__ import annotations
@@ -24,12 +26,27 @@ class OpenTicket(Appointment):
 
 
 class Roster:
-    """Open tickets by booking id, and every ticket's booking id by office and date."""
+    """Open tickets by booking id, and every ticket's booking id by office and date, for dates from `kept_from`."""
 
-    def __init__(self) -> None:
+    def __init__(self, kept_from: dt.date | None = None) -> None:
         self.open: dict[UUID, OpenTicket] = {}
         self._booking_of: dict[UUID, UUID] = {}  # ticket id -> booking id, while the ticket is open
         self._by_day: dict[tuple[str, dt.date], list[UUID]] = {}  # (office, date) -> booking ids, as issued
+        self.kept_from = kept_from  # the oldest date whose list is kept (None: every date's)
+
+    def keeps(self, day: dt.date) -> bool:
+        """Whether the day's list is here, whole: every ticket issued for it (none, if no list)."""
+        return self.kept_from is None or day >= self.kept_from
+
+    def keep_from(self, day: dt.date) -> int:
+        """Forget the lists of the dates before `day` (never moves back); how many lists were forgotten."""
+        if self.kept_from is not None and day <= self.kept_from:
+            return 0
+        self.kept_from = day
+        old = [key for key in self._by_day if key[1] < day]
+        for key in old:
+            del self._by_day[key]
+        return len(old)
 
     def apply(self, events: Iterable[Any]) -> None:
         for domain_event in events:
@@ -39,7 +56,8 @@ class Roster:
         if isinstance(domain_event, Ticket.Issued):
             self._booking_of[domain_event.originator_id] = domain_event.booking_id
             self.open[domain_event.booking_id] = OpenTicket(**appointment_of(domain_event))
-            self._by_day.setdefault((domain_event.office, domain_event.day), []).append(domain_event.booking_id)
+            if self.keeps(domain_event.day):
+                self._by_day.setdefault((domain_event.office, domain_event.day), []).append(domain_event.booking_id)
             return
         booking_id = self._booking_of.get(domain_event.originator_id)
         if booking_id not in self.open:
@@ -59,5 +77,12 @@ class Roster:
         return [t for t in self.open.values() if not t.reminded and first <= t.day <= last]
 
     def booked_on(self, office: str, day: dt.date) -> list[UUID]:
-        """The booking ids of every ticket issued for an office's date (open or not), in the order issued."""
+        """The booking ids of every ticket issued for an office's kept date (open or not), in the order issued."""
+        if not self.keeps(day):
+            raise ValueError(f"the list of {day} is no longer kept (kept from {self.kept_from})")
         return list(self._by_day.get((office, day), ()))
+
+    @property
+    def days(self) -> int:
+        """How many office days' lists are kept."""
+        return len(self._by_day)

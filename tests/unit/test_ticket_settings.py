@@ -63,3 +63,19 @@ def test_session_hours_give_each_session_of_the_day_once_by_its_name():
     with pytest.raises(ValueError, match="each session once"):
         parse_session_hours("pagi=08:00-12:00,siang=13:00-16:00,pagi=07:00-08:00")
     assert parse_session_hours(DEFAULT_SESSION_HOURS_TEXT) == DEFAULT_SESSION_HOURS
+
+
+def test_the_desk_lists_kept_in_memory_are_a_week_of_days_unless_configured(tmp_path, monkeypatch):
+    assert build_application(NotifierSettings(data_dir=tmp_path, event_store="memory")).desk_days == 7
+    monkeypatch.setenv("PASPOR_NOTIFIER_DESK_DAYS", "30")
+    assert build_application(NotifierSettings(data_dir=tmp_path, event_store="memory")).desk_days == 30
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("0", "greater than or equal to 1"), ("3661", "less than or equal to 3660"), ("a week", "valid integer")],
+)
+def test_a_desk_horizon_that_is_not_a_number_of_days_from_1_to_3660_is_refused(tmp_path, monkeypatch, value, reason):
+    monkeypatch.setenv("PASPOR_NOTIFIER_DESK_DAYS", value)
+    with pytest.raises(ValidationError, match=f"notifier_desk_days\\n.*{reason}"):
+        NotifierSettings(data_dir=tmp_path)
