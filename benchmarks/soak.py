@@ -41,12 +41,14 @@ OFFICES = ["SBY-TPI", "DENPASAR", "MDN-TPI", "MAKASSAR", "GRESIK", "MALANG"]
 
 
 async def soak(
-    system: EmbeddedSystem, minutes: float, rate: float, every: float, servers: dict[str, int]
+    system: EmbeddedSystem, minutes: float, rate: float, every: float, servers: dict[str, int], cancel: bool = False
 ) -> list[Sample]:
     seconds = minutes * 60
     needed = math.ceil(rate * seconds * 1.2 / (len(OFFICES) * 2 * MAX_CAPACITY))
     slots = slots_for(OFFICES, office_days(10, needed))
-    load = SteadyLoad(LoadPlan([system.gateway_url], slots, rate, run=int(time.time()) % 15000), dev_token)
+    load = SteadyLoad(
+        LoadPlan([system.gateway_url], slots, rate, run=int(time.time()) % 15000, cancel=cancel), dev_token
+    )
     samples: list[Sample] = []
     async with Http(128) as http:
         operator = {"Authorization": f"Bearer {await dev_token_of(http, system, 'operator')}"}
@@ -104,25 +106,48 @@ def report(samples: list[Sample], rate: float, every: float) -> None:
     console.print(f"failed bookings: {sum(s.failed for s in samples)}, errors met: {sum(s.errors for s in samples)}")
 
 
+def short_horizons(minutes: float) -> dict[str, str]:
+    """The settings that make every memory kept for a while keep it `minutes`: idempotency keys, the streams'
+    messages, unpaid payment holds (each a day, 400 days and two hours by default)."""
+    return {
+        "PASPOR_IDEMPOTENCY_TTL_SECONDS": str(max(60, round(minutes * 60))),
+        "PASPOR_STREAM_MAX_AGE_DAYS": f"{minutes / 1440:.6f}",
+        "PASPOR_BOOKING_PAYMENT_HOLD_MINUTES": f"{minutes:g}",
+    }
+
+
 def command(
     rate: Annotated[float, typer.Option(min=0.1, max=2000, help="Bookings per second (new citizens).")],
     minutes: Annotated[float, typer.Option(min=0.1, max=24 * 60, help="How long the load goes on.")] = 30,
     sample_seconds: Annotated[float, typer.Option(min=1, help="Seconds between samples.")] = 60,
     csv_path: Annotated[Path, typer.Option("--csv", help="The samples as CSV.")] = Path("soak.csv"),
     chart: Annotated[Path, typer.Option(help="The chart (PNG).")] = Path("docs/soak.png"),
+    horizon_minutes: Annotated[
+        float | None,
+        typer.Option(
+            min=5,
+            help="Keep idempotency keys, stream messages and unpaid payment holds this many minutes (default: a day, "
+            "400 days, two hours), so that their plateaus show within the soak.",
+        ),
+    ] = None,
+    cancel: Annotated[
+        bool, typer.Option(help="Each citizen cancels its booking once confirmed: slots, holds and tickets turn over.")
+    ] = False,
 ) -> None:
     """Soak: a steady booking rate for --minutes; memory, open files, p50/p99, throughput each --sample-seconds."""
     clock.use(CommonSettings().clock())  # the services' clock (PASPOR_CLOCK_START): tokens and days agree
     with contextlib.ExitStack() as stack:
         folder = Path(tempfile.mkdtemp(prefix="paspor-bench-soak-"))
         stack.callback(shutil.rmtree, folder, ignore_errors=True)
-        system = EmbeddedSystem(folder / "data", gateway_port=free_port(), env=dict(UNLIMITED))
+        env = dict(UNLIMITED) | (short_horizons(horizon_minutes) if horizon_minutes else {})
+        system = EmbeddedSystem(folder / "data", gateway_port=free_port(), env=env)
         stack.callback(system.stop)
         system.start()
-        samples = asyncio.run(soak(system, minutes, rate, sample_seconds, server_processes(system)))
+        samples = asyncio.run(soak(system, minutes, rate, sample_seconds, server_processes(system), cancel))
     if not samples:
         raise typer.Exit(1)
     report(samples, rate, sample_seconds)
     console.print(f"samples: {write_csv(samples, csv_path)}")
-    title = f"Soak: {rate:g} bookings/s for {minutes:g} min (embedded, SQLite; a shared 2-core machine)"
+    how = (", each cancelled" if cancel else "") + (f", horizons {horizon_minutes:g} min" if horizon_minutes else "")
+    title = f"Soak: {rate:g} bookings/s{how} for {minutes:g} min (embedded, SQLite; a shared 2-core machine)"
     console.print(f"chart: {draw(samples, chart, title)}")

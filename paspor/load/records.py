@@ -29,6 +29,7 @@ class Attempt:
     answered_status: str | None = None  # the booking's status in the answer
     booking_status: str | None = None  # as read back after the load (follow.py)
     queue_number: int | None = None
+    cancelled: bool = False  # cancelled by its citizen after the answer (a load with `cancel`)
     errors: list[tuple[float, str]] = field(default_factory=list)  # (when, what) before the answer
     failure: str | None = None  # why it got no answer (sign-up refused, patience exhausted)
 

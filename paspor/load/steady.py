@@ -43,6 +43,7 @@ class LoadPlan:
     run: int  # makes this run's identity numbers and subjects its own
     patience: float = 120.0  # seconds a citizen keeps asking before the booking counts as failed
     max_in_flight: int = 400
+    cancel: bool = False  # each citizen cancels its booking once confirmed: slots, holds and tickets turn over
 
 
 class Unanswered(Exception):
@@ -116,6 +117,8 @@ class SteadyLoad:
             if accepted.status >= 400:
                 raise Unanswered(f"terms refused: HTTP {accepted.status} {accepted.code}")
             await self._book(http, attempt, headers)
+            if self.plan.cancel and attempt.acknowledged:
+                await self._cancel(http, attempt, headers)
         except Unanswered as reason:
             attempt.failure = str(reason)
         finally:
@@ -152,6 +155,18 @@ class SteadyLoad:
             attempt.queue_number = reply.body.get("queue_number")
             if self.keep_headers:
                 self.headers[attempt.serial] = headers
+
+    async def _cancel(self, http: Http, attempt: Attempt, headers: dict[str, str]) -> None:
+        """Cancel the booking; one still being decided (409 `not_cancellable` while requested) is asked again."""
+        deadline = self.now() + self.plan.patience
+        while True:
+            reply = await self._ask(http, attempt, "POST", f"/v1/bookings/{attempt.booking_id}/cancel", headers)
+            if reply.status == 200:
+                attempt.cancelled = True
+                return
+            if reply.status != 409 or self.now() > deadline:
+                raise Unanswered(f"cancel refused: HTTP {reply.status} {reply.code or ''}".rstrip())
+            await asyncio.sleep(0.5)
 
     def signed(self, method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
         """The headers with this very call's device proof (DPoP: a fresh one for every call and retry)."""

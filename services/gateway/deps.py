@@ -61,9 +61,10 @@ class Gateway:
     public_url: str = ""  # the origin device proofs name (empty: each request's own)
     device_move_token_age: float = 600.0  # seconds: how fresh a token moving an account to a new device must be
     clock: Callable[[], float] = seconds  # when its own decisions were made (Unix seconds): how long they are kept
+    idempotency_ttl: float = IDEMPOTENCY_TTL_SECONDS  # PASPOR_IDEMPOTENCY_TTL_SECONDS: a key's answer is the same
 
     def __post_init__(self) -> None:
-        horizon = IDEMPOTENCY_TTL_SECONDS if self.shared_keys is None else LOCAL_KEYS_SECONDS
+        horizon = self.idempotency_ttl if self.shared_keys is None else min(LOCAL_KEYS_SECONDS, self.idempotency_ttl)
         self.keys_seen = Expiring(horizon, KEYS_KEPT, self.clock)
 
     async def ask(self, subject: str, message: BaseModel) -> dict[str, Any]:
@@ -83,9 +84,9 @@ class Gateway:
 
         The same key always gets the same answer: a retry of a request sent on gets its booking, never a
         fast refusal; a retry of a request refused at once is refused again (as a rejected booking would be).
-        For as long as the shared bucket keeps it (`IDEMPOTENCY_TTL_SECONDS`, a day): alone, this gateway
-        keeps its decisions that long itself; with the shared keys, whose mirror keeps every decision (its
-        own put there at once) a day, its own memory is only the fast path in front of it (no hash), for
+        For as long as the shared bucket keeps it (`PASPOR_IDEMPOTENCY_TTL_SECONDS`, a day): alone, this
+        gateway keeps its decisions that long itself; with the shared keys, whose mirror keeps every decision
+        (its own put there at once) as long, its own memory is only the fast path in front of it (no hash), for
         `LOCAL_KEYS_SECONDS`, where retries come.
         """
         self.keys_seen.put((account, idempotency_key), refusal)

@@ -3,11 +3,11 @@
 Each gateway remembers what it did with a booking request's (account, idempotency key): sent it on,
 or refused it at once and why. Alone, that memory is per process: a retry landing on another replica
 after the session sold out would be refused `sold_out` although the first replica sent the original
-on and it was confirmed. So each decision is also put in a NATS key-value bucket (one day's TTL,
-keyed by a hash: no account in clear), and every replica watches the bucket into a local mirror:
+on and it was confirmed. So each decision is also put in a NATS key-value bucket (a day's TTL,
+`PASPOR_IDEMPOTENCY_TTL_SECONDS`, keyed by a hash: no account in clear), and every replica watches the bucket into a local mirror:
 the lookup on the request's path stays in memory.
 
-The mirror forgets a decision when the bucket does: `IDEMPOTENCY_TTL_SECONDS` after this replica saw
+The mirror forgets a decision when the bucket does: the TTL after this replica saw
 it (a watch started again sees the bucket's entries anew, so one may outlive the bucket's copy by the
 time between), and the oldest first beyond `keep` entries.
 """
@@ -41,8 +41,10 @@ def shared_key(account: str, idempotency_key: str) -> str:
 class SharedKeys:
     """This replica's mirror of the bucket, and the puts of its own decisions (sent in the background)."""
 
-    def __init__(self, keep: int = 200_000, clock: Callable[[], float] = seconds) -> None:
-        self.mirror: Expiring[str, str | None] = Expiring(IDEMPOTENCY_TTL_SECONDS, keep, clock)
+    def __init__(
+        self, keep: int = 200_000, clock: Callable[[], float] = seconds, ttl: float = IDEMPOTENCY_TTL_SECONDS
+    ) -> None:
+        self.mirror: Expiring[str, str | None] = Expiring(ttl, keep, clock)
         self.outbox: asyncio.Queue[tuple[str, str | None]] = asyncio.Queue()
         self.watching = asyncio.Event()
 

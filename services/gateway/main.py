@@ -127,12 +127,13 @@ def build(settings: GatewaySettings) -> tuple[FastAPI, Bus]:
         partitions=settings.partitions,
         sse_seconds=settings.gateway_sse_seconds,
         data_dir=settings.data_dir,
-        shared_keys=SharedKeys() if availability is not None else None,  # answered at once: shared with replicas
+        shared_keys=SharedKeys(ttl=settings.idempotency_ttl_seconds) if availability is not None else None,
         payments=payment_callbacks(settings),
         admission=admission(settings, metrics),
         proofs=device_proofs(settings),
         public_url=settings.gateway_public_url,
         device_move_token_age=settings.gateway_device_move_token_age,
+        idempotency_ttl=settings.idempotency_ttl_seconds,
     )
     providers, rules = sign_in_providers(settings.gateway_issuers), frontend_rules(settings)
     proxies = TrustedProxies(settings.gateway_trusted_proxies)

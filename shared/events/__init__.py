@@ -61,6 +61,8 @@ from .quota import (
 )
 from .subjects import (
     DEFAULT_PARTITIONS,
+    DUPLICATE_WINDOW_SECONDS,
+    STREAM_MAX_AGE_DAYS,
     STREAMS,
     Commands,
     StreamSpec,
@@ -121,6 +123,8 @@ __all__ = [
     "availability_key",
     "DEFAULT_PARTITIONS",
     "STREAMS",
+    "STREAM_MAX_AGE_DAYS",
+    "DUPLICATE_WINDOW_SECONDS",
     "Applicant",
     "BookingCancelled",
     "BookingCheckedIn",

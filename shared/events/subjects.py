@@ -103,6 +103,9 @@ def partition_subject(context: str, partition: int | str, verb: str) -> str:
 DEAD_LETTER_SUBJECT = "paspor.deadletter.{service}"  # where a service parks a message it cannot handle
 
 
+DUPLICATE_WINDOW_SECONDS = 120  # a message id sent again within it is dropped (the relay's re-sends)
+
+
 @dataclass(frozen=True)
 class StreamSpec:
     """A JetStream stream the system needs."""
@@ -110,10 +113,10 @@ class StreamSpec:
     name: str
     subjects: tuple[str, ...]
     description: str
-    max_age_days: int = 400
-    duplicate_window_seconds: int = 120
+    duplicate_window_seconds: int = DUPLICATE_WINDOW_SECONDS
 
 
+STREAM_MAX_AGE_DAYS = 400  # the default of PASPOR_STREAM_MAX_AGE_DAYS: a season and its audits
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("PASPOR_BOOKING", ("paspor.booking.>",), "Booking lifecycle events"),
     StreamSpec("PASPOR_QUOTA", ("paspor.quota.>",), "Quota decisions"),

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import nats
@@ -21,6 +22,7 @@ from shared.events import (
     AVAILABILITY_BUCKET,
     IDEMPOTENCY_BUCKET,
     IDEMPOTENCY_TTL_SECONDS,
+    STREAM_MAX_AGE_DAYS,
     STREAMS,
     StreamSpec,
 )
@@ -32,7 +34,6 @@ T = TypeVar("T")
 # Key-value buckets, replicated like the streams: the relays' positions, the availability read model.
 RELAY_BUCKET = "paspor_relay"
 BUCKETS = (RELAY_BUCKET, AVAILABILITY_BUCKET, IDEMPOTENCY_BUCKET, ADMISSION_BUCKET)
-BUCKET_TTL = {IDEMPOTENCY_BUCKET: IDEMPOTENCY_TTL_SECONDS, ADMISSION_BUCKET: ADMISSION_TTL_SECONDS}  # others: for ever
 # Counters, not records: the admission bucket lives in memory (no disk write, no fsync per lease); a
 # restart of NATS only starts the current windows' budgets afresh (ADR 0013).
 BUCKET_STORAGE = {ADMISSION_BUCKET: api.StorageType.MEMORY}
@@ -40,6 +41,22 @@ BUCKET_STORAGE = {ADMISSION_BUCKET: api.StorageType.MEMORY}
 STARTUP_PATIENCE = 60.0
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long NATS keeps what it carries (PASPOR_STREAM_MAX_AGE_DAYS, PASPOR_IDEMPOTENCY_TTL_SECONDS).
+
+    The event stores keep every event for good; the streams are the wire, kept long enough for every
+    consumer and for `paspor audit --jetstream`, which compares only what they still hold.
+    """
+
+    stream_max_age_days: float = STREAM_MAX_AGE_DAYS
+    idempotency_ttl_seconds: float = IDEMPOTENCY_TTL_SECONDS
+
+    def bucket_ttl(self, bucket: str) -> float | None:
+        """Seconds a bucket's entries live (None: for ever: the relays' positions, the availability)."""
+        return {IDEMPOTENCY_BUCKET: self.idempotency_ttl_seconds, ADMISSION_BUCKET: ADMISSION_TTL_SECONDS}.get(bucket)
 
 
 async def connect(servers: list[str], name: str, login: NatsLogin | None = None) -> Client:
@@ -69,12 +86,12 @@ async def patiently(call: Callable[[], Awaitable[T]], patience: float = STARTUP_
             await asyncio.sleep(0.5)
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+async def ensure_streams(js: JetStreamContext, replicas: int = 1, retention: Retention = Retention()) -> None:
     """Create (or bring up to date) every stream and key-value bucket the system uses."""
     for spec in STREAMS:
-        await patiently(functools.partial(_ensure_stream, js, spec, replicas))
+        await patiently(functools.partial(_ensure_stream, js, spec, replicas, retention))
     for bucket in BUCKETS:
-        await patiently(functools.partial(ensure_bucket, js, bucket, replicas))
+        await patiently(functools.partial(ensure_bucket, js, bucket, replicas, retention))
 
 
 async def open_bucket(js: JetStreamContext, bucket: str, visible_within: float = 10.0) -> KeyValue:
@@ -98,14 +115,14 @@ async def open_bucket(js: JetStreamContext, bucket: str, visible_within: float =
             deadline = asyncio.get_running_loop().time() + visible_within
 
 
-async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) -> None:
+async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int, retention: Retention) -> None:
     config = api.StreamConfig(
         name=spec.name,
         subjects=list(spec.subjects),
         description=spec.description,
         storage=api.StorageType.FILE,
         retention=api.RetentionPolicy.LIMITS,
-        max_age=spec.max_age_days * 86400,
+        max_age=retention.stream_max_age_days * 86400,
         duplicate_window=spec.duplicate_window_seconds,
         num_replicas=replicas,
     )
@@ -121,19 +138,22 @@ async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) 
         log.warning("stream %s kept as it is: %s", spec.name, error)
 
 
-async def ensure_bucket(js: JetStreamContext, bucket: str, replicas: int) -> None:
-    """Create one of the system's buckets with its settings (or scale an existing one to `replicas`)."""
+async def ensure_bucket(js: JetStreamContext, bucket: str, replicas: int, retention: Retention = Retention()) -> None:
+    """Create one of the system's buckets with its settings (or bring an existing one to `replicas` and
+    its configured TTL)."""
+    ttl = retention.bucket_ttl(bucket)
     try:
         await js.create_key_value(
             bucket=bucket,
             history=1,
             replicas=replicas,
-            ttl=BUCKET_TTL.get(bucket),
+            ttl=ttl,
             storage=BUCKET_STORAGE.get(bucket, api.StorageType.FILE),
         )
-    except BadRequestError:  # it exists with other settings (e.g. fewer replicas): scale it
+    except BadRequestError:  # it exists with other settings (fewer replicas, another TTL): bring it up to date
         info = await js.stream_info(f"KV_{bucket}")
-        if info.config.num_replicas != replicas:
-            info.config.num_replicas = replicas
-            await js.update_stream(info.config)
-            log.info("bucket %s now has %d replicas", bucket, replicas)
+        if info.config.num_replicas == replicas and (info.config.max_age or 0) == (ttl or 0):
+            return
+        info.config.num_replicas, info.config.max_age = replicas, ttl
+        await js.update_stream(info.config)
+        log.info("bucket %s now has %d replicas, entries kept %s s", bucket, replicas, ttl or "for ever")

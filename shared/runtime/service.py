@@ -62,7 +62,7 @@ class Runtime:
         """Connect and declare the streams."""
         self.nc = await connect(self.settings.nats_servers, self.name, self.settings)
         self.js = self.nc.jetstream()
-        await ensure_streams(self.js, self.settings.stream_replicas)
+        await ensure_streams(self.js, self.settings.stream_replicas, self.settings.retention)
         return self.js
 
     def relay(self, app: Any, to_wire: ToWire, scope: Scope | None = None) -> Relay:

@@ -10,9 +10,10 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, clock_from
-from shared.events import DEFAULT_PARTITIONS
+from shared.events import DEFAULT_PARTITIONS, DUPLICATE_WINDOW_SECONDS, IDEMPOTENCY_TTL_SECONDS, STREAM_MAX_AGE_DAYS
 from shared.pseudonyms import Pseudonyms
 
+from .bus import Retention
 from .natsauth import NatsLogin
 
 
@@ -29,6 +30,19 @@ class CommonSettings(BaseSettings, NatsLogin):
     postgres_pool_size: int = Field(default=5, ge=1, le=100, description="Connections per process.")
     partitions: int = Field(default=DEFAULT_PARTITIONS, ge=1, le=256, description="Office partitions.")
     stream_replicas: int = Field(default=1, ge=1, le=5, description="JetStream stream replicas.")
+    stream_max_age_days: float = Field(
+        default=STREAM_MAX_AGE_DAYS,
+        le=3650,
+        description="Days the JetStream streams keep a message (fractions allowed: 0.01 is 14.4 minutes). The event "
+        "stores keep every event; `paspor audit --jetstream` compares what the streams still hold.",
+    )
+    idempotency_ttl_seconds: int = Field(
+        default=IDEMPOTENCY_TTL_SECONDS,
+        ge=60,
+        le=30 * 86_400,
+        description="Seconds every gateway replica answers a retried booking Idempotency-Key as the first time "
+        "(the shared bucket's TTL); a key retried later is a new request.",
+    )
     cipher_key: str | None = Field(
         default=None, description="AES key (base64) for personal data at rest; generated in the data folder if unset."
     )
@@ -108,6 +122,17 @@ class CommonSettings(BaseSettings, NatsLogin):
     def backoff(self) -> tuple[float, ...]:
         return tuple(float(part) for part in self.consumer_backoff.split(","))
 
+    @field_validator("stream_max_age_days")
+    @classmethod
+    def _streams_outlive_their_duplicate_window(cls, value: float) -> float:
+        if value * 86_400 < DUPLICATE_WINDOW_SECONDS:
+            least = DUPLICATE_WINDOW_SECONDS / 86_400
+            raise ValueError(
+                f"must keep a message at least the streams' {DUPLICATE_WINDOW_SECONDS} s duplicate window "
+                f"({least:.4f} days); got {value}"
+            )
+        return value
+
     @field_validator("clock_start")
     @classmethod
     def _clock_start_has_offset(cls, value: dt.datetime | None) -> dt.datetime | None:
@@ -133,6 +158,10 @@ class CommonSettings(BaseSettings, NatsLogin):
             if not url.strip().startswith(("nats://", "tls://", "ws://", "wss://")):
                 raise ValueError(f"NATS URL must start with nats:// (got {url!r})")
         return value
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(self.stream_max_age_days, self.idempotency_ttl_seconds)
 
     @property
     def nats_servers(self) -> list[str]:

@@ -55,6 +55,21 @@ def test_with_the_shared_keys_its_own_memory_is_short_and_a_later_retry_is_answe
     assert gw.decided("google:budi", "tap-1") == (False, None), "gone from the bucket: gone from the mirror"
 
 
+def test_a_shorter_configured_ttl_is_how_long_every_memory_of_a_key_lasts():
+    clock = Ticks()
+    ttl = 300.0  # PASPOR_IDEMPOTENCY_TTL_SECONDS=300: five minutes, shorter than its own fast path's ten
+    alone = Gateway(FakeServices(), TokenVerifier([]), clock=clock, idempotency_ttl=ttl)
+    mirror = SharedKeys(clock=clock, ttl=ttl)
+    shared = Gateway(FakeServices(), TokenVerifier([]), clock=clock, idempotency_ttl=ttl, shared_keys=mirror)
+    for gw in (alone, shared):
+        gw.remember("google:siti", "tap-1", "sold_out")
+    clock.at += ttl - 1
+    assert alone.decided("google:siti", "tap-1") == shared.decided("google:siti", "tap-1") == (True, "sold_out")
+    clock.at += 1
+    assert alone.decided("google:siti", "tap-1") == shared.decided("google:siti", "tap-1") == (False, None)
+    assert len(alone.keys_seen) == len(shared.keys_seen) == len(mirror.mirror) == 0
+
+
 @dataclass
 class Entry:
     key: str
