@@ -65,12 +65,43 @@ def print_report(result: AuditResult, console: Console, limit: int = 50) -> None
     if result.pending:
         pending = ", ".join(f"{what} ×{count}" for what, count in result.pending.items())
         console.print(f"[cyan]in flight (newer than the grace period, not judged):[/cyan] {pending}")
+    for line in _retention(result):
+        console.print(line)
     verdict = (
         "[bold green]VERDICT: OK[/bold green] — every invariant holds"
         if result.ok
         else f"[bold red]VERDICT: BROKEN[/bold red] — {len(result.findings)} finding(s)"
     )
     console.print(verdict)
+
+
+def _retention(result: AuditResult) -> list[str]:
+    """With `--jetstream`: per stream, the stored events older than its oldest message (not compared)."""
+    lines = []
+    for name, window in ((result.scope.get("jetstream") or {}).get("streams") or {}).items():
+        if not window["beyond_retention"]:
+            continue
+        held = (
+            f"it holds #{window['first_seq']}–#{window['last_seq']}, the oldest stored at "
+            f"{window['first_published']:%Y-%m-%d %H:%M:%S}"
+            if window["messages"] and window["first_published"]
+            else f"it holds nothing any more, its last (#{window['last_seq']}) stored at "
+            f"{window['last_published']:%Y-%m-%d %H:%M:%S}"
+        )
+        lines.append(
+            f"[cyan]{name}: {window['beyond_retention']:,} stored events older than the stream's oldest message "
+            f"(aged out by its max age): not compared[/cyan] — stored before "
+            f"{window['retained_from']:%Y-%m-%d %H:%M:%S} UTC; {held}; max age {_duration(window['max_age_seconds'])}"
+        )
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    """A max age as people say it: 400 days, 90 minutes, 2 seconds."""
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} seconds"
 
 
 def _read(result: AuditResult) -> Table:
