@@ -4,8 +4,8 @@ Every stored event that has a wire form must have been published (its message id
 stored event, by the service's own `to_wire`), and every message in the streams must come from a
 stored event. Stored events newer than the horizon may still be on their way: counted as pending.
 
-A stream keeps its messages for its max age only (`StreamSpec.max_age_days`, or a shorter setting for a
-soak). A stream whose first sequence is above 1 has lost its oldest messages. A stored event whose message
+A stream keeps its messages for its max age only (`PASPOR_STREAM_MAX_AGE_DAYS`: 400 days, or as short as
+minutes for a soak). A stream whose first sequence is above 1 has lost its oldest messages. A stored event whose message
 is missing from it, and that was stored before both its oldest message and its max age back from
 JetStream's clock (within the grace), may have aged out: it cannot be compared, and is counted as beyond
 retention, per stream, not reported. Everything stored after that is still judged (`Window.retained_from`).
