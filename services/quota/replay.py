@@ -28,7 +28,6 @@ from .messaging import not_owner
 
 log = logging.getLogger(__name__)
 WAIT_SECONDS = 600.0  # how long an answer waits for the relay to publish through the store's end
-POLL_SECONDS = 0.1
 
 
 class OutcomeReplays:
@@ -67,14 +66,12 @@ class OutcomeReplays:
         )
         before, started = self.relay.counted[partition], time.monotonic()
         self.relay.rewind(partition, command.after)
-        while not self.relay.caught_up(head):
-            if time.monotonic() - started > self.wait_seconds:
-                return problem(
-                    "still_publishing",
-                    "Masih menerbitkan ulang; lihat log pekerja.",
-                    f"Still publishing (at position {self.relay.position} of {head}); it goes on: see the worker's log.",
-                )
-            await asyncio.sleep(POLL_SECONDS)
+        if not await self.relay.published_through(head, self.wait_seconds):
+            return problem(
+                "still_publishing",
+                "Masih menerbitkan ulang; lihat log pekerja.",
+                f"Still publishing (at position {self.relay.position} of {head}); it goes on: see the worker's log.",
+            )
         return {
             "republished": {
                 "partition": partition,

@@ -29,6 +29,7 @@ still within its dedupe window and the consumers ignore what they handled alread
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter, deque
@@ -102,6 +103,7 @@ class Relay:
         self.split = 0  # messages sent in parts, being larger than NATS accepts
         self.max_payload = max_payload  # None: the server's limit, read when the relay opens
         self._wake = asyncio.Event()
+        self._advanced = asyncio.Event()  # set after every batch published (see published_through)
         self._kv: Any = None
         self._handed: deque[tuple[int, Any]] = deque()  # (notification id, event), appended by the writer
         self._gap = False  # the hand-over skipped something: the log must be read
@@ -131,6 +133,20 @@ class Relay:
     def caught_up(self, position: int) -> bool:
         """Whether everything stored up to `position` was published (and no rewind waits)."""
         return not self._rewinds and self.position >= position
+
+    async def published_through(self, position: int, timeout: float) -> bool:
+        """Wait until everything stored up to `position` is published (and no rewind waits); False when
+        `timeout` seconds pass first. Woken by each batch the running relay publishes, not by polling."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            self._advanced.clear()  # before looking: a batch published meanwhile sets it again
+            if self.caught_up(position):
+                return True
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._advanced.wait(), timeout=remaining)
 
     def _apply_rewinds(self) -> None:
         rewinds, self._rewinds = self._rewinds, {}
@@ -221,6 +237,7 @@ class Relay:
         self.position = last_id
         self.published += len(records)
         self.counted.update(self._batch_counts)
+        self._advanced.set()
         if time.monotonic() - self._saved_at >= POSITION_EVERY:
             await self._save_positions()
         return True

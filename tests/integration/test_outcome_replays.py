@@ -82,6 +82,11 @@ async def test_a_partitions_decisions_are_published_again_and_reach_the_stream_w
         stream_after = (await js.stream_info("PASPOR_QUOTA")).state.messages
         later = await replays.replay(2, RebuildOutcomes(operator="ops@kanim", after=head))
         refused = await replays.replay(5, RebuildOutcomes(operator="ops@kanim"))
+        await nc.flush()
+        await sent.subscription.unsubscribe()  # what follows sends partition 2's decisions once more
+        impatient = OutcomeReplays(relay, store, writer, holds=lambda partition: True, wait_seconds=0)
+        unfinished = await impatient.replay(2, RebuildOutcomes(operator="ops@kanim"))
+        await until(lambda: relay.caught_up(head), 10, "it goes on publishing after the answer")
         running.cancel()
     await nc.close()
 
@@ -96,3 +101,4 @@ async def test_a_partitions_decisions_are_published_again_and_reach_the_stream_w
         "nothing stored after the end: nothing to publish"
     )
     assert refused["problem"]["code"] == "partition_not_held", "a worker not holding the partition refuses"
+    assert unfinished["problem"]["code"] == "still_publishing", "an answer that cannot wait says so"
