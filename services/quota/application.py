@@ -26,7 +26,7 @@ from .fence import Partition
 from .fencing import Ownership
 from .holders import Holders
 from .holds import note_waitlists
-from .rejections import Rejections
+from .rejections import RELEASED, Rejections, Releases
 from .waitlist import DEFAULT_HOLD
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,11 @@ class QuotaApplication(RecordingApplication):
         # A session's snapshot: its holders and refusals in their packed forms.
         transcoder.register(HoldersAsState())
         transcoder.register(RejectionsAsState())
-        transcoder.register(IntSetAsList())
+        transcoder.register(ReleasesAsState())
+        transcoder.register(IntSetAsList())  # the released ids of snapshots taken before `Releases`
 
     def compact(self, now: dt.datetime) -> int:
-        """Forget, in every cached session, the refused ids older than the horizon; how many were forgotten.
+        """Forget, in every cached session, the refused and released ids older than the horizon; how many.
 
         Run now and then on the writer (services/quota/main.py): a session a rush sold out may not be
         asked again, and would keep its refusals otherwise. A session that forgot some is snapshotted
@@ -95,14 +96,20 @@ class QuotaApplication(RecordingApplication):
                         self.snapshots.put([snapshot])
         return forgotten
 
-    def stored_refusals(self, quota_id: UUID, booking_ids: set[str]) -> dict[str, str]:
-        """The refusals among `booking_ids` that a session's stored events record (every decision is kept)."""
+    def stored_decisions(self, quota_id: UUID, booking_ids: set[str]) -> dict[str, str]:
+        """What a session's stored events decided for `booking_ids` that it no longer holds or awaits: a
+        refusal's reason, or `RELEASED` for one that had a place (or a place on the waitlist) and gave it
+        up. Every decision is kept in the store; asked only for ids the session may have forgotten."""
         found: dict[str, str] = {}
         for event in self.repository.event_store.get(quota_id):
             if isinstance(event, SessionQuota.Decided):
                 for d in event.decisions:
-                    if d["queue_number"] is None and d["booking_id"] in booking_ids:
-                        found[d["booking_id"]] = d["reason"]
+                    if d["booking_id"] in booking_ids:
+                        found.setdefault(d["booking_id"], d["reason"] if d["queue_number"] is None else RELEASED)
+            elif isinstance(event, SessionQuota.Waitlisted):
+                for entry in event.entries:
+                    if entry["booking_id"] in booking_ids:
+                        found.setdefault(entry["booking_id"], RELEASED)
         return found
 
     def apply_batch(self, messages: Sequence[Message], now: dt.datetime) -> list[SessionQuota]:
@@ -152,7 +159,7 @@ class QuotaApplication(RecordingApplication):
         """Close sessions; their reservations are withdrawn (the bookings are told); one save."""
 
         def close(quota: SessionQuota) -> None:  # its waitlist is refused with it
-            quota.close(reason, by)
+            quota.close(reason, by, clock.now())
             quota.turn_away(OFFICE_CLOSED, clock.now())
 
         return self._each(office_code, day, sessions, close)
@@ -293,19 +300,19 @@ class _Batch:
         if quota is not None and not quota.pending_events and stale:
             quota = self._reread(quota_id)  # a stale cache must not drop a cancellation: the store decides
         if quota is not None and (
-            quota.release(booking_id, str(message.correlation_id), str(message.message_id))
+            quota.release(booking_id, str(message.correlation_id), str(message.message_id), self.now)
             or quota.leave(booking_id, self.now)
         ):
             quota.settle(self.now, self.app.hold)  # the freed place goes to the next one waiting, held
             self.quotas[quota_id] = quota
         elif self.round is not None and self.round.leave(message):
             pass  # cancelled while it waited for a draw: it left the waiting room
-        elif quota is None or not (quota.has_decided(booking_id) or self._refused_long_ago(quota, booking_id)):
+        elif quota is None or not (quota.has_decided(booking_id) or self._decided_long_ago(quota, booking_id)):
             self.app.ownership.nothing_released(message)  # recorded, never a silent no-op
 
-    def _refused_long_ago(self, quota: SessionQuota, booking_id: str) -> bool:
-        """A refusal the session forgot (older than the horizon): its stored events say so."""
-        return quota.may_have_forgotten(booking_id) and booking_id in self.app.stored_refusals(quota.id, {booking_id})
+    def _decided_long_ago(self, quota: SessionQuota, booking_id: str) -> bool:
+        """A refusal or release the session forgot (older than the horizon): its stored events say so."""
+        return quota.may_have_forgotten(booking_id) and booking_id in self.app.stored_decisions(quota.id, {booking_id})
 
     def room(self, office: str, day: dt.date, session: str) -> int:
         """Places a session has left for a draw's offers (its requests so far decided first)."""
@@ -334,13 +341,13 @@ class _Batch:
         quota.decide(requests, self.refusals[quota_id], self.now)
 
     def _recall(self, quota: SessionQuota, requests: list[Request]) -> None:
-        """Requests that may have been refused before the session forgot it: the store answers."""
+        """Requests that may have been refused or released before the session forgot it: the store answers."""
         doubtful = {r.booking_id for r in requests if quota.may_have_forgotten(r.booking_id)}
         if doubtful:
-            found = self.app.stored_refusals(quota.id, doubtful)
+            found = self.app.stored_decisions(quota.id, doubtful)
             for booking_id, reason in found.items():
                 quota.recall(booking_id, reason, self.now)
-            log.info("quota: %d request(s) looked up in the store, %d refused before", len(doubtful), len(found))
+            log.info("quota: %d request(s) looked up in the store, %d decided before", len(doubtful), len(found))
 
     def _quota(self, office: str, day: dt.date, session: str, capacity: int) -> SessionQuota:
         quota_id = SessionQuota.id_for(office, day, session)
@@ -389,6 +396,19 @@ class RejectionsAsState(Transcoding):
 
     def decode(self, data: dict) -> Rejections:
         return Rejections.from_state(data)
+
+
+class ReleasesAsState(Transcoding):
+    """A session's released ids in a snapshot: the count, and the remembered ids packed."""
+
+    type = Releases
+    name = "quota_releases"
+
+    def encode(self, obj: Releases) -> dict[str, object]:
+        return obj.to_state()
+
+    def decode(self, data: dict) -> Releases:
+        return Releases.from_state(data)
 
 
 class IntSetAsList(Transcoding):

@@ -19,7 +19,7 @@ from shared.release import OFFICE_CLOSED as OFFICE_CLOSED
 from shared.release import ReleaseSchedule as ReleaseSchedule
 
 from .holders import Holders
-from .rejections import Rejections
+from .rejections import RELEASED, Rejections, Releases
 from .waitlist import Waitlist
 
 SOLD_OUT = "sold_out"
@@ -69,7 +69,8 @@ class SessionQuota(Waitlist):
         self.reservations = Holders()
         # Refusals: a count, and the recent ids only (services/quota/rejections.py).
         self.rejections = Rejections()
-        self.released: set[int] = set()
+        # Released ids (cancelled, withdrawn, left the waitlist), kept as compactly (rejections.py).
+        self.released = Releases()
 
     @property
     def booked(self) -> int:
@@ -78,6 +79,17 @@ class SessionQuota(Waitlist):
     @property
     def remaining(self) -> int:
         return 0 if self.closed else max(self.capacity - self.booked - self.held, 0)
+
+    @property
+    def released(self) -> Releases:
+        found = self.__dict__["released"]
+        if isinstance(found, set):  # a snapshot taken before releases were kept compact: a set of ids
+            found = self.__dict__["released"] = Releases.of(found)
+        return found
+
+    @released.setter
+    def released(self, releases: Releases) -> None:
+        self.__dict__["released"] = releases
 
     def has_decided(self, booking_id: str) -> bool:
         key = compact(booking_id)
@@ -92,18 +104,26 @@ class SessionQuota(Waitlist):
 
     def may_have_forgotten(self, booking_id: str) -> bool:
         """An unknown request that may be a refusal this session no longer remembers (ask the store)."""
-        return not self.has_decided(booking_id) and self.rejections.may_have_forgotten(compact(booking_id))
+        key = compact(booking_id)
+        return not self.has_decided(booking_id) and (
+            self.rejections.may_have_forgotten(key) or self.released.may_have_forgotten(key)
+        )
 
     def recall(self, booking_id: str, reason: str, now: dt.datetime) -> None:
-        """Remember again a refusal found in the store (no event: it was decided and recorded before)."""
-        self.rejections.add(compact(booking_id), sys.intern(reason), now, recalled=True)
+        """Remember again a refusal or a release (`RELEASED`) found in the store (no event: it was decided
+        and recorded before)."""
+        if reason == RELEASED:
+            self.released.note(compact(booking_id), now, recalled=True)
+        else:
+            self.rejections.add(compact(booking_id), sys.intern(reason), now, recalled=True)
 
     def forget_rejections(self, now: dt.datetime, horizon: dt.timedelta) -> int:
-        """Forget the ids of refusals decided more than `horizon` before `now` (their count stays).
+        """Forget the ids of refusals and releases decided more than `horizon` before `now` (their counts
+        stay).
 
         Changes no decision: a copy of a forgotten request is found in the store (`may_have_forgotten`).
         """
-        return self.rejections.forget(now - horizon)
+        return self.rejections.forget(now - horizon) + self.released.forget(now - horizon)
 
     def decide(
         self, requests: list[Request], refusal: str | None = None, at: dt.datetime | None = None
@@ -138,20 +158,20 @@ class SessionQuota(Waitlist):
         if capacity != self.capacity:
             self._capacity_changed(self.office, self.day, self.session, capacity, by)
 
-    def close(self, reason: str, by: str) -> list[tuple[str, int]]:
-        """Close the session (e.g. an unplanned office closure): every reservation is withdrawn."""
+    def close(self, reason: str, by: str, at: dt.datetime | None = None) -> list[tuple[str, int]]:
+        """Close the session (e.g. an unplanned office closure, `at`): every reservation is withdrawn."""
         if self.closed:
             return []
         withdrawn = sorted(self.reservations.items(), key=lambda item: item[1])
-        self._closed(self.office, self.day, self.session, reason, by, [expand(b) for b, _ in withdrawn])
+        self._closed(self.office, self.day, self.session, reason, by, [expand(b) for b, _ in withdrawn], at)
         return [(expand(b), n) for b, n in withdrawn]
 
-    def release(self, booking_id: str, correlation_id: str, causation_id: str) -> bool:
-        """Give a cancelled booking's slot back; False if it held none."""
+    def release(self, booking_id: str, correlation_id: str, causation_id: str, at: dt.datetime | None = None) -> bool:
+        """Give a cancelled booking's slot back (`at`: when); False if it held none."""
         if compact(booking_id) not in self.reservations:
             return False
         remaining = max(self.capacity - self.booked - self.held + 1, 0)
-        self._released(self.office, self.day, self.session, booking_id, remaining, correlation_id, causation_id)
+        self._released(self.office, self.day, self.session, booking_id, remaining, correlation_id, causation_id, at)
         return True
 
     @event("Decided")
@@ -175,22 +195,32 @@ class SessionQuota(Waitlist):
         remaining: int,
         correlation_id: str,
         causation_id: str,
+        at: dt.datetime | None = None,  # absent from releases stored before it was recorded
     ) -> None:
         key = compact(booking_id)
         del self.reservations[key]
-        self.released.add(key)
+        self.released.note(key, at)
 
     @event("CapacityChanged")
     def _capacity_changed(self, office: str, day: dt.date, session: str, capacity: int, by: str) -> None:
         self.capacity = capacity
 
     @event("Closed")
-    def _closed(self, office: str, day: dt.date, session: str, reason: str, by: str, withdrawn: list[str]) -> None:
+    def _closed(
+        self,
+        office: str,
+        day: dt.date,
+        session: str,
+        reason: str,
+        by: str,
+        withdrawn: list[str],
+        at: dt.datetime | None = None,  # absent from closures stored before it was recorded
+    ) -> None:
         self.closed = True
         for booking_id in withdrawn:
             key = compact(booking_id)
             del self.reservations[key]
-            self.released.add(key)
+            self.released.note(key, at)
 
     def _free_numbers(self) -> list[int]:
         """Queue numbers 1..capacity not held, lowest first (none while the session is full)."""

@@ -17,6 +17,7 @@ import datetime as dt
 import sys
 from array import array
 from collections.abc import Iterator
+from typing import Self
 
 LOW = 0xFFFF_FFFF_FFFF_FFFF
 RECALLED = 0x80  # a reason code's flag: found in the store again
@@ -178,7 +179,7 @@ class Rejections:
         }
 
     @classmethod
-    def from_state(cls, state: dict) -> Rejections:
+    def from_state(cls, state: dict) -> Self:
         rejections = cls()
         rejections.count = state["count"]
         for bits, held in state["filters"]:
@@ -192,6 +193,35 @@ class Rejections:
         if not len(rejections._high) == len(rejections._low) == len(rejections._codes) == len(rejections._seconds):
             raise ValueError("a snapshot's refusals: as many ids, codes and times expected")
         return rejections
+
+
+RELEASED = "released"  # the reason a `Releases` entry carries
+
+
+class Releases(Rejections):
+    """Booking ids that held or waited for a place in the session and gave it up (cancelled, withdrawn by a
+    closure, a lapsed offer, left or turned away from the waitlist): decided for good, a late copy of the
+    request changes nothing. Kept as refusals are: a count, the recent ids exactly, older ones folded into
+    Bloom filters (a request one of them says may have been released is looked up in the event store).
+    Before, every released id stayed in a set for the session's life, about 100 bytes each.
+    """
+
+    __slots__ = ()
+
+    def note(self, key: int, at: dt.datetime | None, recalled: bool = False) -> None:
+        """Remember one release (`at` None: a release stored without its time, folded at the next forget)."""
+        self.add(key, RELEASED, at, recalled)
+
+    @classmethod
+    def of(cls, keys: set[int]) -> Releases:
+        """From the set an older snapshot holds (no times: folded into a filter at the next forget)."""
+        releases = cls()
+        for key in keys:
+            releases.note(key, None)
+        return releases
+
+    def __repr__(self) -> str:
+        return f"Releases(count={self.count}, remembered={len(self)}, filters={len(self.filters)})"
 
 
 def _second(at: dt.datetime | None) -> int:

@@ -21,6 +21,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+if TYPE_CHECKING:
+    from .rejections import Releases
+
 HOLD_LAPSED = "hold_lapsed"
 DEFAULT_HOLD = dt.timedelta(minutes=15)  # the default of PASPOR_QUOTA_HOLD_SECONDS
 NONE: Mapping[str, Any] = MappingProxyType({})
@@ -45,7 +48,7 @@ class Waitlist(Aggregate):
         office: str
         day: dt.date
         session: str
-        released: set[int]
+        released: Releases
         reservations: Any
         Waitlisted: ClassVar[type[Any]]
         HoldOffered: ClassVar[type[Any]]
@@ -186,14 +189,14 @@ class Waitlist(Aggregate):
         at: dt.datetime, correlation_id: str,
     ) -> None:  # fmt: skip
         del self._changing()[1][booking_id]
-        self.released.add(UUID(booking_id).int)  # decided for good: a late copy of its request changes nothing
+        self.released.note(UUID(booking_id).int, at)  # decided for good: a late copy of its request changes nothing
 
     @event("LeftWaitlist")
     def _left(self, office: str, day: dt.date, session: str, booking_id: str, at: dt.datetime) -> None:
         waiting, holds = self._changing()
         waiting.pop(booking_id, None)
         holds.pop(booking_id, None)
-        self.released.add(UUID(booking_id).int)
+        self.released.note(UUID(booking_id).int, at)
 
     @event("Unlisted")
     def _unlisted(
@@ -203,4 +206,4 @@ class Waitlist(Aggregate):
         for entry in entries:
             waiting.pop(entry["booking_id"], None)
             holds.pop(entry["booking_id"], None)
-            self.released.add(UUID(entry["booking_id"]).int)
+            self.released.note(UUID(entry["booking_id"]).int, at)

@@ -99,6 +99,33 @@ def test_a_refused_request_replayed_after_the_horizon_never_takes_a_freed_place(
     assert quota.rejections.count == 30  # the copies were not counted again
 
 
+def test_cancelled_bookings_are_forgotten_after_the_horizon_and_their_copies_still_change_nothing(store_settings):
+    slot = Slot(office="GRESIK", date=bookable_day(8), session="pagi")
+    app = worker(store_settings)
+    app.change_capacity("GRESIK", slot.date, ["pagi"], 3, by="operator@kanim")
+    booked = rush(3, slot)
+    app.apply_batch(booked, NOW)
+    cancelled = [BookingCancelled(booking_id=b.booking_id, slot=slot, was_confirmed=True) for b in booked]
+    app.apply_batch(cancelled, NOW + dt.timedelta(minutes=1))  # citizens turn a whole session over
+    quota = session(app, slot)
+    assert quota.remaining == 3 and quota.released.count == 3 and len(quota.released) == 3
+
+    # An hour on, the session keeps only how many it released, as it does for refusals.
+    later = NOW + dt.timedelta(hours=1)
+    assert app.compact(later) == 3
+    assert len(quota.released) == 0 and quota.released.count == 3
+
+    # The requests' copies (a relay replaying its outbox) and the cancellations' copies come back: the store
+    # says each was decided and given back; no place is taken, and no cancellation is found lost.
+    newcomer = rush(1, slot)
+    app.apply_batch([*booked, *cancelled, *newcomer], later)
+    quota = session(app, slot)
+    assert [quota.queue_number(str(b.booking_id)) for b in booked] == [None] * 3
+    assert quota.queue_number(str(newcomer[0].booking_id)) == 1 and quota.remaining == 2
+    assert app.ownership.unmatched == 0, "the store says each was released: nothing odd"
+    assert quota.released.count == 3, "the copies are not counted as releases again"
+
+
 def test_without_a_horizon_every_refused_id_stays_remembered(store_settings):
     slot = Slot(office="GRESIK", date=bookable_day(7), session="pagi")
     app = QuotaApplication(env=store_env(store_settings, "quota"), horizon=None, snapshot_every=0)
@@ -134,3 +161,13 @@ def test_refusals_forgotten_a_few_at_a_time_share_a_few_filters():
     assert len(rejections.filters) <= 6  # not one per forgetting: each new one as big as all before it
     assert sum(len(f.bits) for f in rejections.filters) <= 2 * 1400 * 10 // 8
     assert all(rejections.may_have_forgotten(key) for key in refused)
+
+
+def test_a_snapshot_taken_before_releases_were_compact_still_knows_every_released_id():
+    quota = SessionQuota("GRESIK", bookable_day(8), "pagi", 10)
+    quota.__dict__["released"] = {7, 9}  # what such a snapshot decodes to (a set of 128-bit ids)
+    assert quota.has_decided(str(uuid.UUID(int=7))) and quota.has_decided(str(uuid.UUID(int=9)))
+    assert not quota.has_decided(str(uuid.UUID(int=8)))
+    assert quota.released.count == 2
+    quota.forget_rejections(NOW, HORIZON)  # no times: folded at once, the store answers for them
+    assert len(quota.released) == 0 and quota.may_have_forgotten(str(uuid.UUID(int=7)))
