@@ -31,7 +31,8 @@ class Roster:
     def __init__(self, kept_from: dt.date | None = None) -> None:
         self.open: dict[UUID, OpenTicket] = {}
         self._booking_of: dict[UUID, UUID] = {}  # ticket id -> booking id, while the ticket is open
-        self._by_day: dict[tuple[str, dt.date], list[UUID]] = {}  # (office, date) -> booking ids, as issued
+        # (office, date) -> the booking ids of every ticket issued for it (open or not), packed: 16 bytes each
+        self._by_day: dict[tuple[str, dt.date], bytearray] = {}
         self.kept_from = kept_from  # the oldest date whose list is kept (None: every date's)
 
     def keeps(self, day: dt.date) -> bool:
@@ -57,7 +58,9 @@ class Roster:
             self._booking_of[domain_event.originator_id] = domain_event.booking_id
             self.open[domain_event.booking_id] = OpenTicket(**appointment_of(domain_event))
             if self.keeps(domain_event.day):
-                self._by_day.setdefault((domain_event.office, domain_event.day), []).append(domain_event.booking_id)
+                self._by_day.setdefault((domain_event.office, domain_event.day), bytearray()).extend(
+                    domain_event.booking_id.bytes
+                )
             return
         booking_id = self._booking_of.get(domain_event.originator_id)
         if booking_id not in self.open:
@@ -80,7 +83,8 @@ class Roster:
         """The booking ids of every ticket issued for an office's kept date (open or not), in the order issued."""
         if not self.keeps(day):
             raise ValueError(f"the list of {day} is no longer kept (kept from {self.kept_from})")
-        return list(self._by_day.get((office, day), ()))
+        packed = self._by_day.get((office, day), b"")
+        return [UUID(bytes=bytes(packed[at : at + 16])) for at in range(0, len(packed), 16)]
 
     @property
     def days(self) -> int:
