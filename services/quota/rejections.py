@@ -138,11 +138,7 @@ class Rejections:
         old = [i for i, second in enumerate(self._seconds) if second < cutoff]
         if not old:
             return 0
-        folding = [i for i in old if not self._codes[i] & RECALLED]
-        if folding and (not self.filters or self.filters[-1].room < len(folding)):
-            self.filters.append(Filter.sized_for(max(len(folding), sum(f.held for f in self.filters))))
-        for i in folding:
-            self.filters[-1].add(self._high[i] << 64 | self._low[i])
+        self._fold([self._high[i] << 64 | self._low[i] for i in old if not self._codes[i] & RECALLED])
         kept = [i for i, second in enumerate(self._seconds) if second >= cutoff]
         self._high = array("Q", (self._high[i] for i in kept))
         self._low = array("Q", (self._low[i] for i in kept))
@@ -150,6 +146,13 @@ class Rejections:
         self._seconds = array("I", (self._seconds[i] for i in kept))
         self._oldest = min(self._seconds, default=NEVER)
         return len(old)
+
+    def _fold(self, keys: list[int]) -> None:
+        """Keep forgotten ids where `may_have_forgotten` finds them: the Bloom filters."""
+        if keys and (not self.filters or self.filters[-1].room < len(keys)):
+            self.filters.append(Filter.sized_for(max(len(keys), sum(f.held for f in self.filters))))
+        for key in keys:
+            self.filters[-1].add(key)
 
     def may_have_forgotten(self, key: int) -> bool:
         """Whether an id not remembered may be a forgotten refusal (then the event store knows)."""
@@ -196,17 +199,25 @@ class Rejections:
 
 
 RELEASED = "released"  # the reason a `Releases` entry carries
+PRINT = 0xFFFF_FFFF  # a forgotten release's fingerprint: the id's lowest 32 bits (random in a UUID)
 
 
 class Releases(Rejections):
     """Booking ids that held or waited for a place in the session and gave it up (cancelled, withdrawn by a
     closure, a lapsed offer, left or turned away from the waitlist): decided for good, a late copy of the
-    request changes nothing. Kept as refusals are: a count, the recent ids exactly, older ones folded into
-    Bloom filters (a request one of them says may have been released is looked up in the event store).
-    Before, every released id stayed in a set for the session's life, about 100 bytes each.
+    request changes nothing. Kept as refusals are, a count and the recent ids exactly, but older ones as
+    32-bit fingerprints, sorted (4 bytes each), not in Bloom filters: every new request to a session asks
+    whether it may be a forgotten one, and a "maybe" is a read of the session's whole stored history. The
+    filters' 1% per filter of false "maybe"s, in a session turning its places over all day, made that
+    read a few per second; a fingerprint is wrong for about one new request in four million per thousand
+    ids. Before, every released id stayed in a set for the session's life, about 100 bytes each.
     """
 
-    __slots__ = ()
+    __slots__ = ("_prints",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prints = array("I")  # the forgotten ones' fingerprints (the id's lowest 32 bits), sorted
 
     def note(self, key: int, at: dt.datetime | None, recalled: bool = False) -> None:
         """Remember one release (`at` None: a release stored without its time, folded at the next forget)."""
@@ -214,14 +225,34 @@ class Releases(Rejections):
 
     @classmethod
     def of(cls, keys: set[int]) -> Releases:
-        """From the set an older snapshot holds (no times: folded into a filter at the next forget)."""
+        """From the set an older snapshot holds (no times: folded at the next forget)."""
         releases = cls()
         for key in keys:
             releases.note(key, None)
         return releases
 
+    def _fold(self, keys: list[int]) -> None:
+        for key in keys:
+            bisect.insort(self._prints, key & PRINT)
+
+    def may_have_forgotten(self, key: int) -> bool:
+        at = bisect.bisect_left(self._prints, key & PRINT)
+        return at < len(self._prints) and self._prints[at] == key & PRINT
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and isinstance(other, Releases) and self._prints == other._prints
+
     def __repr__(self) -> str:
-        return f"Releases(count={self.count}, remembered={len(self)}, filters={len(self.filters)})"
+        return f"Releases(count={self.count}, remembered={len(self)}, forgotten={len(self._prints)})"
+
+    def to_state(self) -> dict[str, object]:
+        return super().to_state() | {"prints": _packed(self._prints)}
+
+    @classmethod
+    def from_state(cls, state: dict) -> Self:
+        releases = super().from_state(state)
+        releases._prints = _unpacked("I", state.get("prints", ""))
+        return releases
 
 
 def _second(at: dt.datetime | None) -> int:

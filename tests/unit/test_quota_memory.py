@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import random
 import uuid
 
 import pytest
@@ -10,7 +12,7 @@ from support import NOW, bookable_day
 
 from services.quota.application import QuotaApplication
 from services.quota.domain import SessionQuota
-from services.quota.rejections import Rejections
+from services.quota.rejections import Rejections, Releases
 from services.quota.wire import decision_of
 from shared.events import BookingCancelled, BookingRequested, Slot
 from shared.offices import office_by_code
@@ -171,3 +173,17 @@ def test_a_snapshot_taken_before_releases_were_compact_still_knows_every_release
     assert quota.released.count == 2
     quota.forget_rejections(NOW, HORIZON)  # no times: folded at once, the store answers for them
     assert len(quota.released) == 0 and quota.may_have_forgotten(str(uuid.UUID(int=7)))
+
+
+def test_forgotten_releases_are_fingerprints_all_found_again_and_new_requests_go_to_the_store_almost_never():
+    chance = random.Random(18)  # seeded: the story is the same on every run
+    releases = Releases()
+    gone = [chance.getrandbits(128) for _ in range(5000)]  # a session's places turned over all day
+    for key in gone:
+        releases.note(key, NOW)
+    assert releases.forget(NOW + HORIZON) == 5000
+    assert len(releases) == 0 and releases.count == 5000
+    assert all(releases.may_have_forgotten(key) for key in gone), "no copy of a released request is missed"
+    newcomers = [chance.getrandbits(128) for _ in range(5000)]
+    assert sum(releases.may_have_forgotten(key) for key in newcomers) == 0, "Bloom filters sent ~1% to the store"
+    assert Releases.from_state(json.loads(json.dumps(releases.to_state()))) == releases, "a snapshot keeps them"
