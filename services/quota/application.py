@@ -395,20 +395,14 @@ class RejectionsAsState(Transcoding):
         return obj.to_state()
 
     def decode(self, data: dict) -> Rejections:
-        return Rejections.from_state(data)
+        return self.type.from_state(data)
 
 
-class ReleasesAsState(Transcoding):
-    """A session's released ids in a snapshot: the count, and the remembered ids packed."""
+class ReleasesAsState(RejectionsAsState):
+    """A session's released ids in a snapshot: the count, the remembered ids and the fingerprints packed."""
 
     type = Releases
     name = "quota_releases"
-
-    def encode(self, obj: Releases) -> dict[str, object]:
-        return obj.to_state()
-
-    def decode(self, data: dict) -> Releases:
-        return Releases.from_state(data)
 
 
 class IntSetAsList(Transcoding):

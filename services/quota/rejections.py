@@ -232,8 +232,7 @@ class Releases(Rejections):
         return releases
 
     def _fold(self, keys: list[int]) -> None:
-        for key in keys:
-            bisect.insort(self._prints, key & PRINT)
+        self._prints = array("I", sorted([*self._prints, *(key & PRINT for key in keys)]))
 
     def may_have_forgotten(self, key: int) -> bool:
         at = bisect.bisect_left(self._prints, key & PRINT)
